@@ -1,0 +1,4 @@
+export * from './claims.js';
+export * from './token-error.js';
+export * from './verify.js';
+export * from './mint.js';
