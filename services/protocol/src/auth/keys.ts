@@ -31,7 +31,9 @@ export function signingKeysFromPem(privatePem: string): SigningKeys {
 
 export function generateSigningKeys(alg: SigningAlg = 'EdDSA'): SigningKeys {
   const { privateKey, publicKey } =
-    alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    alg === 'EdDSA'
+      ? generateKeyPairSync('ed25519')
+      : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   return { alg, privateKey, publicKey };
 }
 

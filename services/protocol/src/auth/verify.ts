@@ -19,7 +19,11 @@ const ALGORITHMS = ['EdDSA', 'ES256'];
  * Verifies a token with the deployment's public key alone (robots can do this offline on a LAN)
  * and narrows its payload to TokenClaims. Every refusal is a TokenError with a protocol code.
  */
-export async function verifyToken(token: string, key: VerifyKey, opts: VerifyOptions = {}): Promise<TokenClaims> {
+export async function verifyToken(
+  token: string,
+  key: VerifyKey,
+  opts: VerifyOptions = {},
+): Promise<TokenClaims> {
   let payload: Record<string, unknown>;
   try {
     ({ payload } = await jwtVerify(token, key, {
@@ -42,7 +46,8 @@ export async function verifyToken(token: string, key: VerifyKey, opts: VerifyOpt
 
 function narrowClaims(p: Record<string, unknown>): TokenClaims {
   const { role, sub, exp, iat, jti } = p;
-  if (typeof sub !== 'string' || !ID_PATTERN.test(sub)) throw new TokenError('token_invalid', 'token subject is not a valid id');
+  if (typeof sub !== 'string' || !ID_PATTERN.test(sub))
+    throw new TokenError('token_invalid', 'token subject is not a valid id');
   if (typeof exp !== 'number') throw new TokenError('token_invalid', 'token has no expiry');
   const common = {
     sub,
@@ -54,7 +59,10 @@ function narrowClaims(p: Record<string, unknown>): TokenClaims {
   if (role === 'app') {
     const robots = p['robots'];
     if (robots === '*') return { role, robots, ...common };
-    if (Array.isArray(robots) && robots.every((r): r is string => typeof r === 'string' && ID_PATTERN.test(r))) {
+    if (
+      Array.isArray(robots) &&
+      robots.every((r): r is string => typeof r === 'string' && ID_PATTERN.test(r))
+    ) {
       return { role, robots, ...common };
     }
     throw new TokenError('token_invalid', 'app token has no valid robots grant');

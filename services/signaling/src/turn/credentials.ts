@@ -12,7 +12,12 @@ export interface TurnCredential {
   expiresAt: number;
 }
 
-export function turnRestCredential(secret: string, peer: string, ttlSec: number, nowSec = Math.floor(Date.now() / 1000)): TurnCredential {
+export function turnRestCredential(
+  secret: string,
+  peer: string,
+  ttlSec: number,
+  nowSec = Math.floor(Date.now() / 1000),
+): TurnCredential {
   if (peer.includes(':')) throw new Error('a TURN peer label cannot contain ":"');
   const expiresAt = nowSec + ttlSec;
   const username = `${expiresAt}:${peer}`;

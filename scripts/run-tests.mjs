@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Runs every *.test.ts under services/*/test, infra/test and test/ with node's test runner (through tsx).
+// `node scripts/run-tests.mjs [filter]` runs only files whose path contains the filter.
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const roots = ['services', 'infra', 'test'];
+const files = [];
+function walk(dir) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist') continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p);
+    else if (name.endsWith('.test.ts')) files.push(p);
+  }
+}
+for (const r of roots) if (existsSync(r)) walk(r);
+const filter = process.argv[2];
+const selected = files.filter((f) => !filter || f.includes(filter)).sort();
+if (selected.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+// UV_THREADPOOL_SIZE: GStreamer appsink pulls and bus polls each hold a libuv thread (see shared/ENVIRONMENT.md).
+const env = {
+  ...process.env,
+  UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '32',
+  TESTCONTAINERS_RYUK_DISABLED: 'true',
+  TESTCONTAINERS_HOST_OVERRIDE: process.env.TESTCONTAINERS_HOST_OVERRIDE ?? 'localhost',
+};
+const concurrency = process.env.TEST_CONCURRENCY ?? '1';
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...selected],
+  { stdio: 'inherit', env },
+);
+process.exit(r.status ?? 1);
