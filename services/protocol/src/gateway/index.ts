@@ -1,0 +1,5 @@
+/** The gateway envelope (v1): schemas, types, error codes and validating decoders. See docs/gateway.md. */
+export * from './common.js';
+export * from './errors.js';
+export * from './messages.js';
+export * from './codec.js';

@@ -1,0 +1,268 @@
+/**
+ * The gateway envelope, v1. Every frame is one JSON object `{v: 1, type, ...}`.
+ * - "service" messages travel on the local websocket between robot programs and the gateway;
+ * - "app" messages travel on an app link (direct wss on a LAN, or WebRTC data channels through signaling).
+ * The gateway stamps identity (`service`, `from`, `sub`) itself: a sender never names who it is.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import {
+  DeadmanStatus,
+  LinkId,
+  LockHolder,
+  LockState,
+  MessageId,
+  Payload,
+  Reason,
+  ServiceName,
+  Topic,
+  V,
+} from './common.js';
+import { GATEWAY_ERROR_CODES } from './errors.js';
+
+const obj = <P extends Record<string, TSchema>>(props: P) =>
+  Type.Object(props, { additionalProperties: false });
+
+export const ErrorCode = Type.Union(GATEWAY_ERROR_CODES.map((c) => Type.Literal(c)));
+
+// ---------- shared shapes ----------
+
+export const EstopSource = Type.Union([
+  obj({ kind: Type.Literal('app'), link: LinkId, sub: Type.String({ maxLength: 64 }) }),
+  obj({ kind: Type.Literal('service'), service: ServiceName }),
+]);
+export type EstopSource = Static<typeof EstopSource>;
+
+export const ErrorMessage = obj({
+  v: V,
+  type: Type.Literal('error'),
+  code: ErrorCode,
+  message: Type.String({ maxLength: 512 }),
+  ref: Type.Optional(MessageId),
+  /** The service the failed message was for or from, when there is one. */
+  service: Type.Optional(ServiceName),
+});
+export type ErrorMessage = Static<typeof ErrorMessage>;
+
+export const LockStateMessage = Type.Composite([obj({ v: V, type: Type.Literal('lock.state') }), LockState], {
+  additionalProperties: false,
+});
+export type LockStateMessage = Static<typeof LockStateMessage>;
+
+export const DeadmanMessage = obj({
+  v: V,
+  type: Type.Literal('deadman'),
+  status: DeadmanStatus,
+  /** The operator whose silence tripped it (tripped), or who is back (ok). */
+  holder: Type.Union([LockHolder, Type.Null()]),
+  /** Milliseconds since the operator was last heard from when it tripped. */
+  silentMs: Type.Integer({ minimum: 0 }),
+});
+export type DeadmanMessage = Static<typeof DeadmanMessage>;
+
+export const EstopAnnouncement = obj({
+  v: V,
+  type: Type.Literal('estop'),
+  source: EstopSource,
+  reason: Type.Optional(Reason),
+  /** Gateway clock, unix ms, when the stop was received. */
+  at: Type.Integer(),
+});
+export type EstopAnnouncement = Static<typeof EstopAnnouncement>;
+
+export const Pong = obj({
+  v: V,
+  type: Type.Literal('pong'),
+  ref: Type.Optional(MessageId),
+  at: Type.Integer(),
+});
+export type Pong = Static<typeof Pong>;
+
+const Ping = obj({ v: V, type: Type.Literal('ping'), id: Type.Optional(MessageId) });
+
+// ---------- local side: service -> gateway ----------
+
+export const ServiceHello = obj({ v: V, type: Type.Literal('hello'), service: ServiceName });
+export const ServiceTelemetry = obj({
+  v: V,
+  type: Type.Literal('telemetry'),
+  topic: Type.Optional(Topic),
+  payload: Payload,
+  /** One app link; every link when absent. */
+  to: Type.Optional(LinkId),
+});
+export const ServiceEvent = obj({
+  v: V,
+  type: Type.Literal('event'),
+  /** Set it to get an error back (with this ref) when an app could not be reached. */
+  id: Type.Optional(MessageId),
+  payload: Payload,
+  to: Type.Optional(LinkId),
+});
+export const ServiceReply = obj({
+  v: V,
+  type: Type.Literal('reply'),
+  /** The command's id. */
+  ref: MessageId,
+  /** The command's `from` link. */
+  to: LinkId,
+  ok: Type.Boolean(),
+  payload: Type.Optional(Payload),
+});
+export const ServiceEstop = obj({ v: V, type: Type.Literal('estop'), reason: Type.Optional(Reason) });
+export const ServicePing = Ping;
+
+export const ServiceToGateway = Type.Union([
+  ServiceHello,
+  ServiceTelemetry,
+  ServiceEvent,
+  ServiceReply,
+  ServiceEstop,
+  ServicePing,
+]);
+export type ServiceHello = Static<typeof ServiceHello>;
+export type ServiceTelemetry = Static<typeof ServiceTelemetry>;
+export type ServiceEvent = Static<typeof ServiceEvent>;
+export type ServiceReply = Static<typeof ServiceReply>;
+export type ServiceEstop = Static<typeof ServiceEstop>;
+export type ServiceToGateway = Static<typeof ServiceToGateway>;
+
+// ---------- local side: gateway -> service ----------
+
+export const ServiceWelcome = obj({
+  v: V,
+  type: Type.Literal('welcome'),
+  service: ServiceName,
+  lock: LockState,
+  deadman: DeadmanStatus,
+  /** Number of app links connected now. */
+  links: Type.Integer({ minimum: 0 }),
+});
+export const ServiceCommand = obj({
+  v: V,
+  type: Type.Literal('command'),
+  id: MessageId,
+  /** The app link that sent it: reply with `to: from`. */
+  from: LinkId,
+  /** The app subject from that link's token. */
+  sub: Type.String({ maxLength: 64 }),
+  payload: Payload,
+});
+export const GatewayToService = Type.Union([
+  ServiceWelcome,
+  ServiceCommand,
+  EstopAnnouncement,
+  DeadmanMessage,
+  LockStateMessage,
+  ErrorMessage,
+  Pong,
+]);
+export type ServiceWelcome = Static<typeof ServiceWelcome>;
+export type ServiceCommand = Static<typeof ServiceCommand>;
+export type GatewayToService = Static<typeof GatewayToService>;
+
+// ---------- app side: app -> gateway ----------
+
+export const AppAuth = obj({
+  v: V,
+  type: Type.Literal('auth'),
+  token: Type.String({ minLength: 1, maxLength: 4096 }),
+});
+export const AppCommand = obj({
+  v: V,
+  type: Type.Literal('command'),
+  id: MessageId,
+  service: ServiceName,
+  payload: Payload,
+});
+export const AppLockTake = obj({ v: V, type: Type.Literal('lock.take'), id: Type.Optional(MessageId) });
+export const AppLockRelease = obj({ v: V, type: Type.Literal('lock.release'), id: Type.Optional(MessageId) });
+export const AppLockTakeover = obj({
+  v: V,
+  type: Type.Literal('lock.takeover'),
+  id: Type.Optional(MessageId),
+});
+export const AppEstop = obj({
+  v: V,
+  type: Type.Literal('estop'),
+  id: Type.Optional(MessageId),
+  reason: Type.Optional(Reason),
+});
+export const AppPing = Ping;
+
+export const AppToGateway = Type.Union([
+  AppAuth,
+  AppCommand,
+  AppLockTake,
+  AppLockRelease,
+  AppLockTakeover,
+  AppEstop,
+  AppPing,
+]);
+export type AppAuth = Static<typeof AppAuth>;
+export type AppCommand = Static<typeof AppCommand>;
+export type AppEstop = Static<typeof AppEstop>;
+export type AppToGateway = Static<typeof AppToGateway>;
+
+// ---------- app side: gateway -> app ----------
+
+export const ServiceStatus = obj({ service: ServiceName, up: Type.Boolean() });
+export const AppWelcome = obj({
+  v: V,
+  type: Type.Literal('welcome'),
+  link: LinkId,
+  sub: Type.String({ maxLength: 64 }),
+  robot: Type.String({ maxLength: 64 }),
+  services: Type.Array(ServiceStatus),
+  lock: LockState,
+  deadman: DeadmanStatus,
+  limits: obj({ maxFrameBytes: Type.Integer(), deadmanMs: Type.Integer() }),
+});
+export const AppTelemetry = obj({
+  v: V,
+  type: Type.Literal('telemetry'),
+  service: ServiceName,
+  topic: Type.Optional(Topic),
+  payload: Payload,
+});
+export const AppEvent = obj({ v: V, type: Type.Literal('event'), service: ServiceName, payload: Payload });
+export const AppReply = obj({
+  v: V,
+  type: Type.Literal('reply'),
+  service: ServiceName,
+  ref: MessageId,
+  ok: Type.Boolean(),
+  payload: Type.Optional(Payload),
+});
+export const ServiceUp = obj({ v: V, type: Type.Literal('service.up'), service: ServiceName });
+export const ServiceDown = obj({ v: V, type: Type.Literal('service.down'), service: ServiceName });
+export const DropReport = obj({
+  v: V,
+  type: Type.Literal('drops'),
+  service: ServiceName,
+  /** Telemetry messages of this service dropped for this link since the previous report. */
+  dropped: Type.Integer({ minimum: 1 }),
+  /** ... and since the link opened. */
+  total: Type.Integer({ minimum: 1 }),
+});
+export const GatewayToApp = Type.Union([
+  AppWelcome,
+  AppTelemetry,
+  AppEvent,
+  AppReply,
+  ErrorMessage,
+  LockStateMessage,
+  DeadmanMessage,
+  EstopAnnouncement,
+  ServiceUp,
+  ServiceDown,
+  DropReport,
+  Pong,
+]);
+export type AppWelcome = Static<typeof AppWelcome>;
+export type AppTelemetry = Static<typeof AppTelemetry>;
+export type AppEvent = Static<typeof AppEvent>;
+export type AppReply = Static<typeof AppReply>;
+export type ServiceUp = Static<typeof ServiceUp>;
+export type ServiceDown = Static<typeof ServiceDown>;
+export type DropReport = Static<typeof DropReport>;
+export type GatewayToApp = Static<typeof GatewayToApp>;
