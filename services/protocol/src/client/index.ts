@@ -1,0 +1,4 @@
+export * from './signaling-client.js';
+export * from './signaling-error.js';
+export * from './backoff.js';
+export * from './typed-emitter.js';

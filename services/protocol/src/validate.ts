@@ -1,0 +1,55 @@
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TObject } from '@sinclair/typebox';
+import { CLIENT_MESSAGE_SCHEMAS, type ClientMessage } from './messages/client-messages.js';
+import { SERVER_MESSAGE_SCHEMAS, type ServerMessage } from './messages/server-messages.js';
+import type { ErrorCode } from './errors.js';
+
+export interface ProtocolError {
+  code: ErrorCode;
+  message: string;
+  ref?: string;
+}
+export type ParseResult<T> = { ok: true; msg: T } | { ok: false; error: ProtocolError };
+
+function compileAll<S extends Record<string, TObject>>(schemas: S): Map<string, TypeCheck<TObject>> {
+  return new Map(Object.entries(schemas).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]));
+}
+
+/**
+ * A parser for one direction of the protocol. Checks are compiled once; each frame costs one JSON.parse
+ * and one compiled check. Errors name the offending field and echo the request's ref when it had one.
+ */
+function makeParser<T>(schemas: Record<string, TObject>) {
+  const checks = compileAll(schemas);
+  return (raw: string): ParseResult<T> => {
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return { ok: false, error: { code: 'bad_json', message: 'frame is not valid JSON' } };
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return { ok: false, error: { code: 'bad_message', message: 'a message must be a JSON object' } };
+    }
+    const obj = value as Record<string, unknown>;
+    const ref = typeof obj['ref'] === 'string' && obj['ref'].length <= 64 ? obj['ref'] : undefined;
+    const type = obj['type'];
+    if (typeof type !== 'string') {
+      return { ok: false, error: { code: 'bad_message', message: 'field "type" must be a string', ...(ref ? { ref } : {}) } };
+    }
+    const check = checks.get(type);
+    if (!check) {
+      return { ok: false, error: { code: 'unknown_type', message: `unknown message type ${JSON.stringify(type.slice(0, 64))}`, ...(ref ? { ref } : {}) } };
+    }
+    if (!check.Check(value)) {
+      const first = check.Errors(value).First();
+      const where = first?.path ? `field ${first.path}` : 'message';
+      const detail = first ? `${where}: ${first.message}` : 'invalid message';
+      return { ok: false, error: { code: 'bad_message', message: `${type}: ${detail}`, ...(ref ? { ref } : {}) } };
+    }
+    return { ok: true, msg: value as T };
+  };
+}
+
+export const parseClientMessage = makeParser<ClientMessage>(CLIENT_MESSAGE_SCHEMAS);
+export const parseServerMessage = makeParser<ServerMessage>(SERVER_MESSAGE_SCHEMAS);
