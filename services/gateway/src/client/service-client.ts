@@ -1,0 +1,156 @@
+/**
+ * A small client for robot programs: connects to the gateway's local socket, registers a service name,
+ * reconnects (and re-registers) when the gateway restarts, and turns the envelope into callbacks.
+ *
+ *   const svc = new ServiceClient({ url: 'ws://127.0.0.1:7600/v1/service', service: 'battery' });
+ *   svc.onCommand(async (cmd) => ({ level: 0.82 }));     // resolves -> reply ok, throws -> reply not ok
+ *   svc.on('estop', () => motors.stop());
+ *   setInterval(() => svc.telemetry({ level: read() }), 100);
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import {
+  gatewayToService,
+  GATEWAY_ENVELOPE_VERSION as v,
+  type DeadmanMessage,
+  type ErrorMessage,
+  type EstopAnnouncement,
+  type LockStateMessage,
+  type ServiceCommand,
+  type ServiceToGateway,
+  type ServiceWelcome,
+} from '@robostream/protocol/gateway';
+
+export interface ServiceClientOptions {
+  /** ws://127.0.0.1:7600/v1/service, or ws+unix:/run/robostream/gateway.sock:/v1/service */
+  url: string;
+  service: string;
+  /** Reconnect after a lost connection (default true); delays grow from 100 ms to 2 s. */
+  reconnect?: boolean;
+}
+
+export interface ServiceClientEvents {
+  welcome: [ServiceWelcome];
+  command: [ServiceCommand];
+  estop: [EstopAnnouncement];
+  deadman: [DeadmanMessage];
+  lock: [LockStateMessage];
+  error: [ErrorMessage];
+  disconnected: [];
+}
+
+export type CommandHandler = (cmd: ServiceCommand) => unknown;
+
+export class ServiceClient extends EventEmitter<ServiceClientEvents> {
+  private ws: WebSocket | null = null;
+  private stopped = false;
+  private backoffMs = 100;
+  private registered = false;
+  private handler: CommandHandler | null = null;
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly o: ServiceClientOptions) {
+    super();
+    // An 'error' envelope with no listener must not crash the program (EventEmitter throws on unhandled 'error').
+    this.on('error', () => undefined);
+    this.connect();
+  }
+
+  /** Resolves once registered (welcome received). */
+  ready(): Promise<void> {
+    if (this.registered) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  get connected(): boolean {
+    return this.registered;
+  }
+
+  /** Answers each command with a reply: the handler's result (ok) or its error message (not ok). */
+  onCommand(handler: CommandHandler): void {
+    this.handler = handler;
+  }
+
+  /** Lossy: dropped when disconnected or when an app reads too slowly. Returns false when not connected. */
+  telemetry(payload: unknown, opts: { topic?: string; to?: string } = {}): boolean {
+    return this.send({ v, type: 'telemetry', payload, ...opts });
+  }
+
+  event(payload: unknown, opts: { id?: string; to?: string } = {}): boolean {
+    return this.send({ v, type: 'event', payload, ...opts });
+  }
+
+  reply(cmd: Pick<ServiceCommand, 'id' | 'from'>, ok: boolean, payload?: unknown): boolean {
+    return this.send({ v, type: 'reply', ref: cmd.id, to: cmd.from, ok, ...(payload !== undefined ? { payload } : {}) });
+  }
+
+  estop(reason?: string): boolean {
+    return this.send({ v, type: 'estop', ...(reason ? { reason } : {}) });
+  }
+
+  /** Sends an already-valid envelope. Returns false when not connected. */
+  send(msg: ServiceToGateway): boolean {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN || (!this.registered && msg.type !== 'hello')) return false;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  close(): void {
+    this.stopped = true;
+    this.ws?.close(1000, 'bye');
+  }
+
+  private connect(): void {
+    const ws = new WebSocket(this.o.url, { perMessageDeflate: false });
+    this.ws = ws;
+    ws.on('open', () => ws.send(JSON.stringify({ v, type: 'hello', service: this.o.service })));
+    ws.on('message', (data) => this.onFrame(data.toString()));
+    ws.on('error', () => undefined); // 'close' follows and schedules the reconnect
+    ws.on('close', () => {
+      const was = this.registered;
+      this.registered = false;
+      if (was) this.emit('disconnected');
+      if (this.stopped || this.o.reconnect === false) return;
+      const delay = this.backoffMs;
+      this.backoffMs = Math.min(this.backoffMs * 2, 2_000);
+      setTimeout(() => this.connect(), delay).unref();
+    });
+  }
+
+  private onFrame(frame: string): void {
+    const r = gatewayToService.decode(frame);
+    if (!r.ok) return; // a newer gateway may send types this client does not know
+    const m = r.msg;
+    switch (m.type) {
+      case 'welcome':
+        this.registered = true;
+        this.backoffMs = 100;
+        this.emit('welcome', m);
+        for (const w of this.waiters.splice(0)) w();
+        return;
+      case 'command':
+        this.emit('command', m);
+        if (this.handler) this.runHandler(this.handler, m);
+        return;
+      case 'estop':
+        return void this.emit('estop', m);
+      case 'deadman':
+        return void this.emit('deadman', m);
+      case 'lock.state':
+        return void this.emit('lock', m);
+      case 'error':
+        return void this.emit('error', m);
+      case 'pong':
+        return;
+    }
+  }
+
+  private runHandler(handler: CommandHandler, cmd: ServiceCommand): void {
+    Promise.resolve()
+      .then(() => handler(cmd))
+      .then(
+        (payload) => this.reply(cmd, true, payload),
+        (err: unknown) => this.reply(cmd, false, { error: err instanceof Error ? err.message : String(err) }),
+      );
+  }
+}

@@ -1,0 +1,97 @@
+/** Composes a gateway: hub, local server (services, /healthz, /metrics), LAN server (direct app links). */
+import type { Logger } from 'pino';
+import { GATEWAY_APP_PATH, GATEWAY_LOCAL_PATH } from '@robostream/protocol/gateway';
+import type { AppClaims } from '@robostream/protocol/auth';
+import type { GatewayConfig } from './config.js';
+import { Hub, type HubStats } from './hub/hub.js';
+import { GatewayMetrics } from './hub/metrics.js';
+import type { AppLink } from './links/app-link.js';
+import { WsAppLink } from './links/ws-app-link.js';
+import { startHttpServer, type RunningServer } from './server/http-server.js';
+
+export interface Gateway {
+  /** ws URL robot programs connect to (ws://host:port/v1/service or ws+unix:PATH:/v1/service). */
+  localUrl: string;
+  /** ws(s) URL apps connect to directly, or null when the LAN listener is off. */
+  lanUrl: string | null;
+  /** Plug in an app link from another transport (the WebRTC data channels through signaling). */
+  attachLink(link: AppLink, claims?: AppClaims): string;
+  stats(): HubStats;
+  metrics: GatewayMetrics;
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
+  const metrics = new GatewayMetrics();
+  const hub = new Hub({
+    robotId: config.robotId,
+    appPublicKey: config.appPublicKey,
+    limits: config.limits,
+    logger,
+    metrics,
+  });
+  // Frames above maxFrameBytes get a typed error; only far bigger ones (a broken peer) close the socket.
+  const maxPayloadBytes = config.limits.maxFrameBytes * 8;
+  const health = () => {
+    const s = hub.stats();
+    return { ok: true, robot: config.robotId, links: s.links, services: s.services, lock: s.lock, deadman: s.deadman };
+  };
+
+  const local = await startHttpServer(
+    {
+      logger: logger.child({ listener: 'local' }),
+      wsPath: GATEWAY_LOCAL_PATH,
+      maxPayloadBytes,
+      onSocket: (ws, remote) => hub.attachService(ws, remote),
+      routes: (app) => {
+        app.get('/healthz', async () => health());
+        app.get('/metrics', async (_req, reply) => {
+          reply.header('content-type', metrics.registry.contentType);
+          return metrics.registry.metrics();
+        });
+      },
+    },
+    config.local.kind === 'unix' ? { path: config.local.path } : { host: config.local.host, port: config.local.port },
+  );
+
+  let lan: RunningServer | null = null;
+  if (config.lan) {
+    const lanCfg = config.lan;
+    lan = await startHttpServer(
+      {
+        logger: logger.child({ listener: 'lan' }),
+        tls: lanCfg.tls,
+        wsPath: GATEWAY_APP_PATH,
+        maxPayloadBytes,
+        onSocket: (ws, remote) => hub.attachLink(new WsAppLink(ws, remote, config.limits.highWaterBytes / 2)),
+        routes: (app) => app.get('/healthz', async () => health()),
+      },
+      { host: lanCfg.host, port: lanCfg.port },
+    );
+  }
+
+  const localUrl =
+    config.local.kind === 'unix'
+      ? `ws+unix:${config.local.path}:${GATEWAY_LOCAL_PATH}`
+      : `ws://${hostForUrl(config.local.host)}:${local.port}${GATEWAY_LOCAL_PATH}`;
+  const lanUrl = lan && config.lan ? `${config.lan.tls ? 'wss' : 'ws'}://${hostForUrl(config.lan.host)}:${lan.port}${GATEWAY_APP_PATH}` : null;
+  logger.info({ robot: config.robotId, local: local.address, lan: lan?.address ?? null, tls: !!config.lan?.tls }, 'gateway listening');
+
+  return {
+    localUrl,
+    lanUrl,
+    attachLink: (link, claims) => hub.attachLink(link, claims),
+    stats: () => hub.stats(),
+    metrics,
+    async close() {
+      hub.close();
+      await Promise.all([local.close(), lan?.close()]);
+    },
+  };
+}
+
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
