@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { Value } from '@sinclair/typebox/value';
+import type { KeyObject } from 'node:crypto';
+import { loadOrCreateDevKeys, publicKeyFromPem, signingKeysFromPem } from '@robostream/protocol/auth/keys';
+import { EnvSchema, type Env } from './env-schema.js';
+
+export interface TurnConfig {
+  urls: string[];
+  secret: string;
+  ttlSec: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  publicKey: KeyObject;
+  keySource: 'env' | 'file' | 'dev';
+  tokenIssuer: string;
+  tokenAudience: string;
+  turn: TurnConfig | undefined;
+  stunUrls: string[];
+  limits: {
+    maxMessageBytes: number;
+    maxFrameBytes: number;
+    messagesPerSecond: number;
+    burst: number;
+    floodCloseAfter: number;
+    connectionsPerIpPerMin: number;
+    maxSessionsPerApp: number;
+    authTimeoutMs: number;
+  };
+  presenceTtlMs: number;
+  shutdownGraceMs: number;
+  trustProxy: boolean;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KNOWN = new Set(Object.keys(EnvSchema.properties));
+
+/** Reads and validates the environment; throws one ConfigError listing every wrong value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(env)) if (KNOWN.has(k) && v !== undefined && v !== '') raw[k] = v;
+  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
+  const problems = [...Value.Errors(EnvSchema, converted)].map((e) => {
+    const name = e.path.replace(/^\//, '');
+    return `${name}=${JSON.stringify(raw[name] ?? '')}: ${e.schema.description ? `${e.message} (${e.schema.description})` : e.message}`;
+  });
+  if (problems.length) throw new ConfigError(problems);
+  const e = converted as Env;
+
+  const key = resolvePublicKey(e, problems);
+  const turn = resolveTurn(e, problems);
+  for (const u of splitList(e.STUN_URLS)) if (!/^stuns?:[^\s]+$/.test(u)) problems.push(`STUN_URLS: ${JSON.stringify(u)} is not a stun: URL`);
+  const limitsProblem = e.MAX_MESSAGE_BYTES > e.MAX_FRAME_BYTES ? ['MAX_MESSAGE_BYTES must not exceed MAX_FRAME_BYTES'] : [];
+  problems.push(...limitsProblem);
+  if (problems.length || !key) throw new ConfigError(problems);
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    publicKey: key.publicKey,
+    keySource: key.source,
+    tokenIssuer: e.TOKEN_ISSUER,
+    tokenAudience: e.TOKEN_AUDIENCE,
+    turn,
+    stunUrls: splitList(e.STUN_URLS),
+    limits: {
+      maxMessageBytes: e.MAX_MESSAGE_BYTES,
+      maxFrameBytes: e.MAX_FRAME_BYTES,
+      messagesPerSecond: e.RATE_MESSAGES_PER_SEC,
+      burst: e.RATE_BURST,
+      floodCloseAfter: e.FLOOD_CLOSE_AFTER,
+      connectionsPerIpPerMin: e.CONNECTIONS_PER_IP_PER_MIN,
+      maxSessionsPerApp: e.MAX_SESSIONS_PER_APP,
+      authTimeoutMs: e.AUTH_TIMEOUT_MS,
+    },
+    presenceTtlMs: e.PRESENCE_TTL_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+function splitList(s: string | undefined): string[] {
+  return (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+function readSecretFile(name: string, path: string, problems: string[]): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    problems.push(`${name}=${JSON.stringify(path)}: cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+}
+
+function resolvePublicKey(e: Env, problems: string[]): { publicKey: KeyObject; source: Config['keySource'] } | undefined {
+  const given = ['SIGNING_KEY', 'SIGNING_KEY_FILE', 'PUBLIC_KEY', 'PUBLIC_KEY_FILE'].filter((k) => e[k as keyof Env] !== undefined);
+  if (given.length > 1) {
+    problems.push(`set only one of ${given.join(', ')}`);
+    return undefined;
+  }
+  try {
+    if (e.PUBLIC_KEY) return { publicKey: publicKeyFromPem(e.PUBLIC_KEY), source: 'env' };
+    if (e.SIGNING_KEY) return { publicKey: signingKeysFromPem(e.SIGNING_KEY).publicKey, source: 'env' };
+    if (e.PUBLIC_KEY_FILE) {
+      const pem = readSecretFile('PUBLIC_KEY_FILE', e.PUBLIC_KEY_FILE, problems);
+      return pem === undefined ? undefined : { publicKey: publicKeyFromPem(pem), source: 'file' };
+    }
+    if (e.SIGNING_KEY_FILE) {
+      const pem = readSecretFile('SIGNING_KEY_FILE', e.SIGNING_KEY_FILE, problems);
+      return pem === undefined ? undefined : { publicKey: signingKeysFromPem(pem).publicKey, source: 'file' };
+    }
+  } catch (err) {
+    problems.push(`${given[0]}: not a usable PEM key (${(err as Error).message})`);
+    return undefined;
+  }
+  if (e.NODE_ENV === 'production') {
+    problems.push('no key configured: set PUBLIC_KEY, PUBLIC_KEY_FILE, SIGNING_KEY or SIGNING_KEY_FILE (development keys are refused when NODE_ENV=production)');
+    return undefined;
+  }
+  return { publicKey: loadOrCreateDevKeys(e.DEV_KEYS_DIR).publicKey, source: 'dev' };
+}
+
+function resolveTurn(e: Env, problems: string[]): TurnConfig | undefined {
+  const urls = splitList(e.TURN_URLS);
+  const secret = e.TURN_SECRET ?? (e.TURN_SECRET_FILE ? readSecretFile('TURN_SECRET_FILE', e.TURN_SECRET_FILE, problems) : undefined);
+  if (e.TURN_SECRET && e.TURN_SECRET_FILE) problems.push('set only one of TURN_SECRET, TURN_SECRET_FILE');
+  if (urls.length === 0 && secret === undefined) return undefined;
+  if (urls.length === 0) {
+    problems.push('TURN_SECRET is set but TURN_URLS is empty');
+    return undefined;
+  }
+  if (secret === undefined) {
+    problems.push('TURN_URLS is set but neither TURN_SECRET nor TURN_SECRET_FILE is');
+    return undefined;
+  }
+  if (secret.length < 16) problems.push('TURN secret: must be at least 16 characters');
+  for (const u of urls) if (!/^turns?:[^\s]+$/.test(u)) problems.push(`TURN_URLS: ${JSON.stringify(u)} is not a turn: or turns: URL`);
+  return { urls, secret, ttlSec: e.TURN_TTL_SEC };
+}

@@ -1,0 +1,204 @@
+import { CloseCode, type ClientMessage, type ClientMessageOf, type SessionRelayType } from '@robostream/protocol';
+import { TokenError, appMayReach } from '@robostream/protocol/auth';
+import { iceServersFor } from '../turn/ice-servers.js';
+import { newSessionId } from '../sessions/session-table.js';
+import type { Hub } from '../ws/hub.js';
+import type { Peer } from '../ws/peer.js';
+
+type Msg<T extends ClientMessage['type']> = ClientMessageOf<T>;
+const RELAY: ReadonlySet<string> = new Set<SessionRelayType>(['offer', 'answer', 'candidate', 'end_of_candidates', 'ice_restart']);
+
+/** What the service does with each client message, once the frame is valid and the peer authenticated. */
+export class MessageHandlers {
+  constructor(private readonly hub: Hub) {}
+
+  async authenticate(peer: Peer, msg: Msg<'authenticate'>): Promise<void> {
+    let claims;
+    try {
+      claims = await this.hub.verifier.verify(msg.token);
+    } catch (err) {
+      const code = err instanceof TokenError ? err.code : 'token_invalid';
+      peer.log.info({ code, ip: peer.ip }, 'authentication refused');
+      return peer.fail(code, err instanceof Error ? err.message : 'invalid token', CloseCode.Unauthorized, msg.ref);
+    }
+    if (peer.state === 'closed') return;
+    peer.authenticated(claims);
+    const ice = iceServersFor(this.hub.config, claims.sub);
+    const l = this.hub.config.limits;
+    peer.send({
+      type: 'welcome',
+      ...(msg.ref !== undefined ? { ref: msg.ref } : {}),
+      protocol: 1,
+      peerId: peer.peerId,
+      instanceId: this.hub.router.instanceId,
+      role: claims.role,
+      subject: claims.sub,
+      iceServers: ice.iceServers,
+      iceServersExpireAt: ice.expiresAt,
+      tokenExpiresAt: claims.exp * 1000,
+      limits: { maxMessageBytes: l.maxMessageBytes, messagesPerSecond: l.messagesPerSecond, burst: l.burst, maxSessions: l.maxSessionsPerApp },
+    });
+    peer.log.info({ client: msg.client, ip: peer.ip }, 'authenticated');
+    this.hub.countConnections();
+  }
+
+  async handle(peer: Peer, msg: ClientMessage): Promise<void> {
+    if (RELAY.has(msg.type)) return this.relay(peer, msg as Msg<SessionRelayType>);
+    switch (msg.type) {
+      case 'ping':
+        return peer.send({ type: 'pong', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), ...(msg.t !== undefined ? { t: msg.t } : {}), serverTime: Date.now() });
+      case 'refresh_ice_servers': {
+        const ice = iceServersFor(this.hub.config, peer.claims!.sub);
+        return peer.send({ type: 'ice_servers', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), iceServers: ice.iceServers, iceServersExpireAt: ice.expiresAt });
+      }
+      case 'register':
+        return this.register(peer, msg);
+      case 'unregister':
+        return this.unregister(peer, msg);
+      case 'list_robots':
+      case 'subscribe_presence':
+        return this.presence(peer, msg);
+      case 'unsubscribe_presence':
+        peer.presenceSubscribed = false;
+        return peer.send({ type: 'unsubscribed', ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+      case 'session_open':
+        return this.open(peer, msg);
+      case 'session_accept':
+      case 'session_reject':
+        return this.answerRequest(peer, msg);
+      case 'session_close':
+        return this.close(peer, msg);
+      default:
+        return peer.error('unknown_type', `${msg.type} is not valid here`, msg.ref);
+    }
+  }
+
+  private requireRole(peer: Peer, role: 'robot' | 'app', msg: { type: string; ref?: string }): boolean {
+    if (peer.role === role) return true;
+    peer.error('wrong_role', `${msg.type} is for ${role} connections`, msg.ref);
+    return false;
+  }
+
+  /**
+   * A robot endpoint belongs to one connection. A second connection registering the same robot id and endpoint
+   * takes it over and the first is closed with `replaced` (4409): after a network change the old socket is
+   * usually half-open, and the newest connection is the one that works.
+   */
+  private async register(peer: Peer, msg: Msg<'register'>): Promise<void> {
+    if (!this.requireRole(peer, 'robot', msg)) return;
+    const robotId = peer.claims!.sub;
+    if (this.hub.draining) return peer.error('shutting_down', 'instance is draining; reconnect', msg.ref);
+    const previous = await this.hub.router.registerEndpoint(robotId, msg.endpoint, {
+      peerId: peer.peerId,
+      since: Date.now(),
+      ...(msg.meta ? { meta: msg.meta } : {}),
+    });
+    if (!peer.endpoints.has(msg.endpoint)) this.hub.metrics.presenceEndpoints.inc();
+    peer.endpoints.add(msg.endpoint);
+    if (previous) {
+      peer.log.info({ endpoint: msg.endpoint, previous }, 'endpoint taken over from an older connection');
+      await this.hub.deliver(previous, { kind: 'kick', from: peer.peerId, reason: `robot endpoint ${msg.endpoint} registered by a newer connection` });
+    }
+    peer.send({ type: 'registered', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), robotId, endpoint: msg.endpoint });
+  }
+
+  private async unregister(peer: Peer, msg: Msg<'unregister'>): Promise<void> {
+    if (!this.requireRole(peer, 'robot', msg)) return;
+    const robotId = peer.claims!.sub;
+    if (peer.endpoints.delete(msg.endpoint)) {
+      this.hub.metrics.presenceEndpoints.dec();
+      await this.hub.router.unregisterEndpoint(robotId, msg.endpoint, peer.peerId);
+    }
+    peer.send({ type: 'unregistered', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), robotId, endpoint: msg.endpoint });
+  }
+
+  private async presence(peer: Peer, msg: Msg<'list_robots'> | Msg<'subscribe_presence'>): Promise<void> {
+    if (!this.requireRole(peer, 'app', msg)) return;
+    // Subscribe before listing so that no change between the two is missed (a duplicate is harmless).
+    if (msg.type === 'subscribe_presence') peer.presenceSubscribed = true;
+    const robots = this.hub.visibleRobots(peer.claims!, await this.hub.router.listRobots());
+    const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
+    peer.send(msg.type === 'list_robots' ? { type: 'robots', ...ref, robots } : { type: 'subscribed', ...ref, robots });
+  }
+
+  private async open(peer: Peer, msg: Msg<'session_open'>): Promise<void> {
+    if (!this.requireRole(peer, 'app', msg)) return;
+    const claims = peer.claims!;
+    if (claims.role !== 'app' || !appMayReach(claims, msg.robotId)) {
+      return peer.error('forbidden', `this token does not grant robot ${msg.robotId}`, msg.ref);
+    }
+    const limit = this.hub.config.limits.maxSessionsPerApp;
+    if (this.hub.sessions.appSessions(claims.sub) >= limit) {
+      return peer.error('session_limit', `at most ${limit} open sessions per app`, msg.ref);
+    }
+    const robotPeer = await this.hub.router.lookupEndpoint(msg.robotId, msg.endpoint);
+    if (!robotPeer) return peer.error('robot_offline', `robot ${msg.robotId} has no ${msg.endpoint} endpoint online`, msg.ref);
+    const sessionId = newSessionId();
+    this.hub.sessions.add(peer.peerId, {
+      sessionId,
+      remote: robotPeer,
+      side: 'app',
+      robotId: msg.robotId,
+      endpoint: msg.endpoint,
+      appSubject: claims.sub,
+      state: 'pending',
+    });
+    peer.send({ type: 'session_created', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), sessionId, robotId: msg.robotId, endpoint: msg.endpoint });
+    const delivered = await this.hub.deliver(robotPeer, {
+      kind: 'session_request',
+      sessionId,
+      from: peer.peerId,
+      app: { subject: claims.sub },
+      robotId: msg.robotId,
+      endpoint: msg.endpoint,
+      ...(msg.meta ? { meta: msg.meta } : {}),
+    });
+    if (!delivered) this.endLocally(peer, sessionId, 'robot is not reachable');
+    this.hub.countConnections();
+    peer.log.info({ sessionId, robotId: msg.robotId, endpoint: msg.endpoint }, 'session requested');
+  }
+
+  private async answerRequest(peer: Peer, msg: Msg<'session_accept'> | Msg<'session_reject'>): Promise<void> {
+    if (!this.requireRole(peer, 'robot', msg)) return;
+    const s = this.hub.sessions.get(peer.peerId, msg.sessionId);
+    if (!s || s.state !== 'pending') return peer.error('unknown_session', `no pending session ${msg.sessionId} on this connection`, msg.ref);
+    if (msg.type === 'session_accept') {
+      s.state = 'open';
+      peer.send({ type: 'session_accepted', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), sessionId: s.sessionId });
+      if (!(await this.hub.deliver(s.remote, { kind: 'session_accepted', sessionId: s.sessionId, from: peer.peerId }))) {
+        this.endLocally(peer, s.sessionId, 'app is not reachable');
+      }
+    } else {
+      this.hub.sessions.remove(peer.peerId, s.sessionId);
+      await this.hub.deliver(s.remote, { kind: 'session_rejected', sessionId: s.sessionId, from: peer.peerId, reason: msg.reason });
+      this.hub.countConnections();
+    }
+  }
+
+  private async relay(peer: Peer, msg: Msg<SessionRelayType>): Promise<void> {
+    const s = this.hub.sessions.get(peer.peerId, msg.sessionId);
+    if (!s) return peer.error('unknown_session', `no session ${msg.sessionId} on this connection`, msg.ref);
+    if (s.state !== 'open') return peer.error('unknown_session', `session ${msg.sessionId} is not accepted yet`, msg.ref);
+    // The ref is the sender's business; the other side gets the message without it.
+    const { ref: _ref, ...clean } = msg;
+    if (!(await this.hub.deliver(s.remote, { kind: 'relay', sessionId: s.sessionId, from: peer.peerId, msg: clean }))) {
+      this.endLocally(peer, s.sessionId, 'peer is not reachable');
+    }
+  }
+
+  private async close(peer: Peer, msg: Msg<'session_close'>): Promise<void> {
+    const s = this.hub.sessions.remove(peer.peerId, msg.sessionId);
+    if (!s) return peer.error('unknown_session', `no session ${msg.sessionId} on this connection`, msg.ref);
+    peer.send({ type: 'session_closed', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), sessionId: s.sessionId, reason: msg.reason, by: 'self' });
+    await this.hub.deliver(s.remote, { kind: 'session_closed', sessionId: s.sessionId, from: peer.peerId, reason: msg.reason, by: 'peer' });
+    this.hub.countConnections();
+  }
+
+  /** Ends this side of a session whose other side cannot be reached, and says so. */
+  endLocally(peer: Peer, sessionId: string, reason: string): void {
+    if (!this.hub.sessions.remove(peer.peerId, sessionId)) return;
+    this.hub.metrics.errors.inc({ code: 'peer_gone' });
+    peer.send({ type: 'session_closed', sessionId, reason, by: 'service' });
+    this.hub.countConnections();
+  }
+}

@@ -1,0 +1,69 @@
+import { CloseCode } from '@robostream/protocol';
+import type { RoutedMessage } from '../routing/routed-message.js';
+import type { Hub } from '../ws/hub.js';
+import type { Peer } from '../ws/peer.js';
+
+/** What a peer on this instance does with a message another peer (anywhere) routed to it. */
+export class RoutedHandlers {
+  constructor(private readonly hub: Hub) {}
+
+  handle(peer: Peer, m: RoutedMessage): void {
+    const sessions = this.hub.sessions;
+    switch (m.kind) {
+      case 'session_request': {
+        if (peer.claims?.role !== 'robot' || peer.claims.sub !== m.robotId || !peer.endpoints.has(m.endpoint)) {
+          void this.hub.deliver(m.from, { kind: 'undeliverable', sessionId: m.sessionId, from: peer.peerId });
+          return;
+        }
+        sessions.add(peer.peerId, { sessionId: m.sessionId, remote: m.from, side: 'robot', robotId: m.robotId, endpoint: m.endpoint, appSubject: m.app.subject, state: 'pending' });
+        peer.send({ type: 'session_request', sessionId: m.sessionId, endpoint: m.endpoint, app: m.app, ...(m.meta ? { meta: m.meta } : {}) });
+        this.hub.countConnections();
+        return;
+      }
+      case 'session_accepted': {
+        const s = this.own(peer, m.sessionId, m.from);
+        if (!s) return;
+        s.state = 'open';
+        peer.send({ type: 'session_accepted', sessionId: m.sessionId });
+        return;
+      }
+      case 'session_rejected': {
+        if (!this.own(peer, m.sessionId, m.from)) return;
+        sessions.remove(peer.peerId, m.sessionId);
+        peer.send({ type: 'session_rejected', sessionId: m.sessionId, reason: m.reason });
+        this.hub.countConnections();
+        return;
+      }
+      case 'relay': {
+        if (!this.own(peer, m.sessionId, m.from)) return;
+        peer.send(m.msg);
+        return;
+      }
+      case 'session_closed': {
+        if (!this.own(peer, m.sessionId, m.from)) return;
+        sessions.remove(peer.peerId, m.sessionId);
+        peer.send({ type: 'session_closed', sessionId: m.sessionId, reason: m.reason, by: m.by });
+        this.hub.countConnections();
+        return;
+      }
+      case 'undeliverable': {
+        if (!this.own(peer, m.sessionId, m.from)) return;
+        this.hub.handlers.endLocally(peer, m.sessionId, 'peer disconnected');
+        return;
+      }
+      case 'kick':
+        peer.log.info({ by: m.from }, 'replaced by a newer connection');
+        // Its endpoints now belong to the newer connection; forgetting them keeps the close from unregistering them.
+        this.hub.metrics.presenceEndpoints.dec(peer.endpoints.size);
+        peer.endpoints.clear();
+        peer.fail('replaced', m.reason, CloseCode.Replaced);
+        return;
+    }
+  }
+
+  /** The session exists on this peer and the message comes from its other side (never trust a session id alone). */
+  private own(peer: Peer, sessionId: string, from: string) {
+    const s = this.hub.sessions.get(peer.peerId, sessionId);
+    return s && s.remote === from ? s : undefined;
+  }
+}

@@ -1,0 +1,26 @@
+import type { RobotMeta, SessionRelayMessage } from '@robostream/protocol';
+
+/**
+ * What one signaling instance hands another through the router. Peers are addressed by peer id
+ * ("<instanceId>.<n>"), so the router finds the owning instance without a lookup.
+ */
+export type RoutedMessage =
+  | { kind: 'session_request'; sessionId: string; from: string; app: { subject: string }; robotId: string; endpoint: string; meta?: RobotMeta }
+  | { kind: 'session_accepted'; sessionId: string; from: string }
+  | { kind: 'session_rejected'; sessionId: string; from: string; reason: string }
+  | { kind: 'relay'; sessionId: string; from: string; msg: SessionRelayMessage }
+  | { kind: 'session_closed'; sessionId: string; from: string; reason: string; by: 'peer' | 'service' }
+  /** The addressed peer is not on its instance any more: the sender's side of the session must end. */
+  | { kind: 'undeliverable'; sessionId: string; from: string }
+  /** Another connection registered the same robot endpoint: close this one. */
+  | { kind: 'kick'; from: string; reason: string };
+
+export interface Addressed {
+  to: string;
+  message: RoutedMessage;
+}
+
+export function instanceOf(peerId: string): string {
+  const dot = peerId.indexOf('.');
+  return dot < 0 ? peerId : peerId.slice(0, dot);
+}

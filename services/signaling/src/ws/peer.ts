@@ -1,0 +1,134 @@
+import type { WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { CloseCode, parseClientMessage, type ErrorCode, type ServerMessage, type ClientMessage } from '@robostream/protocol';
+import type { TokenClaims } from '@robostream/protocol/auth';
+import { TokenBucket } from './token-bucket.js';
+import type { Hub } from './hub.js';
+
+/** A socket whose unsent bytes pass this is too slow to keep up: it is closed rather than buffered without bound. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+export type PeerState = 'unauthenticated' | 'authenticating' | 'ready' | 'closed';
+
+/** One WebSocket connection: framing, limits, auth state and the robot endpoints it registered. */
+export class Peer {
+  state: PeerState = 'unauthenticated';
+  claims: TokenClaims | undefined;
+  readonly endpoints = new Set<string>();
+  presenceSubscribed = false;
+  log: Logger;
+  private readonly bucket: TokenBucket;
+  private limited = 0;
+  private lastLimitErrorAt = 0;
+  private authTimer: ReturnType<typeof setTimeout> | undefined;
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly peerId: string,
+    private readonly ws: WebSocket,
+    readonly ip: string,
+    private readonly hub: Hub,
+    log: Logger,
+  ) {
+    this.log = log.child({ peerId });
+    const l = hub.config.limits;
+    this.bucket = new TokenBucket(l.messagesPerSecond, l.burst);
+    this.authTimer = setTimeout(() => {
+      if (this.state === 'unauthenticated' || this.state === 'authenticating') {
+        this.fail('auth_timeout', `no authenticate within ${l.authTimeoutMs} ms`, CloseCode.AuthTimeout);
+      }
+    }, l.authTimeoutMs);
+    ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    ws.on('close', () => this.onClosed());
+    ws.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
+  }
+
+  get role(): 'robot' | 'app' | undefined {
+    return this.claims?.role;
+  }
+
+  send(msg: ServerMessage): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.log.warn({ buffered: this.ws.bufferedAmount }, 'closing a slow consumer');
+      this.close(1013, 'slow consumer');
+      return;
+    }
+    this.ws.send(JSON.stringify(msg));
+  }
+
+  error(code: ErrorCode, message: string, ref?: string): void {
+    this.hub.metrics.errors.inc({ code });
+    this.send({ type: 'error', code, message, ...(ref !== undefined ? { ref } : {}) });
+  }
+
+  /** A typed error, then the close code that tells the client whether reconnecting can help. */
+  fail(code: ErrorCode, message: string, closeCode: number, ref?: string): void {
+    this.error(code, message, ref);
+    this.close(closeCode, code);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+
+  authenticated(claims: TokenClaims): void {
+    this.claims = claims;
+    this.state = 'ready';
+    clearTimeout(this.authTimer);
+    this.log = this.log.child({ role: claims.role, sub: claims.sub });
+    // The connection lives no longer than its token: the client reconnects with a fresh one.
+    const ms = claims.exp * 1000 - Date.now();
+    this.expiryTimer = setTimeout(() => this.fail('token_expired', 'token expired; reconnect with a fresh one', CloseCode.Unauthorized), Math.min(Math.max(ms, 0), 2 ** 31 - 1));
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    if (!this.bucket.take()) {
+      this.limited++;
+      if (this.limited >= this.hub.config.limits.floodCloseAfter) {
+        this.fail('rate_limited', 'message flood', CloseCode.TooManyRequests);
+        return;
+      }
+      // One error per second is enough to tell a flooding client; answering every frame would amplify the flood.
+      const now = Date.now();
+      if (now - this.lastLimitErrorAt >= 1000) {
+        this.lastLimitErrorAt = now;
+        this.error('rate_limited', `more than ${this.hub.config.limits.messagesPerSecond} messages/s; message dropped`);
+      }
+      return;
+    }
+    if (isBinary) return this.error('bad_message', 'binary frames are not part of the protocol');
+    if (data.length > this.hub.config.limits.maxMessageBytes) {
+      return this.error('frame_too_large', `message of ${data.length} bytes exceeds ${this.hub.config.limits.maxMessageBytes}`);
+    }
+    const parsed = parseClientMessage(data.toString('utf8'));
+    if (!parsed.ok) return this.error(parsed.error.code, parsed.error.message, parsed.error.ref);
+    this.dispatch(parsed.msg);
+  }
+
+  private dispatch(msg: ClientMessage): void {
+    this.hub.metrics.messages.inc({ type: msg.type });
+    if (msg.type === 'authenticate') {
+      if (this.state !== 'unauthenticated') return this.error('already_authenticated', 'this connection is already authenticated', msg.ref);
+      this.state = 'authenticating';
+      void this.hub.handlers.authenticate(this, msg);
+      return;
+    }
+    if (this.state !== 'ready') return this.error('unauthenticated', 'send authenticate first', msg.ref);
+    this.hub.handlers.handle(this, msg).catch((err: unknown) => {
+      this.log.error({ err: err instanceof Error ? err.message : String(err), type: msg.type }, 'handler failed');
+      this.error('internal', `could not handle ${msg.type}`, msg.ref);
+    });
+  }
+
+  private onClosed(): void {
+    if (this.state === 'closed') return;
+    const wasReady = this.state === 'ready';
+    this.state = 'closed';
+    clearTimeout(this.authTimer);
+    clearTimeout(this.expiryTimer);
+    if (wasReady) void this.hub.peerClosed(this);
+    else this.hub.forget(this);
+  }
+}
