@@ -1,0 +1,288 @@
+// The streamer's media core, the one thing a signaling layer (WebSocket, WHEP, direct LAN) talks to.
+// The app offers and the robot answers: `openViewer(offerSdp)` returns the answer plus a ViewerSession for
+// trickled candidates, ICE restarts, stats and close. No WebSocket, no protocol messages here.
+import { randomUUID } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import type { IceServerConfig, StreamerConfig, VideoCodecName } from '../config.js';
+import { SharedEncoderBitrate } from '../media/bitrate-controller.js';
+import { detectEncoders, type EncoderDetection } from '../media/encoders.js';
+import { SinkPipeline, type SinkSnapshot } from '../media/sinks.js';
+import { SourceHub } from '../media/source-hub.js';
+import type { SourcePipelineSnapshot } from '../media/source-pipeline.js';
+import type {
+  IceCandidateInit,
+  OfferedMedia,
+  PeerSession,
+  PeerSessionFactory,
+} from '../transport/peer-session.js';
+import { createWeriftPeerSession, parseOfferedMedia } from '../transport/werift-peer-session.js';
+import { ThreadBudget, threadPoolSize } from './thread-budget.js';
+import { ViewerSession, type MediaBinding, type ViewerStats } from './viewer-session.js';
+
+export interface ViewerOptions {
+  /** Session id (e.g. the signaling session id); a random UUID when absent. */
+  id?: string;
+  /** ICE servers for this session, e.g. TURN credentials minted per session; the configured ones when absent. */
+  iceServers?: IceServerConfig[];
+  iceTransportPolicy?: 'all' | 'relay';
+  /** Robot cameras to put on the app's receiving video m-lines, in m-line order; every configured camera by default. */
+  videoSources?: string[];
+  /** Local ICE candidates as they are gathered (null ends them), including those gathered before the answer is returned. */
+  onIceCandidate?: (candidate: IceCandidateInit | null) => void;
+}
+
+export interface CoreSnapshot {
+  encoders: { h264: string; vp8: string | null; usableH264: string[] };
+  pipelines: SourcePipelineSnapshot[];
+  /** Source pipelines currently running, i.e. capture+encode processes alive. */
+  runningPipelines: number;
+  /** Running video encoders (the figure "two viewers share one encoder" is checked against). */
+  runningVideoEncoders: number;
+  viewers: { id: string; state: string; videoCodec: VideoCodecName; bindings: MediaBinding[] }[];
+  sinks: SinkSnapshot[];
+  threadPool: { size: number; inUse: number };
+}
+
+export class NoMatchingCodecError extends Error {
+  constructor(offered: string[]) {
+    super(
+      `the offer has no video codec the robot can send (offered: ${offered.join(', ') || 'none'}; robot: h264, vp8)`,
+    );
+    this.name = 'NoMatchingCodecError';
+  }
+}
+
+export interface StreamerCoreDeps {
+  log?: Logger;
+  peerSessionFactory?: PeerSessionFactory;
+  /** Encoder detection result, to skip probing (tests, or a caller that already detected). */
+  encoders?: EncoderDetection;
+}
+
+export class StreamerCore {
+  private readonly viewerMap = new Map<string, ViewerSession>();
+  private readonly sharedBitrates = new Map<string, SharedEncoderBitrate>();
+  private closed = false;
+
+  private constructor(
+    readonly config: StreamerConfig,
+    private readonly encoders: EncoderDetection,
+    private readonly hub: SourceHub,
+    private readonly threads: ThreadBudget,
+    private readonly log: Logger,
+    private readonly createSession: PeerSessionFactory,
+  ) {}
+
+  /**
+   * Detects encoders and checks the libuv pool is large enough for every source pipeline that could run.
+   * Throws ThreadPoolTooSmallError / EncoderUnavailableError with a message naming the fix.
+   */
+  static async start(config: StreamerConfig, deps: StreamerCoreDeps = {}): Promise<StreamerCore> {
+    const log = deps.log ?? pino({ name: 'streamer' });
+    const threads = new ThreadBudget(threadPoolSize());
+    const encoders = deps.encoders ?? (await detectEncoders(config.encoder));
+    const codecs = encoders.vp8 ? 2 : 1;
+    const audio = config.audioSource.kind === 'none' ? 0 : 1;
+    // Each source pipeline holds two pool threads while running: its appsink pull and its bus poll.
+    threads.reserve(2 * (config.videoSources.length * codecs + audio), 'the configured source pipelines');
+    log.info(
+      { h264: encoders.h264.element, vp8: encoders.vp8?.element ?? null, threadPool: threads.size },
+      'streamer core started',
+    );
+    const hub = new SourceHub(config, encoders, log);
+    return new StreamerCore(
+      config,
+      encoders,
+      hub,
+      threads,
+      log,
+      deps.peerSessionFactory ?? createWeriftPeerSession,
+    );
+  }
+
+  /** Answers the app's offer. The returned session's answerSdp goes back to the app. */
+  async openViewer(offerSdp: string, options: ViewerOptions = {}): Promise<ViewerSession> {
+    if (this.closed) throw new Error('streamer core is closed');
+    const id = options.id ?? randomUUID();
+    if (this.viewerMap.has(id)) throw new Error(`viewer ${id} already exists`);
+    const videoCodec = this.chooseVideoCodec(parseOfferedMedia(offerSdp));
+    const session = this.createSession(id, {
+      iceServers: options.iceServers ?? this.config.iceServers,
+      iceTransportPolicy: options.iceTransportPolicy ?? 'all',
+      icePortRange: this.config.icePortRange,
+      includeLoopback: this.config.iceIncludeLoopback,
+      videoCodec,
+    });
+    if (options.onIceCandidate) session.onLocalCandidate(options.onIceCandidate);
+    const bindings: MediaBinding[] = [];
+    const sinkWork: (() => void)[] = [];
+    let viewer: ViewerSession | null = null;
+    try {
+      const offered = await session.applyOffer(offerSdp);
+      const cameras = [...(options.videoSources ?? this.hub.videoSourceIds)];
+      const sends: {
+        mid: string;
+        sourceId: string;
+        pipelineFor: () => ReturnType<SourceHub['video']> | null;
+      }[] = [];
+      for (const m of offered) {
+        const appReceives = m.direction === 'recvonly' || m.direction === 'sendrecv';
+        const appSends = m.direction === 'sendonly' || m.direction === 'sendrecv';
+        let sourceId: string | null = null;
+        if (appReceives && m.kind === 'video') sourceId = cameras.shift() ?? null;
+        if (appReceives && m.kind === 'audio' && this.hub.hasAudio) sourceId = 'mic';
+        const receiving = appSends && this.sinkEnabled(m.kind);
+        if (!sourceId && !receiving) {
+          session.decline(m.mid);
+        } else {
+          if (sourceId) {
+            const sid = sourceId;
+            sends.push({
+              mid: m.mid,
+              sourceId: sid,
+              pipelineFor: () => (m.kind === 'video' ? this.hub.video(sid, videoCodec) : this.hub.audio()),
+            });
+          }
+          if (receiving) sinkWork.push(() => this.receiveInto(viewer as ViewerSession, session, m));
+        }
+        bindings.push({ mid: m.mid, kind: m.kind, sourceId, receiving });
+      }
+      // send() before createAnswer so the answer carries the directions and narrowed codecs.
+      const tracks = sends.map((s) => {
+        const kind = offered.find((m) => m.mid === s.mid)?.kind ?? 'video';
+        return { ...s, track: session.send(s.mid, kind === 'audio' ? 'opus' : videoCodec) };
+      });
+      viewer = new ViewerSession(id, videoCodec, session, this.log, bindings, '');
+      for (const work of sinkWork) work();
+      viewer.answerSdp = await session.createAnswer();
+      // Subscribing starts (or keeps) the shared pipelines warming while ICE and DTLS complete.
+      for (const t of tracks) {
+        const pipeline = t.pipelineFor();
+        if (!pipeline) continue;
+        viewer.attachSend(
+          t.sourceId,
+          t.track,
+          pipeline,
+          pipeline.spec.bitrate ? this.bitrateFor(pipeline) : null,
+        );
+      }
+    } catch (err) {
+      if (viewer) await viewer.close();
+      else await session.close();
+      throw err;
+    }
+    const v = viewer;
+    this.viewerMap.set(id, v);
+    v.onClose(() => this.viewerMap.delete(id));
+    this.log.info({ viewer: id, videoCodec, bindings }, 'viewer opened');
+    return v;
+  }
+
+  viewer(id: string): ViewerSession | undefined {
+    return this.viewerMap.get(id);
+  }
+
+  viewers(): ViewerSession[] {
+    return [...this.viewerMap.values()];
+  }
+
+  async viewerStats(): Promise<ViewerStats[]> {
+    return Promise.all(this.viewers().map((v) => v.stats()));
+  }
+
+  introspect(): CoreSnapshot {
+    const pipelines = this.hub.snapshot();
+    return {
+      encoders: {
+        h264: this.encoders.h264.element,
+        vp8: this.encoders.vp8?.element ?? null,
+        usableH264: this.encoders.usableH264,
+      },
+      pipelines,
+      runningPipelines: pipelines.filter((p) => p.running).length,
+      runningVideoEncoders: pipelines.filter((p) => p.running && p.kind === 'video').length,
+      viewers: this.viewers().map((v) => ({
+        id: v.id,
+        state: v.connectionState,
+        videoCodec: v.videoCodec,
+        bindings: v.bindings,
+      })),
+      sinks: this.viewers().flatMap((v) => v.sinkSnapshots()),
+      threadPool: { size: this.threads.size, inUse: this.threads.inUse },
+    };
+  }
+
+  /** Closes every viewer and stops every pipeline; the process can then exit. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.viewers().map((v) => v.close()));
+    this.hub.close();
+  }
+
+  private chooseVideoCodec(offered: OfferedMedia[]): VideoCodecName {
+    const offeredCodecs = offered.filter((m) => m.kind === 'video').flatMap((m) => m.codecs);
+    if (offeredCodecs.length === 0) return this.config.videoCodec;
+    const usable = (c: string): c is VideoCodecName =>
+      (c === 'h264' || c === 'vp8') && this.hub.codecAvailable(c);
+    const preferred = this.config.videoCodec;
+    if (!this.config.preferAppCodecOrder && offeredCodecs.includes(preferred) && usable(preferred))
+      return preferred;
+    const first = offeredCodecs.find(usable);
+    if (!first) throw new NoMatchingCodecError([...new Set(offeredCodecs)]);
+    return first;
+  }
+
+  private sinkEnabled(kind: 'audio' | 'video'): boolean {
+    return (kind === 'audio' ? this.config.audioSink : this.config.videoSink) !== 'none';
+  }
+
+  private receiveInto(viewer: ViewerSession, session: PeerSession, m: OfferedMedia): void {
+    session.receive(m.mid, (track) => {
+      if (viewer.isClosed) return;
+      const threads = SinkPipeline.threadsNeeded(track.kind, this.config.audioSink, this.config.videoSink);
+      let release: () => void;
+      try {
+        release = this.threads.reserve(threads, `the ${track.kind} sink of viewer ${viewer.id}`);
+      } catch (err) {
+        this.log.error({ viewer: viewer.id, err: (err as Error).message }, 'cannot play app media');
+        return;
+      }
+      try {
+        const sink = new SinkPipeline(
+          `sink/${viewer.id}/${m.mid}`,
+          track.kind,
+          track.codec,
+          { audio: this.config.audioSink, video: this.config.videoSink },
+          this.log,
+        );
+        viewer.attachSink(sink, release);
+        track.onRtp((packet) => sink.push(packet));
+        if (track.kind === 'video') track.requestKeyframe();
+      } catch (err) {
+        release();
+        this.log.error(
+          { viewer: viewer.id, mid: m.mid, err: (err as Error).message },
+          'cannot build sink pipeline',
+        );
+      }
+    });
+  }
+
+  private bitrateFor(pipeline: ReturnType<SourceHub['video']>): {
+    shared: SharedEncoderBitrate;
+    bounds: { minKbps: number; maxKbps: number };
+    startKbps: number;
+  } {
+    const bounds = { minKbps: this.config.bitrateMinKbps, maxKbps: this.config.bitrateMaxKbps };
+    let shared = this.sharedBitrates.get(pipeline.spec.key);
+    if (!shared) {
+      shared = new SharedEncoderBitrate(bounds, this.config.bitrateStartKbps, (kbps) => {
+        pipeline.setBitrateKbps(kbps);
+        this.log.info({ pipeline: pipeline.spec.key, kbps }, 'encoder bitrate');
+      });
+      this.sharedBitrates.set(pipeline.spec.key, shared);
+    }
+    return { shared, bounds, startKbps: this.config.bitrateStartKbps };
+  }
+}

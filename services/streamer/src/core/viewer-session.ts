@@ -1,0 +1,209 @@
+// One app connected to the robot: its peer session, what it receives from which shared source pipeline, and the
+// sinks playing what it sends. Knows nothing of signaling: candidates and answers go through plain callbacks.
+import type { Logger } from 'pino';
+import type { VideoCodecName } from '../config.js';
+import {
+  ViewerBitrateEstimator,
+  type BitrateBounds,
+  type SharedEncoderBitrate,
+} from '../media/bitrate-controller.js';
+import type { SinkPipeline, SinkSnapshot } from '../media/sinks.js';
+import type { SourcePipeline } from '../media/source-pipeline.js';
+import type {
+  IceCandidateInit,
+  MediaKind,
+  PeerConnectionState,
+  PeerSession,
+  SendTrack,
+  TransportStats,
+} from '../transport/peer-session.js';
+
+export interface MediaBinding {
+  mid: string;
+  kind: MediaKind;
+  /** Robot source sent on this m-line (a camera id, or `mic`), or null. */
+  sourceId: string | null;
+  /** True when the app sends media on this m-line that the robot plays. */
+  receiving: boolean;
+}
+
+export interface SendStats {
+  mid: string;
+  sourceId: string;
+  kind: MediaKind;
+  packets: number;
+  bytes: number;
+  frames: number;
+  /** Over the interval since the previous stats() call. */
+  bitrateKbps: number;
+  framesPerSecond: number;
+  estimateKbps: number | null;
+}
+
+export interface ViewerStats {
+  id: string;
+  state: PeerConnectionState;
+  videoCodec: VideoCodecName;
+  send: SendStats[];
+  sinks: SinkSnapshot[];
+  transport: TransportStats;
+}
+
+interface SendLink {
+  mid: string;
+  sourceId: string;
+  kind: MediaKind;
+  pipeline: SourcePipeline;
+  release: () => void;
+  estimator: ViewerBitrateEstimator | null;
+  shared: SharedEncoderBitrate | null;
+  counters: { packets: number; bytes: number; frames: number };
+  last: { at: number; bytes: number; frames: number };
+}
+
+export class ViewerSession {
+  private readonly links: SendLink[] = [];
+  private readonly sinks: SinkPipeline[] = [];
+  private readonly releases: (() => void)[] = [];
+  private closed = false;
+  private closeListeners: (() => void)[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly videoCodec: VideoCodecName,
+    private readonly session: PeerSession,
+    private readonly log: Logger,
+    readonly bindings: MediaBinding[],
+    public answerSdp: string,
+  ) {
+    session.onConnectionState((state) => {
+      log.info({ viewer: id, state }, 'viewer connection state');
+      if (state === 'failed' || state === 'closed') void this.close();
+    });
+  }
+
+  get connectionState(): PeerConnectionState {
+    return this.session.connectionState;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** @internal wiring by StreamerCore: robot media out. */
+  attachSend(
+    sourceId: string,
+    track: SendTrack,
+    pipeline: SourcePipeline,
+    bitrate: { shared: SharedEncoderBitrate; bounds: BitrateBounds; startKbps: number } | null,
+  ): void {
+    const counters = { packets: 0, bytes: 0, frames: 0 };
+    const release = pipeline.subscribe((packet) => {
+      counters.packets++;
+      counters.bytes += packet.length;
+      // The RTP marker bit ends a video frame: a frame count without parsing the payload.
+      if (((packet[1] ?? 0) & 0x80) !== 0) counters.frames++;
+      track.write(packet);
+    });
+    const link: SendLink = {
+      mid: track.mid,
+      sourceId,
+      kind: pipeline.spec.kind,
+      pipeline,
+      release,
+      estimator: bitrate ? new ViewerBitrateEstimator(bitrate.bounds, bitrate.startKbps) : null,
+      shared: bitrate?.shared ?? null,
+      counters,
+      last: { at: performance.now(), bytes: 0, frames: 0 },
+    };
+    track.onKeyframeRequest((reason) => {
+      const outcome = pipeline.requestKeyframe();
+      this.log.debug({ viewer: this.id, mid: track.mid, reason, outcome }, 'keyframe request');
+    });
+    if (link.estimator && link.shared) {
+      const { estimator, shared } = link;
+      track.onLossReport((fraction) => shared.update(this.id, estimator.onLossReport(fraction)));
+      track.onRemb((bps) => shared.update(this.id, estimator.onRemb(bps)));
+    }
+    this.links.push(link);
+  }
+
+  /** @internal wiring by StreamerCore: app media in. */
+  attachSink(sink: SinkPipeline, releaseThreads: () => void): void {
+    this.sinks.push(sink);
+    this.releases.push(releaseThreads);
+  }
+
+  onClose(listener: () => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  addRemoteCandidate(candidate: IceCandidateInit | null): Promise<void> {
+    return this.session.addRemoteCandidate(candidate);
+  }
+
+  /** Local candidates, including those gathered while the answer was made. null marks the end of gathering. */
+  onLocalCandidate(listener: (candidate: IceCandidateInit | null) => void): void {
+    this.session.onLocalCandidate(listener);
+  }
+
+  onConnectionState(listener: (state: PeerConnectionState) => void): void {
+    this.session.onConnectionState(listener);
+  }
+
+  /**
+   * ICE restart, app-initiated like the first offer: the app sends an offer with new ICE credentials (and the
+   * same m-lines), the robot answers. Media bindings are kept.
+   */
+  async restartIce(offerSdp: string): Promise<string> {
+    if (this.closed) throw new Error(`viewer ${this.id} is closed`);
+    await this.session.applyOffer(offerSdp);
+    this.answerSdp = await this.session.createAnswer();
+    return this.answerSdp;
+  }
+
+  async stats(): Promise<ViewerStats> {
+    const transport = await this.session.getStats();
+    const now = performance.now();
+    const send = this.links.map((l): SendStats => {
+      const seconds = Math.max(0.001, (now - l.last.at) / 1000);
+      const s: SendStats = {
+        mid: l.mid,
+        sourceId: l.sourceId,
+        kind: l.kind,
+        ...l.counters,
+        bitrateKbps: ((l.counters.bytes - l.last.bytes) * 8) / 1000 / seconds,
+        framesPerSecond: l.kind === 'video' ? (l.counters.frames - l.last.frames) / seconds : 0,
+        estimateKbps: l.estimator?.estimateKbps ?? null,
+      };
+      l.last = { at: now, bytes: l.counters.bytes, frames: l.counters.frames };
+      return s;
+    });
+    return {
+      id: this.id,
+      state: this.session.connectionState,
+      videoCodec: this.videoCodec,
+      send,
+      sinks: this.sinks.map((s) => s.snapshot()),
+      transport,
+    };
+  }
+
+  sinkSnapshots(): SinkSnapshot[] {
+    return this.sinks.map((s) => s.snapshot());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.links) {
+      l.release();
+      l.shared?.remove(this.id);
+    }
+    for (const s of this.sinks) s.close();
+    for (const r of this.releases) r();
+    await this.session.close();
+    this.log.info({ viewer: this.id }, 'viewer closed');
+    for (const l of this.closeListeners) l();
+  }
+}

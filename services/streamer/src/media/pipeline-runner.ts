@@ -1,0 +1,75 @@
+// One native GStreamer pipeline with its bus watched: errors are reported once, and stopping is idempotent.
+import type { Logger } from 'pino';
+import { parseLaunch, type GstBusMessage, type GstElement, type GstNativePipeline } from './gst-native.js';
+
+export class PipelineError extends Error {
+  constructor(
+    readonly pipeline: string,
+    readonly element: string,
+    message: string,
+  ) {
+    super(`${pipeline}: ${element}: ${message}`);
+    this.name = 'PipelineError';
+  }
+}
+
+export class PipelineRunner {
+  private native: GstNativePipeline | null = null;
+  private errorListener: ((err: PipelineError) => void) | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly description: string,
+    private readonly log: Logger,
+  ) {}
+
+  get running(): boolean {
+    return this.native !== null;
+  }
+
+  onError(listener: (err: PipelineError) => void): void {
+    this.errorListener = listener;
+  }
+
+  /** Parses and plays; the bus poll holds one libuv thread until the pipeline stops. */
+  start(): GstNativePipeline {
+    if (this.native) return this.native;
+    const native = parseLaunch(this.description);
+    this.native = native;
+    native.pollBus((msg: GstBusMessage) => this.onBusMessage(native, msg));
+    native.play();
+    this.log.debug({ pipeline: this.name }, 'pipeline playing');
+    return native;
+  }
+
+  element(name: string): GstElement | undefined {
+    return this.native?.findChild(name);
+  }
+
+  forceKeyUnit(elementName: string): boolean {
+    return this.native ? this.native.forceKeyUnit(elementName, 1) : false;
+  }
+
+  stop(): void {
+    const native = this.native;
+    if (!native) return;
+    this.native = null;
+    native.stop();
+    this.log.debug({ pipeline: this.name }, 'pipeline stopped');
+  }
+
+  private onBusMessage(native: GstNativePipeline, msg: GstBusMessage): void {
+    if (native !== this.native) return;
+    if (msg.type === 'error') {
+      const err = new PipelineError(
+        this.name,
+        msg.name ?? msg._src_element_name ?? '?',
+        msg.message ?? 'unknown error',
+      );
+      this.log.error({ pipeline: this.name, err: err.message }, 'pipeline error');
+      this.errorListener?.(err);
+    } else if (msg.type === 'warning') {
+      this.log.warn({ pipeline: this.name, element: msg._src_element_name }, 'pipeline warning');
+    }
+  }
+}

@@ -1,0 +1,60 @@
+// Spots the first packet of a keyframe in an RTP stream, so the streamer can count keyframes it sends
+// (PLI handling is verified by counting them) without parsing whole frames.
+import type { VideoCodecName } from '../config.js';
+
+/** Offset of the RTP payload, past the fixed header, CSRCs and header extension; -1 when malformed. */
+export function rtpPayloadOffset(packet: Buffer): number {
+  if (packet.length < 12) return -1;
+  const first = packet[0] ?? 0;
+  let offset = 12 + (first & 0x0f) * 4;
+  if (first & 0x10) {
+    if (packet.length < offset + 4) return -1;
+    offset += 4 + packet.readUInt16BE(offset + 2) * 4;
+  }
+  return offset < packet.length ? offset : -1;
+}
+
+const NAL_IDR = 5;
+const NAL_STAP_A = 24;
+const NAL_FU_A = 28;
+
+function h264StartsKeyframe(payload: Buffer): boolean {
+  const type = (payload[0] ?? 0) & 0x1f;
+  if (type === NAL_IDR) return true;
+  if (type === NAL_FU_A) {
+    const fu = payload[1] ?? 0;
+    return (fu & 0x80) !== 0 && (fu & 0x1f) === NAL_IDR;
+  }
+  if (type === NAL_STAP_A) {
+    let i = 1;
+    while (i + 2 < payload.length) {
+      const size = payload.readUInt16BE(i);
+      if (((payload[i + 2] ?? 0) & 0x1f) === NAL_IDR) return true;
+      i += 2 + size;
+    }
+  }
+  return false;
+}
+
+function vp8StartsKeyframe(payload: Buffer): boolean {
+  // RFC 7741: payload descriptor, then the VP8 payload header whose P bit is 0 on keyframes.
+  const d = payload[0] ?? 0;
+  const start = (d & 0x10) !== 0 && (d & 0x07) === 0;
+  if (!start) return false;
+  let i = 1;
+  if (d & 0x80) {
+    const x = payload[i] ?? 0;
+    i += 1;
+    if (x & 0x80) i += ((payload[i] ?? 0) & 0x80) !== 0 ? 2 : 1;
+    if (x & 0x40) i += 1;
+    if (x & 0x30) i += 1;
+  }
+  return i < payload.length && ((payload[i] ?? 1) & 0x01) === 0;
+}
+
+export function startsKeyframe(codec: VideoCodecName, packet: Buffer): boolean {
+  const offset = rtpPayloadOffset(packet);
+  if (offset < 0) return false;
+  const payload = packet.subarray(offset);
+  return codec === 'h264' ? h264StartsKeyframe(payload) : vp8StartsKeyframe(payload);
+}

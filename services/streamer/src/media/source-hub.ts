@@ -1,0 +1,126 @@
+// Owns the source pipelines: one per (source, codec), created on first use and kept for the life of the core,
+// so every viewer of the same camera in the same codec shares one capture and one encoder.
+import type { Logger } from 'pino';
+import type { StreamerConfig, VideoCodecName, VideoSourceConfig } from '../config.js';
+import {
+  OPUS_ENCODE_FRAGMENT,
+  videoPayloaderFragment,
+  type EncoderDetection,
+  type EncoderProfile,
+} from './encoders.js';
+import { SourcePipeline, RTP_APPSINK, type SourcePipelineSnapshot } from './source-pipeline.js';
+import { audioSourceFragment, videoGeometry, videoSourceFragment } from './sources.js';
+
+// drop=true: a stalled Node loop loses packets (NACK/PLI recover) rather than growing memory without bound.
+const APPSINK = `appsink name=${RTP_APPSINK} sync=false max-buffers=500 drop=true`;
+
+export class UnknownSourceError extends Error {
+  constructor(sourceId: string) {
+    super(`unknown video source "${sourceId}"`);
+    this.name = 'UnknownSourceError';
+  }
+}
+
+export class SourceHub {
+  private readonly pipelines = new Map<string, SourcePipeline>();
+
+  constructor(
+    private readonly config: StreamerConfig,
+    private readonly encoders: EncoderDetection,
+    private readonly log: Logger,
+  ) {}
+
+  get videoSourceIds(): string[] {
+    return this.config.videoSources.map((s) => s.id);
+  }
+
+  get hasAudio(): boolean {
+    return this.config.audioSource.kind !== 'none';
+  }
+
+  codecAvailable(codec: VideoCodecName): boolean {
+    return codec === 'h264' || this.encoders.vp8 !== null;
+  }
+
+  video(sourceId: string, codec: VideoCodecName): SourcePipeline {
+    const source = this.config.videoSources.find((s) => s.id === sourceId);
+    if (!source) throw new UnknownSourceError(sourceId);
+    const key = `video/${sourceId}/${codec}`;
+    const existing = this.pipelines.get(key);
+    if (existing) return existing;
+    const profile = codec === 'vp8' ? this.encoders.vp8 : this.encoders.h264;
+    if (!profile) throw new Error(`no ${codec} encoder on this machine`);
+    const pipeline = new SourcePipeline(
+      {
+        key,
+        sourceId,
+        kind: 'video',
+        codec,
+        encoder: profile.element,
+        describe: (kbps) => this.videoDescription(source, profile, kbps ?? this.config.bitrateStartKbps),
+        bitrate: profile.bitrate,
+        initialBitrateKbps: this.config.bitrateStartKbps,
+      },
+      this.pipelineOptions(),
+    );
+    this.pipelines.set(key, pipeline);
+    return pipeline;
+  }
+
+  audio(): SourcePipeline | null {
+    const fragment = audioSourceFragment(this.config.audioSource);
+    if (!fragment) return null;
+    const key = 'audio/mic/opus';
+    const existing = this.pipelines.get(key);
+    if (existing) return existing;
+    const pipeline = new SourcePipeline(
+      {
+        key,
+        sourceId: 'mic',
+        kind: 'audio',
+        codec: 'opus',
+        encoder: 'opusenc',
+        describe: () => `${fragment} ! ${OPUS_ENCODE_FRAGMENT} ! ${APPSINK}`,
+        bitrate: null,
+        initialBitrateKbps: null,
+      },
+      this.pipelineOptions(),
+    );
+    this.pipelines.set(key, pipeline);
+    return pipeline;
+  }
+
+  snapshot(): SourcePipelineSnapshot[] {
+    return [...this.pipelines.values()].map((p) => p.snapshot());
+  }
+
+  all(): SourcePipeline[] {
+    return [...this.pipelines.values()];
+  }
+
+  close(): void {
+    for (const p of this.pipelines.values()) p.close();
+  }
+
+  private pipelineOptions() {
+    return {
+      lingerMs: this.config.lingerMs,
+      keyframeMinIntervalMs: this.config.keyframeMinIntervalMs,
+      log: this.log,
+    };
+  }
+
+  private videoDescription(source: VideoSourceConfig, profile: EncoderProfile, bitrateKbps: number): string {
+    const g = videoGeometry(source);
+    const encode = profile.fragment({
+      bitrateKbps,
+      keyframeIntervalFrames: this.config.keyframeIntervalFrames,
+      framerate: g.framerate,
+    });
+    // The leaky queue decouples capture from encode: a slow encoder drops old frames instead of adding latency.
+    return (
+      `${videoSourceFragment(source)} ! queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream ! ` +
+      `${encode} ! ${videoPayloaderFragment(profile.codec)} ! ${APPSINK}`
+    );
+  }
+}

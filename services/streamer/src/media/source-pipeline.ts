@@ -1,0 +1,235 @@
+// One capture + encode for one source, shared by every viewer: RTP packets come out of an appsink and are
+// handed to each subscriber. The pipeline starts with the first subscriber and stops `lingerMs` after the last
+// one leaves (a viewer reconnecting within the linger finds it still warm).
+import type { Logger } from 'pino';
+import type { VideoCodecName } from '../config.js';
+import type { GstAppSink } from './gst-native.js';
+import { PipelineRunner, type PipelineError } from './pipeline-runner.js';
+import { startsKeyframe } from './rtp-keyframe.js';
+
+export const RTP_APPSINK = 'rtpout';
+export const ENCODER_ELEMENT = 'venc';
+
+export type MediaCodec = VideoCodecName | 'opus';
+
+export interface SourcePipelineSpec {
+  /** Unique per source and codec, e.g. `video/front/h264`. */
+  key: string;
+  sourceId: string;
+  kind: 'video' | 'audio';
+  codec: MediaCodec;
+  /** Encoder used (x264, v4l2, vp8, opus...), for introspection. */
+  encoder: string;
+  /** gst-launch description ending in `appsink name=rtpout`, for a starting bitrate (null for audio). */
+  describe(bitrateKbps: number | null): string;
+  /** How to change the encoder bitrate while playing; null for audio or encoders that cannot. */
+  bitrate: { property: string; toValue(kbps: number): number } | null;
+  initialBitrateKbps: number | null;
+}
+
+export interface SourcePipelineOptions {
+  lingerMs: number;
+  keyframeMinIntervalMs: number;
+  log: Logger;
+}
+
+export type PacketListener = (packet: Buffer) => void;
+
+export interface SourcePipelineSnapshot {
+  key: string;
+  sourceId: string;
+  kind: 'video' | 'audio';
+  codec: MediaCodec;
+  encoder: string;
+  running: boolean;
+  subscribers: number;
+  starts: number;
+  stops: number;
+  packetsOut: number;
+  keyframesOut: number;
+  forcedKeyUnits: number;
+  keyframeRequests: number;
+  bitrateKbps: number | null;
+  lastError: string | null;
+}
+
+export type KeyframeRequestOutcome = 'sent' | 'scheduled' | 'coalesced' | 'not-running' | 'not-video';
+
+export class SourcePipeline {
+  private readonly listeners = new Set<PacketListener>();
+  private runner: PipelineRunner | null = null;
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private keyframeTimer: NodeJS.Timeout | null = null;
+  private lastForcedAt = -Infinity;
+  private bitrateKbps: number | null;
+  private closed = false;
+  private readonly counters = {
+    starts: 0,
+    stops: 0,
+    packetsOut: 0,
+    keyframesOut: 0,
+    forcedKeyUnits: 0,
+    keyframeRequests: 0,
+  };
+  private lastError: string | null = null;
+  private errorListeners = new Set<(err: PipelineError) => void>();
+
+  constructor(
+    readonly spec: SourcePipelineSpec,
+    private readonly options: SourcePipelineOptions,
+  ) {
+    this.bitrateKbps = spec.initialBitrateKbps;
+  }
+
+  get running(): boolean {
+    return this.runner !== null;
+  }
+
+  /** Adds a listener; starts the pipeline if it is the first. Returns the release function (idempotent). */
+  subscribe(listener: PacketListener): () => void {
+    if (this.closed) throw new Error(`source pipeline ${this.spec.key} is closed`);
+    this.listeners.add(listener);
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+    }
+    if (!this.runner) this.start();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.scheduleStop();
+    };
+  }
+
+  onError(listener: (err: PipelineError) => void): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
+  }
+
+  /**
+   * Asks the encoder for a keyframe, at most once per keyframeMinIntervalMs: a request inside the window is
+   * deferred to its end (one deferred request stands for all that arrive meanwhile), so a burst of PLIs from
+   * several viewers costs one keyframe.
+   */
+  requestKeyframe(): KeyframeRequestOutcome {
+    if (this.spec.kind !== 'video') return 'not-video';
+    if (!this.runner) return 'not-running';
+    this.counters.keyframeRequests++;
+    if (this.keyframeTimer) return 'coalesced';
+    const wait = this.lastForcedAt + this.options.keyframeMinIntervalMs - performance.now();
+    if (wait <= 0) {
+      this.forceKeyUnit();
+      return 'sent';
+    }
+    this.keyframeTimer = setTimeout(() => {
+      this.keyframeTimer = null;
+      this.forceKeyUnit();
+    }, wait);
+    return 'scheduled';
+  }
+
+  /** Sets the shared encoder's bitrate (already clamped by the caller); no-op when the encoder cannot change it. */
+  setBitrateKbps(kbps: number): boolean {
+    const control = this.spec.bitrate;
+    if (!control) return false;
+    const rounded = Math.round(kbps);
+    this.bitrateKbps = rounded;
+    const encoder = this.runner?.element(ENCODER_ELEMENT);
+    if (encoder) encoder[control.property] = control.toValue(rounded);
+    return true;
+  }
+
+  snapshot(): SourcePipelineSnapshot {
+    return {
+      key: this.spec.key,
+      sourceId: this.spec.sourceId,
+      kind: this.spec.kind,
+      codec: this.spec.codec,
+      encoder: this.spec.encoder,
+      running: this.running,
+      subscribers: this.listeners.size,
+      ...this.counters,
+      bitrateKbps: this.bitrateKbps,
+      lastError: this.lastError,
+    };
+  }
+
+  /** Stops at once, whatever the subscribers; used at shutdown. */
+  close(): void {
+    this.closed = true;
+    this.listeners.clear();
+    this.stop();
+  }
+
+  private start(): void {
+    const runner = new PipelineRunner(
+      this.spec.key,
+      // Rebuilt at each start so a restart uses the bitrate the last viewers settled on.
+      this.spec.describe(this.bitrateKbps),
+      this.options.log,
+    );
+    runner.onError((err) => {
+      this.lastError = err.message;
+      for (const l of this.errorListeners) l(err);
+    });
+    runner.start();
+    this.runner = runner;
+    this.counters.starts++;
+    this.lastForcedAt = -Infinity;
+    const sink = runner.element(RTP_APPSINK) as GstAppSink | undefined;
+    if (!sink) throw new Error(`${this.spec.key}: pipeline has no appsink named ${RTP_APPSINK}`);
+    this.pullLoop(runner, sink);
+    this.options.log.info({ pipeline: this.spec.key, encoder: this.spec.encoder }, 'source pipeline started');
+  }
+
+  // Each pull holds one libuv thread until a sample or a flush; a null sample means the pipeline stopped.
+  private pullLoop(runner: PipelineRunner, sink: GstAppSink): void {
+    sink.pull((buf) => {
+      if (!buf || this.runner !== runner) return;
+      this.counters.packetsOut++;
+      if (this.spec.kind === 'video' && startsKeyframe(this.spec.codec as VideoCodecName, buf))
+        this.counters.keyframesOut++;
+      for (const listener of this.listeners) {
+        try {
+          listener(buf);
+        } catch (err) {
+          this.options.log.warn(
+            { pipeline: this.spec.key, err: (err as Error).message },
+            'packet listener failed',
+          );
+        }
+      }
+      this.pullLoop(runner, sink);
+    });
+  }
+
+  private forceKeyUnit(): void {
+    if (!this.runner) return;
+    this.lastForcedAt = performance.now();
+    this.counters.forcedKeyUnits++;
+    this.runner.forceKeyUnit(RTP_APPSINK);
+  }
+
+  private scheduleStop(): void {
+    if (this.lingerTimer || !this.runner) return;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = null;
+      if (this.listeners.size === 0) this.stop();
+    }, this.options.lingerMs);
+  }
+
+  private stop(): void {
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    if (this.keyframeTimer) clearTimeout(this.keyframeTimer);
+    this.lingerTimer = null;
+    this.keyframeTimer = null;
+    if (!this.runner) return;
+    const runner = this.runner;
+    this.runner = null;
+    runner.stop();
+    this.counters.stops++;
+    this.options.log.info({ pipeline: this.spec.key }, 'source pipeline stopped');
+  }
+}

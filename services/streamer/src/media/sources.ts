@@ -1,0 +1,74 @@
+// Capture fragments for gst-launch: each ends in raw media in one fixed format, so encoders need not care
+// where the picture or sound comes from.
+import type { AudioSourceConfig, VideoSourceConfig } from '../config.js';
+import { quoteValue } from './launch-syntax.js';
+
+export interface VideoGeometry {
+  width: number;
+  height: number;
+  framerate: number;
+}
+
+export function videoGeometry(source: VideoSourceConfig): VideoGeometry {
+  return { width: source.width ?? 1280, height: source.height ?? 720, framerate: source.framerate ?? 30 };
+}
+
+/** Raw I420 at the source's configured size and rate. */
+export function videoSourceFragment(source: VideoSourceConfig): string {
+  const g = videoGeometry(source);
+  const raw = `video/x-raw,width=${g.width},height=${g.height},framerate=${g.framerate}/1`;
+  const normalize = `videoconvert ! videoscale ! videorate ! ${raw},format=I420`;
+  switch (source.kind) {
+    case 'test': {
+      // A bouncing ball, or SMPTE bars scrolling sideways, plus a running clock: a viewer sees at once that it is live.
+      const pattern =
+        source.pattern === 'smpte' ? 'pattern=smpte horizontal-speed=4' : 'pattern=ball motion=sweep';
+      return (
+        `videotestsrc is-live=true ${pattern} ! ${raw},format=I420 ! ` +
+        `timeoverlay halignment=right valignment=bottom font-desc="Sans 24" ! ${normalize}`
+      );
+    }
+    case 'v4l2':
+      return source.format === 'mjpeg'
+        ? `v4l2src device=${quoteValue(source.device)} ! image/jpeg,width=${g.width},height=${g.height},framerate=${g.framerate}/1 ! jpegdec ! ${normalize}`
+        : `v4l2src device=${quoteValue(source.device)} ! ${raw} ! ${normalize}`;
+    case 'libcamera': {
+      const name = source.cameraName ? ` camera-name=${quoteValue(source.cameraName)}` : '';
+      return `libcamerasrc${name} ! ${raw} ! ${normalize}`;
+    }
+  }
+}
+
+/** The element each source kind needs, for checking the machine before a pipeline is built. */
+export function videoSourceElement(source: VideoSourceConfig): string {
+  return source.kind === 'test' ? 'videotestsrc' : source.kind === 'v4l2' ? 'v4l2src' : 'libcamerasrc';
+}
+
+export function audioSourceElement(source: AudioSourceConfig): string | null {
+  switch (source.kind) {
+    case 'test':
+      return 'audiotestsrc';
+    case 'alsa':
+      return 'alsasrc';
+    case 'pulse':
+      return 'pulsesrc';
+    case 'none':
+      return null;
+  }
+}
+
+/** Raw 48 kHz stereo, what Opus wants. Null when the robot has no microphone configured. */
+export function audioSourceFragment(source: AudioSourceConfig): string | null {
+  const raw = 'audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2';
+  switch (source.kind) {
+    case 'test':
+      // A quiet tone: audible proof the audio path is live without being unpleasant.
+      return `audiotestsrc is-live=true wave=sine freq=${source.frequency ?? 440} volume=0.2 ! ${raw}`;
+    case 'alsa':
+      return `alsasrc${source.device ? ` device=${quoteValue(source.device)}` : ''} ! ${raw}`;
+    case 'pulse':
+      return `pulsesrc${source.device ? ` device=${quoteValue(source.device)}` : ''} ! ${raw}`;
+    case 'none':
+      return null;
+  }
+}

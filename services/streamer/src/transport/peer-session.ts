@@ -1,0 +1,104 @@
+// The transport the streamer needs from a WebRTC engine, small enough that werift could be swapped for
+// GStreamer's webrtcbin later. The app offers and the robot answers (as WHEP does), so a session is driven by
+// applyOffer -> (send | receive | decline per m-line) -> createAnswer.
+import type { IceServerConfig } from '../config.js';
+import type { RemoteCodec } from '../media/sinks.js';
+
+export type MediaKind = 'audio' | 'video';
+export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+export type SendCodec = 'h264' | 'vp8' | 'opus';
+export type PeerConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+/** One m-line of the app's offer, with the direction as the app wrote it and its codecs in its order. */
+export interface OfferedMedia {
+  mid: string;
+  kind: MediaKind;
+  direction: MediaDirection;
+  codecs: string[];
+}
+
+export interface IceCandidateInit {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+/** What the robot sends on one m-line. Feedback arrives from the app's RTCP for this sender's SSRC. */
+export interface SendTrack {
+  readonly mid: string;
+  readonly codec: SendCodec;
+  write(rtpPacket: Buffer): void;
+  onKeyframeRequest(listener: (reason: 'pli' | 'fir' | 'connected') => void): void;
+  /** Receiver-report fraction lost, in [0, 1]. */
+  onLossReport(listener: (fractionLost: number) => void): void;
+  onRemb(listener: (bitsPerSecond: number) => void): void;
+}
+
+/** What the app sends on one m-line (its microphone, its camera). */
+export interface RemoteTrack {
+  readonly mid: string;
+  readonly kind: MediaKind;
+  readonly codec: RemoteCodec;
+  onRtp(listener: (rtpPacket: Buffer) => void): void;
+  requestKeyframe(): void;
+}
+
+export interface OutboundStats {
+  mid: string;
+  kind: MediaKind;
+  packetsSent: number;
+  bytesSent: number;
+  fractionLost: number | null;
+  roundTripTimeMs: number | null;
+}
+
+export interface InboundStats {
+  mid: string;
+  kind: MediaKind;
+  packetsReceived: number;
+  bytesReceived: number;
+  packetsLost: number;
+}
+
+export interface TransportStats {
+  connectionState: PeerConnectionState;
+  localCandidateType: string | null;
+  remoteCandidateType: string | null;
+  roundTripTimeMs: number | null;
+  outbound: OutboundStats[];
+  inbound: InboundStats[];
+}
+
+export interface PeerSessionOptions {
+  iceServers: IceServerConfig[];
+  iceTransportPolicy: 'all' | 'relay';
+  icePortRange: [number, number] | null;
+  includeLoopback: boolean;
+  /** The one video codec this session will use in every video m-line (chosen from the offer beforehand). */
+  videoCodec: 'h264' | 'vp8';
+}
+
+export interface PeerSession {
+  readonly id: string;
+  readonly connectionState: PeerConnectionState;
+  /** Applies an offer (the first, or a later one for an ICE restart) and lists its media sections. */
+  applyOffer(offerSdp: string): Promise<OfferedMedia[]>;
+  /** Sends robot media on `mid`; the app must have offered to receive there. */
+  send(mid: string, codec: SendCodec): SendTrack;
+  /** Accepts what the app sends on `mid`; the listener gets the track once its first SSRC is known. */
+  receive(mid: string, listener: (track: RemoteTrack) => void): void;
+  /** Answers `mid` as inactive. */
+  decline(mid: string): void;
+  /** Creates and applies the answer; local ICE candidates start flowing to onLocalCandidate. */
+  createAnswer(): Promise<string>;
+  /** null or an empty candidate marks the end of the app's candidates. */
+  addRemoteCandidate(candidate: IceCandidateInit | null): Promise<void>;
+  /** Candidates gathered before a listener is attached are kept and replayed to it; null ends gathering. */
+  onLocalCandidate(listener: (candidate: IceCandidateInit | null) => void): void;
+  onConnectionState(listener: (state: PeerConnectionState) => void): void;
+  getStats(): Promise<TransportStats>;
+  close(): Promise<void>;
+}
+
+export type PeerSessionFactory = (id: string, options: PeerSessionOptions) => PeerSession;
