@@ -31,18 +31,34 @@ export interface BuildOptions {
   defaultMetrics?: boolean;
 }
 
-export async function buildSignalingServer(config: Config, opts: BuildOptions = {}): Promise<SignalingServer> {
+export async function buildSignalingServer(
+  config: Config,
+  opts: BuildOptions = {},
+): Promise<SignalingServer> {
   const log = pino(loggerOptions(config.logLevel));
   const app = Fastify({ loggerInstance: log, trustProxy: config.trustProxy });
   const metrics = new SignalingMetrics(opts.defaultMetrics ?? true);
   const router: Router = config.redisUrl
-    ? new RedisRouter({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, presenceTtlMs: config.presenceTtlMs, log })
+    ? new RedisRouter({
+        url: config.redisUrl,
+        keyPrefix: config.redisKeyPrefix,
+        presenceTtlMs: config.presenceTtlMs,
+        log,
+      })
     : new LocalRouter();
   await router.start();
-  const hub = new Hub(config, router, metrics, tokenVerifier(config.publicKey, config.tokenIssuer, config.tokenAudience), log);
+  const hub = new Hub(
+    config,
+    router,
+    metrics,
+    tokenVerifier(config.publicKey, config.tokenIssuer, config.tokenAudience),
+    log,
+  );
 
   // Connection attempts per IP, shared across instances through Redis when there is one.
-  const rateRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 1000, enableOfflineQueue: false }) : undefined;
+  const rateRedis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 1000, enableOfflineQueue: false })
+    : undefined;
   await app.register(rateLimit, {
     global: false,
     ...(rateRedis ? { redis: rateRedis, nameSpace: `${config.redisKeyPrefix}rl:` } : {}),
@@ -71,7 +87,16 @@ export async function buildSignalingServer(config: Config, opts: BuildOptions = 
     metrics,
     async listen() {
       address = await app.listen({ port: config.port, host: config.host });
-      app.log.info({ address, router: router.kind, instanceId: router.instanceId, keySource: config.keySource, turn: Boolean(config.turn) }, 'signaling ready');
+      app.log.info(
+        {
+          address,
+          router: router.kind,
+          instanceId: router.instanceId,
+          keySource: config.keySource,
+          turn: Boolean(config.turn),
+        },
+        'signaling ready',
+      );
       return address;
     },
     async shutdown() {

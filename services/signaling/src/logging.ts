@@ -8,7 +8,16 @@ export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'token', '*.token', 'secret', '*.secret', 'credential', '*.credential'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'token',
+        '*.token',
+        'secret',
+        '*.secret',
+        'credential',
+        '*.credential',
+      ],
       censor: '[redacted]',
     },
   };

@@ -60,8 +60,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const key = resolvePublicKey(e, problems);
   const turn = resolveTurn(e, problems);
-  for (const u of splitList(e.STUN_URLS)) if (!/^stuns?:[^\s]+$/.test(u)) problems.push(`STUN_URLS: ${JSON.stringify(u)} is not a stun: URL`);
-  const limitsProblem = e.MAX_MESSAGE_BYTES > e.MAX_FRAME_BYTES ? ['MAX_MESSAGE_BYTES must not exceed MAX_FRAME_BYTES'] : [];
+  for (const u of splitList(e.STUN_URLS))
+    if (!/^stuns?:[^\s]+$/.test(u)) problems.push(`STUN_URLS: ${JSON.stringify(u)} is not a stun: URL`);
+  const limitsProblem =
+    e.MAX_MESSAGE_BYTES > e.MAX_FRAME_BYTES ? ['MAX_MESSAGE_BYTES must not exceed MAX_FRAME_BYTES'] : [];
   problems.push(...limitsProblem);
   if (problems.length || !key) throw new ConfigError(problems);
 
@@ -104,13 +106,20 @@ function readSecretFile(name: string, path: string, problems: string[]): string 
   try {
     return readFileSync(path, 'utf8').trim();
   } catch (err) {
-    problems.push(`${name}=${JSON.stringify(path)}: cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    problems.push(
+      `${name}=${JSON.stringify(path)}: cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
     return undefined;
   }
 }
 
-function resolvePublicKey(e: Env, problems: string[]): { publicKey: KeyObject; source: Config['keySource'] } | undefined {
-  const given = ['SIGNING_KEY', 'SIGNING_KEY_FILE', 'PUBLIC_KEY', 'PUBLIC_KEY_FILE'].filter((k) => e[k as keyof Env] !== undefined);
+function resolvePublicKey(
+  e: Env,
+  problems: string[],
+): { publicKey: KeyObject; source: Config['keySource'] } | undefined {
+  const given = ['SIGNING_KEY', 'SIGNING_KEY_FILE', 'PUBLIC_KEY', 'PUBLIC_KEY_FILE'].filter(
+    (k) => e[k as keyof Env] !== undefined,
+  );
   if (given.length > 1) {
     problems.push(`set only one of ${given.join(', ')}`);
     return undefined;
@@ -131,7 +140,9 @@ function resolvePublicKey(e: Env, problems: string[]): { publicKey: KeyObject; s
     return undefined;
   }
   if (e.NODE_ENV === 'production') {
-    problems.push('no key configured: set PUBLIC_KEY, PUBLIC_KEY_FILE, SIGNING_KEY or SIGNING_KEY_FILE (development keys are refused when NODE_ENV=production)');
+    problems.push(
+      'no key configured: set PUBLIC_KEY, PUBLIC_KEY_FILE, SIGNING_KEY or SIGNING_KEY_FILE (development keys are refused when NODE_ENV=production)',
+    );
     return undefined;
   }
   return { publicKey: loadOrCreateDevKeys(e.DEV_KEYS_DIR).publicKey, source: 'dev' };
@@ -139,7 +150,9 @@ function resolvePublicKey(e: Env, problems: string[]): { publicKey: KeyObject; s
 
 function resolveTurn(e: Env, problems: string[]): TurnConfig | undefined {
   const urls = splitList(e.TURN_URLS);
-  const secret = e.TURN_SECRET ?? (e.TURN_SECRET_FILE ? readSecretFile('TURN_SECRET_FILE', e.TURN_SECRET_FILE, problems) : undefined);
+  const secret =
+    e.TURN_SECRET ??
+    (e.TURN_SECRET_FILE ? readSecretFile('TURN_SECRET_FILE', e.TURN_SECRET_FILE, problems) : undefined);
   if (e.TURN_SECRET && e.TURN_SECRET_FILE) problems.push('set only one of TURN_SECRET, TURN_SECRET_FILE');
   if (urls.length === 0 && secret === undefined) return undefined;
   if (urls.length === 0) {
@@ -151,6 +164,8 @@ function resolveTurn(e: Env, problems: string[]): TurnConfig | undefined {
     return undefined;
   }
   if (secret.length < 16) problems.push('TURN secret: must be at least 16 characters');
-  for (const u of urls) if (!/^turns?:[^\s]+$/.test(u)) problems.push(`TURN_URLS: ${JSON.stringify(u)} is not a turn: or turns: URL`);
+  for (const u of urls)
+    if (!/^turns?:[^\s]+$/.test(u))
+      problems.push(`TURN_URLS: ${JSON.stringify(u)} is not a turn: or turns: URL`);
   return { urls, secret, ttlSec: e.TURN_TTL_SEC };
 }

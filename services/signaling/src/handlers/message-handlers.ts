@@ -1,4 +1,9 @@
-import { CloseCode, type ClientMessage, type ClientMessageOf, type SessionRelayType } from '@robostream/protocol';
+import {
+  CloseCode,
+  type ClientMessage,
+  type ClientMessageOf,
+  type SessionRelayType,
+} from '@robostream/protocol';
 import { TokenError, appMayReach } from '@robostream/protocol/auth';
 import { iceServersFor } from '../turn/ice-servers.js';
 import { newSessionId } from '../sessions/session-table.js';
@@ -6,7 +11,13 @@ import type { Hub } from '../ws/hub.js';
 import type { Peer } from '../ws/peer.js';
 
 type Msg<T extends ClientMessage['type']> = ClientMessageOf<T>;
-const RELAY: ReadonlySet<string> = new Set<SessionRelayType>(['offer', 'answer', 'candidate', 'end_of_candidates', 'ice_restart']);
+const RELAY: ReadonlySet<string> = new Set<SessionRelayType>([
+  'offer',
+  'answer',
+  'candidate',
+  'end_of_candidates',
+  'ice_restart',
+]);
 
 /** What the service does with each client message, once the frame is valid and the peer authenticated. */
 export class MessageHandlers {
@@ -19,7 +30,12 @@ export class MessageHandlers {
     } catch (err) {
       const code = err instanceof TokenError ? err.code : 'token_invalid';
       peer.log.info({ code, ip: peer.ip }, 'authentication refused');
-      return peer.fail(code, err instanceof Error ? err.message : 'invalid token', CloseCode.Unauthorized, msg.ref);
+      return peer.fail(
+        code,
+        err instanceof Error ? err.message : 'invalid token',
+        CloseCode.Unauthorized,
+        msg.ref,
+      );
     }
     if (peer.state === 'closed') return;
     peer.authenticated(claims);
@@ -36,7 +52,12 @@ export class MessageHandlers {
       iceServers: ice.iceServers,
       iceServersExpireAt: ice.expiresAt,
       tokenExpiresAt: claims.exp * 1000,
-      limits: { maxMessageBytes: l.maxMessageBytes, messagesPerSecond: l.messagesPerSecond, burst: l.burst, maxSessions: l.maxSessionsPerApp },
+      limits: {
+        maxMessageBytes: l.maxMessageBytes,
+        messagesPerSecond: l.messagesPerSecond,
+        burst: l.burst,
+        maxSessions: l.maxSessionsPerApp,
+      },
     });
     peer.log.info({ client: msg.client, ip: peer.ip }, 'authenticated');
     this.hub.countConnections();
@@ -46,10 +67,20 @@ export class MessageHandlers {
     if (RELAY.has(msg.type)) return this.relay(peer, msg as Msg<SessionRelayType>);
     switch (msg.type) {
       case 'ping':
-        return peer.send({ type: 'pong', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), ...(msg.t !== undefined ? { t: msg.t } : {}), serverTime: Date.now() });
+        return peer.send({
+          type: 'pong',
+          ...(msg.ref !== undefined ? { ref: msg.ref } : {}),
+          ...(msg.t !== undefined ? { t: msg.t } : {}),
+          serverTime: Date.now(),
+        });
       case 'refresh_ice_servers': {
         const ice = iceServersFor(this.hub.config, peer.claims!.sub);
-        return peer.send({ type: 'ice_servers', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), iceServers: ice.iceServers, iceServersExpireAt: ice.expiresAt });
+        return peer.send({
+          type: 'ice_servers',
+          ...(msg.ref !== undefined ? { ref: msg.ref } : {}),
+          iceServers: ice.iceServers,
+          iceServersExpireAt: ice.expiresAt,
+        });
       }
       case 'register':
         return this.register(peer, msg);
@@ -97,9 +128,18 @@ export class MessageHandlers {
     peer.endpoints.add(msg.endpoint);
     if (previous) {
       peer.log.info({ endpoint: msg.endpoint, previous }, 'endpoint taken over from an older connection');
-      await this.hub.deliver(previous, { kind: 'kick', from: peer.peerId, reason: `robot endpoint ${msg.endpoint} registered by a newer connection` });
+      await this.hub.deliver(previous, {
+        kind: 'kick',
+        from: peer.peerId,
+        reason: `robot endpoint ${msg.endpoint} registered by a newer connection`,
+      });
     }
-    peer.send({ type: 'registered', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), robotId, endpoint: msg.endpoint });
+    peer.send({
+      type: 'registered',
+      ...(msg.ref !== undefined ? { ref: msg.ref } : {}),
+      robotId,
+      endpoint: msg.endpoint,
+    });
   }
 
   private async unregister(peer: Peer, msg: Msg<'unregister'>): Promise<void> {
@@ -109,7 +149,12 @@ export class MessageHandlers {
       this.hub.metrics.presenceEndpoints.dec();
       await this.hub.router.unregisterEndpoint(robotId, msg.endpoint, peer.peerId);
     }
-    peer.send({ type: 'unregistered', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), robotId, endpoint: msg.endpoint });
+    peer.send({
+      type: 'unregistered',
+      ...(msg.ref !== undefined ? { ref: msg.ref } : {}),
+      robotId,
+      endpoint: msg.endpoint,
+    });
   }
 
   private async presence(peer: Peer, msg: Msg<'list_robots'> | Msg<'subscribe_presence'>): Promise<void> {
@@ -118,7 +163,11 @@ export class MessageHandlers {
     if (msg.type === 'subscribe_presence') peer.presenceSubscribed = true;
     const robots = this.hub.visibleRobots(peer.claims!, await this.hub.router.listRobots());
     const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
-    peer.send(msg.type === 'list_robots' ? { type: 'robots', ...ref, robots } : { type: 'subscribed', ...ref, robots });
+    peer.send(
+      msg.type === 'list_robots'
+        ? { type: 'robots', ...ref, robots }
+        : { type: 'subscribed', ...ref, robots },
+    );
   }
 
   private async open(peer: Peer, msg: Msg<'session_open'>): Promise<void> {
@@ -132,7 +181,12 @@ export class MessageHandlers {
       return peer.error('session_limit', `at most ${limit} open sessions per app`, msg.ref);
     }
     const robotPeer = await this.hub.router.lookupEndpoint(msg.robotId, msg.endpoint);
-    if (!robotPeer) return peer.error('robot_offline', `robot ${msg.robotId} has no ${msg.endpoint} endpoint online`, msg.ref);
+    if (!robotPeer)
+      return peer.error(
+        'robot_offline',
+        `robot ${msg.robotId} has no ${msg.endpoint} endpoint online`,
+        msg.ref,
+      );
     const sessionId = newSessionId();
     this.hub.sessions.add(peer.peerId, {
       sessionId,
@@ -143,7 +197,13 @@ export class MessageHandlers {
       appSubject: claims.sub,
       state: 'pending',
     });
-    peer.send({ type: 'session_created', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), sessionId, robotId: msg.robotId, endpoint: msg.endpoint });
+    peer.send({
+      type: 'session_created',
+      ...(msg.ref !== undefined ? { ref: msg.ref } : {}),
+      sessionId,
+      robotId: msg.robotId,
+      endpoint: msg.endpoint,
+    });
     const delivered = await this.hub.deliver(robotPeer, {
       kind: 'session_request',
       sessionId,
@@ -161,16 +221,32 @@ export class MessageHandlers {
   private async answerRequest(peer: Peer, msg: Msg<'session_accept'> | Msg<'session_reject'>): Promise<void> {
     if (!this.requireRole(peer, 'robot', msg)) return;
     const s = this.hub.sessions.get(peer.peerId, msg.sessionId);
-    if (!s || s.state !== 'pending') return peer.error('unknown_session', `no pending session ${msg.sessionId} on this connection`, msg.ref);
+    if (!s || s.state !== 'pending')
+      return peer.error('unknown_session', `no pending session ${msg.sessionId} on this connection`, msg.ref);
     if (msg.type === 'session_accept') {
       s.state = 'open';
-      peer.send({ type: 'session_accepted', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), sessionId: s.sessionId });
-      if (!(await this.hub.deliver(s.remote, { kind: 'session_accepted', sessionId: s.sessionId, from: peer.peerId }))) {
+      peer.send({
+        type: 'session_accepted',
+        ...(msg.ref !== undefined ? { ref: msg.ref } : {}),
+        sessionId: s.sessionId,
+      });
+      if (
+        !(await this.hub.deliver(s.remote, {
+          kind: 'session_accepted',
+          sessionId: s.sessionId,
+          from: peer.peerId,
+        }))
+      ) {
         this.endLocally(peer, s.sessionId, 'app is not reachable');
       }
     } else {
       this.hub.sessions.remove(peer.peerId, s.sessionId);
-      await this.hub.deliver(s.remote, { kind: 'session_rejected', sessionId: s.sessionId, from: peer.peerId, reason: msg.reason });
+      await this.hub.deliver(s.remote, {
+        kind: 'session_rejected',
+        sessionId: s.sessionId,
+        from: peer.peerId,
+        reason: msg.reason,
+      });
       this.hub.countConnections();
     }
   }
@@ -178,10 +254,18 @@ export class MessageHandlers {
   private async relay(peer: Peer, msg: Msg<SessionRelayType>): Promise<void> {
     const s = this.hub.sessions.get(peer.peerId, msg.sessionId);
     if (!s) return peer.error('unknown_session', `no session ${msg.sessionId} on this connection`, msg.ref);
-    if (s.state !== 'open') return peer.error('unknown_session', `session ${msg.sessionId} is not accepted yet`, msg.ref);
+    if (s.state !== 'open')
+      return peer.error('unknown_session', `session ${msg.sessionId} is not accepted yet`, msg.ref);
     // The ref is the sender's business; the other side gets the message without it.
     const { ref: _ref, ...clean } = msg;
-    if (!(await this.hub.deliver(s.remote, { kind: 'relay', sessionId: s.sessionId, from: peer.peerId, msg: clean }))) {
+    if (
+      !(await this.hub.deliver(s.remote, {
+        kind: 'relay',
+        sessionId: s.sessionId,
+        from: peer.peerId,
+        msg: clean,
+      }))
+    ) {
       this.endLocally(peer, s.sessionId, 'peer is not reachable');
     }
   }
@@ -189,8 +273,20 @@ export class MessageHandlers {
   private async close(peer: Peer, msg: Msg<'session_close'>): Promise<void> {
     const s = this.hub.sessions.remove(peer.peerId, msg.sessionId);
     if (!s) return peer.error('unknown_session', `no session ${msg.sessionId} on this connection`, msg.ref);
-    peer.send({ type: 'session_closed', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), sessionId: s.sessionId, reason: msg.reason, by: 'self' });
-    await this.hub.deliver(s.remote, { kind: 'session_closed', sessionId: s.sessionId, from: peer.peerId, reason: msg.reason, by: 'peer' });
+    peer.send({
+      type: 'session_closed',
+      ...(msg.ref !== undefined ? { ref: msg.ref } : {}),
+      sessionId: s.sessionId,
+      reason: msg.reason,
+      by: 'self',
+    });
+    await this.hub.deliver(s.remote, {
+      kind: 'session_closed',
+      sessionId: s.sessionId,
+      from: peer.peerId,
+      reason: msg.reason,
+      by: 'peer',
+    });
     this.hub.countConnections();
   }
 

@@ -11,12 +11,30 @@ export class RoutedHandlers {
     const sessions = this.hub.sessions;
     switch (m.kind) {
       case 'session_request': {
-        if (peer.claims?.role !== 'robot' || peer.claims.sub !== m.robotId || !peer.endpoints.has(m.endpoint)) {
+        if (
+          peer.claims?.role !== 'robot' ||
+          peer.claims.sub !== m.robotId ||
+          !peer.endpoints.has(m.endpoint)
+        ) {
           void this.hub.deliver(m.from, { kind: 'undeliverable', sessionId: m.sessionId, from: peer.peerId });
           return;
         }
-        sessions.add(peer.peerId, { sessionId: m.sessionId, remote: m.from, side: 'robot', robotId: m.robotId, endpoint: m.endpoint, appSubject: m.app.subject, state: 'pending' });
-        peer.send({ type: 'session_request', sessionId: m.sessionId, endpoint: m.endpoint, app: m.app, ...(m.meta ? { meta: m.meta } : {}) });
+        sessions.add(peer.peerId, {
+          sessionId: m.sessionId,
+          remote: m.from,
+          side: 'robot',
+          robotId: m.robotId,
+          endpoint: m.endpoint,
+          appSubject: m.app.subject,
+          state: 'pending',
+        });
+        peer.send({
+          type: 'session_request',
+          sessionId: m.sessionId,
+          endpoint: m.endpoint,
+          app: m.app,
+          ...(m.meta ? { meta: m.meta } : {}),
+        });
         this.hub.countConnections();
         return;
       }

@@ -3,12 +3,40 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 /** One registry per server instance (tests run several in one process, so never the global one). */
 export class SignalingMetrics {
   readonly registry = new Registry();
-  readonly connections = new Gauge({ name: 'signaling_connections', help: 'Open WebSocket connections by role', labelNames: ['role'] as const, registers: [this.registry] });
-  readonly sessions = new Gauge({ name: 'signaling_sessions', help: 'Sessions with a participant on this instance', registers: [this.registry] });
-  readonly messages = new Counter({ name: 'signaling_messages_total', help: 'Valid client messages handled, by type', labelNames: ['type'] as const, registers: [this.registry] });
-  readonly routed = new Counter({ name: 'signaling_routed_total', help: 'Messages handed to the router, by kind and outcome', labelNames: ['kind', 'outcome'] as const, registers: [this.registry] });
-  readonly errors = new Counter({ name: 'signaling_errors_total', help: 'Typed errors sent to clients, by code', labelNames: ['code'] as const, registers: [this.registry] });
-  readonly presenceEndpoints = new Gauge({ name: 'signaling_registered_endpoints', help: 'Robot endpoints registered on this instance', registers: [this.registry] });
+  readonly connections = new Gauge({
+    name: 'signaling_connections',
+    help: 'Open WebSocket connections by role',
+    labelNames: ['role'] as const,
+    registers: [this.registry],
+  });
+  readonly sessions = new Gauge({
+    name: 'signaling_sessions',
+    help: 'Sessions with a participant on this instance',
+    registers: [this.registry],
+  });
+  readonly messages = new Counter({
+    name: 'signaling_messages_total',
+    help: 'Valid client messages handled, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly routed = new Counter({
+    name: 'signaling_routed_total',
+    help: 'Messages handed to the router, by kind and outcome',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'signaling_errors_total',
+    help: 'Typed errors sent to clients, by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly presenceEndpoints = new Gauge({
+    name: 'signaling_registered_endpoints',
+    help: 'Robot endpoints registered on this instance',
+    registers: [this.registry],
+  });
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry });

@@ -3,7 +3,10 @@ import type { Router } from '../routing/router.js';
 import type { SignalingMetrics } from './metrics.js';
 
 /** GET /healthz (503 when Redis does not answer or the instance is draining) and GET /metrics. */
-export async function operationalRoutes(app: FastifyInstance, opts: { router: Router; metrics: SignalingMetrics; isDraining: () => boolean }) {
+export async function operationalRoutes(
+  app: FastifyInstance,
+  opts: { router: Router; metrics: SignalingMetrics; isDraining: () => boolean },
+) {
   app.get('/healthz', { logLevel: 'warn' }, async (_req, reply) => {
     const routerOk = await opts.router.healthy();
     const ok = routerOk && !opts.isDraining();

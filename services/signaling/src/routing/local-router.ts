@@ -10,7 +10,10 @@ import { instanceOf, type RoutedMessage } from './routed-message.js';
 export class LocalRouter implements Router {
   readonly kind = 'local';
   readonly instanceId = randomBytes(4).toString('hex');
-  private readonly endpoints = new Map<string, { robotId: string; endpoint: string; record: EndpointRecord }>();
+  private readonly endpoints = new Map<
+    string,
+    { robotId: string; endpoint: string; record: EndpointRecord }
+  >();
   private messageHandler: (to: string, message: RoutedMessage) => void = () => undefined;
   private presenceHandler: (change: PresenceChange) => void = () => undefined;
 
@@ -30,11 +33,21 @@ export class LocalRouter implements Router {
     return true;
   }
 
-  async registerEndpoint(robotId: string, endpoint: string, record: EndpointRecord): Promise<string | undefined> {
+  async registerEndpoint(
+    robotId: string,
+    endpoint: string,
+    record: EndpointRecord,
+  ): Promise<string | undefined> {
     const key = `${robotId}/${endpoint}`;
     const previous = this.endpoints.get(key)?.record.peerId;
     this.endpoints.set(key, { robotId, endpoint, record });
-    this.presenceHandler({ robotId, endpoint, online: true, since: record.since, ...(record.meta ? { meta: record.meta } : {}) });
+    this.presenceHandler({
+      robotId,
+      endpoint,
+      online: true,
+      since: record.since,
+      ...(record.meta ? { meta: record.meta } : {}),
+    });
     return previous !== record.peerId ? previous : undefined;
   }
 

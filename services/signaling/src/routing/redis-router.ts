@@ -8,7 +8,14 @@ import { REFRESH, REGISTER, SWEEP, UNREGISTER } from './redis-scripts.js';
 
 interface PresenceCommands {
   rsRegister(zset: string, hash: string, field: string, json: string, ttlMs: number): Promise<string | null>;
-  rsRefresh(zset: string, hash: string, field: string, peerId: string, json: string, ttlMs: number): Promise<number>;
+  rsRefresh(
+    zset: string,
+    hash: string,
+    field: string,
+    peerId: string,
+    json: string,
+    ttlMs: number,
+  ): Promise<number>;
   rsUnregister(zset: string, hash: string, field: string, peerId: string): Promise<number>;
   rsSweep(zset: string, hash: string, limit: number): Promise<string[]>;
 }
@@ -35,7 +42,10 @@ export class RedisRouter implements Router {
   private readonly pub: RedisWithScripts;
   private readonly sub: Redis;
   private readonly keys: { zset: string; hash: string; presence: string; peer: (instance: string) => string };
-  private readonly local = new Map<string, { peerId: string; json: string; robotId: string; endpoint: string }>();
+  private readonly local = new Map<
+    string,
+    { peerId: string; json: string; robotId: string; endpoint: string }
+  >();
   private messageHandler: (to: string, message: RoutedMessage) => void = () => undefined;
   private presenceHandler: (change: PresenceChange) => void = () => undefined;
   private refreshTimer: ReturnType<typeof setInterval> | undefined;
@@ -43,30 +53,47 @@ export class RedisRouter implements Router {
 
   constructor(private readonly o: RedisRouterOptions) {
     const p = o.keyPrefix;
-    this.keys = { zset: `${p}presence`, hash: `${p}endpoints`, presence: `${p}presence-events`, peer: (i) => `${p}peer:${i}` };
+    this.keys = {
+      zset: `${p}presence`,
+      hash: `${p}endpoints`,
+      presence: `${p}presence-events`,
+      peer: (i) => `${p}peer:${i}`,
+    };
     const common = { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: true };
-    this.pub = new Redis(o.url, { ...common, connectionName: `rs-${this.instanceId}-pub` }) as RedisWithScripts;
+    this.pub = new Redis(o.url, {
+      ...common,
+      connectionName: `rs-${this.instanceId}-pub`,
+    }) as RedisWithScripts;
     this.sub = new Redis(o.url, { ...common, connectionName: `rs-${this.instanceId}-sub` });
     this.pub.defineCommand('rsRegister', { numberOfKeys: 2, lua: REGISTER });
     this.pub.defineCommand('rsRefresh', { numberOfKeys: 2, lua: REFRESH });
     this.pub.defineCommand('rsUnregister', { numberOfKeys: 2, lua: UNREGISTER });
     this.pub.defineCommand('rsSweep', { numberOfKeys: 2, lua: SWEEP });
-    for (const c of [this.pub, this.sub]) c.on('error', (err: Error) => o.log.warn({ err: err.message }, 'redis connection error'));
+    for (const c of [this.pub, this.sub])
+      c.on('error', (err: Error) => o.log.warn({ err: err.message }, 'redis connection error'));
   }
 
   async start(): Promise<void> {
     await Promise.all([this.pub.connect(), this.sub.connect()]);
     this.sub.on('message', (channel: string, raw: string) => this.onChannelMessage(channel, raw));
     await this.sub.subscribe(this.keys.peer(this.instanceId), this.keys.presence);
-    this.refreshTimer = setInterval(() => void this.refresh(), Math.max(250, Math.floor(this.o.presenceTtlMs / 3)));
-    this.sweepTimer = setInterval(() => void this.sweep(), Math.max(250, Math.floor(this.o.presenceTtlMs / 4)));
+    this.refreshTimer = setInterval(
+      () => void this.refresh(),
+      Math.max(250, Math.floor(this.o.presenceTtlMs / 3)),
+    );
+    this.sweepTimer = setInterval(
+      () => void this.sweep(),
+      Math.max(250, Math.floor(this.o.presenceTtlMs / 4)),
+    );
   }
 
   async stop(): Promise<void> {
     clearInterval(this.refreshTimer);
     clearInterval(this.sweepTimer);
     // A clean stop takes this instance's robots out of presence now rather than at expiry.
-    await Promise.allSettled([...this.local.values()].map((l) => this.unregisterEndpoint(l.robotId, l.endpoint, l.peerId)));
+    await Promise.allSettled(
+      [...this.local.values()].map((l) => this.unregisterEndpoint(l.robotId, l.endpoint, l.peerId)),
+    );
     await Promise.allSettled([this.sub.quit(), this.pub.quit()]);
   }
 
@@ -83,12 +110,22 @@ export class RedisRouter implements Router {
     return receivers > 0;
   }
 
-  async registerEndpoint(robotId: string, endpoint: string, record: EndpointRecord): Promise<string | undefined> {
+  async registerEndpoint(
+    robotId: string,
+    endpoint: string,
+    record: EndpointRecord,
+  ): Promise<string | undefined> {
     const field = `${robotId}/${endpoint}`;
     const json = JSON.stringify(record);
     const old = await this.pub.rsRegister(this.keys.zset, this.keys.hash, field, json, this.o.presenceTtlMs);
     this.local.set(field, { peerId: record.peerId, json, robotId, endpoint });
-    await this.publishPresence({ robotId, endpoint, online: true, since: record.since, ...(record.meta ? { meta: record.meta } : {}) });
+    await this.publishPresence({
+      robotId,
+      endpoint,
+      online: true,
+      since: record.since,
+      ...(record.meta ? { meta: record.meta } : {}),
+    });
     const previous = old ? parseRecord(old)?.peerId : undefined;
     return previous !== record.peerId ? previous : undefined;
   }
@@ -111,14 +148,18 @@ export class RedisRouter implements Router {
     for (const [field, json] of Object.entries(all)) {
       const slash = field.indexOf('/');
       const record = parseRecord(json);
-      if (slash > 0 && record) entries.push({ robotId: field.slice(0, slash), endpoint: field.slice(slash + 1), record });
+      if (slash > 0 && record)
+        entries.push({ robotId: field.slice(0, slash), endpoint: field.slice(slash + 1), record });
     }
     return groupPresence(entries);
   }
 
   async healthy(): Promise<boolean> {
     try {
-      const pong = await Promise.race([this.pub.ping(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 1000))]);
+      const pong = await Promise.race([
+        this.pub.ping(),
+        new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 1000)),
+      ]);
       return pong === 'PONG' && this.sub.status === 'ready';
     } catch {
       return false;
@@ -144,11 +185,24 @@ export class RedisRouter implements Router {
   private async refresh(): Promise<void> {
     await Promise.allSettled(
       [...this.local.entries()].map(async ([field, l]) => {
-        const r = await this.pub.rsRefresh(this.keys.zset, this.keys.hash, field, l.peerId, l.json, this.o.presenceTtlMs);
+        const r = await this.pub.rsRefresh(
+          this.keys.zset,
+          this.keys.hash,
+          field,
+          l.peerId,
+          l.json,
+          this.o.presenceTtlMs,
+        );
         if (r === 0) this.local.delete(field);
         if (r === 2) {
           const rec = parseRecord(l.json);
-          await this.publishPresence({ robotId: l.robotId, endpoint: l.endpoint, online: true, ...(rec ? { since: rec.since } : {}), ...(rec?.meta ? { meta: rec.meta } : {}) });
+          await this.publishPresence({
+            robotId: l.robotId,
+            endpoint: l.endpoint,
+            online: true,
+            ...(rec ? { since: rec.since } : {}),
+            ...(rec?.meta ? { meta: rec.meta } : {}),
+          });
         }
       }),
     );
@@ -159,8 +213,15 @@ export class RedisRouter implements Router {
       const expired = await this.pub.rsSweep(this.keys.zset, this.keys.hash, 500);
       for (const field of expired) {
         const slash = field.indexOf('/');
-        this.o.log.info({ robotId: field.slice(0, slash), endpoint: field.slice(slash + 1) }, 'presence expired');
-        await this.publishPresence({ robotId: field.slice(0, slash), endpoint: field.slice(slash + 1), online: false });
+        this.o.log.info(
+          { robotId: field.slice(0, slash), endpoint: field.slice(slash + 1) },
+          'presence expired',
+        );
+        await this.publishPresence({
+          robotId: field.slice(0, slash),
+          endpoint: field.slice(slash + 1),
+          online: false,
+        });
       }
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'presence sweep failed');

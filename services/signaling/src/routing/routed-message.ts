@@ -5,7 +5,15 @@ import type { RobotMeta, SessionRelayMessage } from '@robostream/protocol';
  * ("<instanceId>.<n>"), so the router finds the owning instance without a lookup.
  */
 export type RoutedMessage =
-  | { kind: 'session_request'; sessionId: string; from: string; app: { subject: string }; robotId: string; endpoint: string; meta?: RobotMeta }
+  | {
+      kind: 'session_request';
+      sessionId: string;
+      from: string;
+      app: { subject: string };
+      robotId: string;
+      endpoint: string;
+      meta?: RobotMeta;
+    }
   | { kind: 'session_accepted'; sessionId: string; from: string }
   | { kind: 'session_rejected'; sessionId: string; from: string; reason: string }
   | { kind: 'relay'; sessionId: string; from: string; msg: SessionRelayMessage }

@@ -45,7 +45,9 @@ export interface Router {
   healthy(): Promise<boolean>;
 }
 
-export function groupPresence(entries: Iterable<{ robotId: string; endpoint: string; record: EndpointRecord }>): RobotPresence[] {
+export function groupPresence(
+  entries: Iterable<{ robotId: string; endpoint: string; record: EndpointRecord }>,
+): RobotPresence[] {
   const byRobot = new Map<string, RobotPresence>();
   for (const { robotId, endpoint, record } of entries) {
     let r = byRobot.get(robotId);

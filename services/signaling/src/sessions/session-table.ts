@@ -39,7 +39,8 @@ export class SessionTable {
     if (!m) this.byPeer.set(peerId, (m = new Map()));
     m.set(entry.sessionId, entry);
     this.total++;
-    if (entry.side === 'app') this.appCounts.set(entry.appSubject, (this.appCounts.get(entry.appSubject) ?? 0) + 1);
+    if (entry.side === 'app')
+      this.appCounts.set(entry.appSubject, (this.appCounts.get(entry.appSubject) ?? 0) + 1);
   }
 
   remove(peerId: string, sessionId: string): SessionEntry | undefined {

@@ -66,10 +66,17 @@ export class Hub {
   async peerClosed(peer: Peer): Promise<void> {
     this.peers.delete(peer.peerId);
     for (const s of this.sessions.removePeer(peer.peerId)) {
-      await this.deliver(s.remote, { kind: 'session_closed', sessionId: s.sessionId, from: peer.peerId, reason: 'peer disconnected', by: 'service' });
+      await this.deliver(s.remote, {
+        kind: 'session_closed',
+        sessionId: s.sessionId,
+        from: peer.peerId,
+        reason: 'peer disconnected',
+        by: 'service',
+      });
     }
     if (peer.claims?.role === 'robot') {
-      for (const endpoint of peer.endpoints) await this.router.unregisterEndpoint(peer.claims.sub, endpoint, peer.peerId);
+      for (const endpoint of peer.endpoints)
+        await this.router.unregisterEndpoint(peer.claims.sub, endpoint, peer.peerId);
       this.metrics.presenceEndpoints.dec(peer.endpoints.size);
     }
     peer.log.info('disconnected');
@@ -94,7 +101,12 @@ export class Hub {
 
   private onPresence(change: PresenceChange): void {
     for (const peer of this.peers.values()) {
-      if (!peer.presenceSubscribed || peer.claims?.role !== 'app' || !appMayReach(peer.claims, change.robotId)) continue;
+      if (
+        !peer.presenceSubscribed ||
+        peer.claims?.role !== 'app' ||
+        !appMayReach(peer.claims, change.robotId)
+      )
+        continue;
       peer.send({ type: 'presence', ...change });
     }
   }
@@ -102,7 +114,12 @@ export class Hub {
   /** SIGTERM: tell every client to reconnect elsewhere, give them the grace period, then close the rest. */
   async drain(graceMs: number): Promise<void> {
     this.draining = true;
-    for (const p of this.peers.values()) p.send({ type: 'goaway', reason: 'instance is shutting down', reconnectInMs: Math.floor(Math.random() * 1000) });
+    for (const p of this.peers.values())
+      p.send({
+        type: 'goaway',
+        reason: 'instance is shutting down',
+        reconnectInMs: Math.floor(Math.random() * 1000),
+      });
     const deadline = Date.now() + graceMs;
     while (this.peers.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     for (const p of this.peers.values()) p.close(CloseCode.ServiceRestart, 'shutting down');

@@ -1,6 +1,12 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { CloseCode, parseClientMessage, type ErrorCode, type ServerMessage, type ClientMessage } from '@robostream/protocol';
+import {
+  CloseCode,
+  parseClientMessage,
+  type ErrorCode,
+  type ServerMessage,
+  type ClientMessage,
+} from '@robostream/protocol';
 import type { TokenClaims } from '@robostream/protocol/auth';
 import { TokenBucket } from './token-bucket.js';
 import type { Hub } from './hub.js';
@@ -69,7 +75,8 @@ export class Peer {
   }
 
   close(code: number, reason: string): void {
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING)
+      this.ws.close(code, reason);
   }
 
   authenticated(claims: TokenClaims): void {
@@ -79,7 +86,10 @@ export class Peer {
     this.log = this.log.child({ role: claims.role, sub: claims.sub });
     // The connection lives no longer than its token: the client reconnects with a fresh one.
     const ms = claims.exp * 1000 - Date.now();
-    this.expiryTimer = setTimeout(() => this.fail('token_expired', 'token expired; reconnect with a fresh one', CloseCode.Unauthorized), Math.min(Math.max(ms, 0), 2 ** 31 - 1));
+    this.expiryTimer = setTimeout(
+      () => this.fail('token_expired', 'token expired; reconnect with a fresh one', CloseCode.Unauthorized),
+      Math.min(Math.max(ms, 0), 2 ** 31 - 1),
+    );
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
@@ -94,13 +104,19 @@ export class Peer {
       const now = Date.now();
       if (now - this.lastLimitErrorAt >= 1000) {
         this.lastLimitErrorAt = now;
-        this.error('rate_limited', `more than ${this.hub.config.limits.messagesPerSecond} messages/s; message dropped`);
+        this.error(
+          'rate_limited',
+          `more than ${this.hub.config.limits.messagesPerSecond} messages/s; message dropped`,
+        );
       }
       return;
     }
     if (isBinary) return this.error('bad_message', 'binary frames are not part of the protocol');
     if (data.length > this.hub.config.limits.maxMessageBytes) {
-      return this.error('frame_too_large', `message of ${data.length} bytes exceeds ${this.hub.config.limits.maxMessageBytes}`);
+      return this.error(
+        'frame_too_large',
+        `message of ${data.length} bytes exceeds ${this.hub.config.limits.maxMessageBytes}`,
+      );
     }
     const parsed = parseClientMessage(data.toString('utf8'));
     if (!parsed.ok) return this.error(parsed.error.code, parsed.error.message, parsed.error.ref);
@@ -110,14 +126,18 @@ export class Peer {
   private dispatch(msg: ClientMessage): void {
     this.hub.metrics.messages.inc({ type: msg.type });
     if (msg.type === 'authenticate') {
-      if (this.state !== 'unauthenticated') return this.error('already_authenticated', 'this connection is already authenticated', msg.ref);
+      if (this.state !== 'unauthenticated')
+        return this.error('already_authenticated', 'this connection is already authenticated', msg.ref);
       this.state = 'authenticating';
       void this.hub.handlers.authenticate(this, msg);
       return;
     }
     if (this.state !== 'ready') return this.error('unauthenticated', 'send authenticate first', msg.ref);
     this.hub.handlers.handle(this, msg).catch((err: unknown) => {
-      this.log.error({ err: err instanceof Error ? err.message : String(err), type: msg.type }, 'handler failed');
+      this.log.error(
+        { err: err instanceof Error ? err.message : String(err), type: msg.type },
+        'handler failed',
+      );
       this.error('internal', `could not handle ${msg.type}`, msg.ref);
     });
   }

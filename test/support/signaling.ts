@@ -1,0 +1,230 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import {
+  SignalingClient,
+  type SignalingClientOptions,
+  type WebSocketCtor,
+} from '@robostream/protocol/client';
+import { parseServerMessage, type ServerMessage, type ClientMessage } from '@robostream/protocol';
+import { loadConfig } from '../../services/signaling/src/config/config.js';
+import { buildSignalingServer, type SignalingServer } from '../../services/signaling/src/app.js';
+import type { TestKeys } from './tokens.js';
+
+export interface RunningSignaling {
+  url: string;
+  httpUrl: string;
+  server: SignalingServer;
+  stop(): Promise<void>;
+}
+
+/** A signaling server in this process on a free loopback port. */
+export async function startSignaling(
+  keys: TestKeys,
+  env: Record<string, string> = {},
+): Promise<RunningSignaling> {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PUBLIC_KEY: keys.publicPem,
+    LOG_LEVEL: 'silent',
+    SHUTDOWN_GRACE_MS: '500',
+    ...env,
+  });
+  const server = await buildSignalingServer(config, { defaultMetrics: false });
+  const httpUrl = await server.listen();
+  return { url: `${httpUrl.replace(/^http/, 'ws')}/v1/ws`, httpUrl, server, stop: () => server.shutdown() };
+}
+
+export interface SpawnedSignaling {
+  url: string;
+  httpUrl: string;
+  child: ChildProcess;
+  /** SIGKILL: the instance dies without a word (no goaway, no unregister). */
+  kill(): Promise<void>;
+  /** SIGTERM: the graceful path. */
+  terminate(): Promise<number | null>;
+}
+
+/** A signaling server as its own process (for crash and restart tests). */
+export async function spawnSignaling(keys: TestKeys, env: Record<string, string>): Promise<SpawnedSignaling> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/signaling/src/main.ts'], {
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PUBLIC_KEY: keys.publicPem,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const httpUrl = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const m = /"address":"(http:\/\/[^"]+)"[^\n]*"signaling ready"|"msg":"signaling ready"[^\n]*/.exec(buf);
+      const addr = /"address":"(http:\/\/[^"]+)"/.exec(buf);
+      if (m && addr?.[1]) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve(addr[1]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) =>
+      reject(new Error(`signaling exited (${code}) before it was ready: ${stderr}`)),
+    );
+    setTimeout(() => reject(new Error(`signaling did not start in time: ${stderr}`)), 20_000).unref();
+  });
+  return {
+    url: `${httpUrl.replace(/^http/, 'ws')}/v1/ws`,
+    httpUrl,
+    child,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    },
+    async terminate() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+  };
+}
+
+export function client(
+  url: string,
+  token: SignalingClientOptions['token'],
+  extra: Partial<SignalingClientOptions> = {},
+): SignalingClient {
+  return new SignalingClient({
+    url,
+    token,
+    WebSocket: WebSocket as unknown as WebSocketCtor,
+    reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+    requestTimeoutMs: 5000,
+    ...extra,
+  });
+}
+
+/** A bare socket speaking raw frames, for tests that send what a well-behaved client never would. */
+export class RawSocket {
+  readonly ws: WebSocket;
+  readonly received: ServerMessage[] = [];
+  closed: { code: number; reason: string } | undefined;
+  private waiters: Array<() => void> = [];
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ws.on('message', (d) => {
+      const parsed = parseServerMessage(d.toString());
+      if (!parsed.ok)
+        throw new Error(`server sent an invalid frame: ${parsed.error.message}: ${d.toString()}`);
+      this.received.push(parsed.msg);
+      this.wake();
+    });
+    this.ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.wake();
+    });
+    this.ws.on('error', () => undefined);
+  }
+
+  static async open(url: string): Promise<RawSocket> {
+    const s = new RawSocket(url);
+    await once(s.ws, 'open');
+    return s;
+  }
+
+  send(msg: ClientMessage | Record<string, unknown>): void {
+    this.ws.send(JSON.stringify(msg));
+  }
+  sendRaw(data: string | Buffer): void {
+    this.ws.send(data);
+  }
+
+  /** Waits for the first not-yet-taken message matching the predicate. */
+  async next<T extends ServerMessage['type']>(
+    type: T,
+    pred: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true,
+    timeoutMs = 5000,
+  ): Promise<Extract<ServerMessage, { type: T }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.received.findIndex(
+        (m) => m.type === type && pred(m as Extract<ServerMessage, { type: T }>),
+      );
+      if (i >= 0) return this.received.splice(i, 1)[0] as Extract<ServerMessage, { type: T }>;
+      if (this.closed)
+        throw new Error(
+          `socket closed (${this.closed.code} ${this.closed.reason}) while waiting for ${type}; got ${JSON.stringify(this.received)}`,
+        );
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(`no ${type} within ${timeoutMs} ms; got ${JSON.stringify(this.received)}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  async waitClosed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error('socket not closed in time');
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 50);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+    return this.closed;
+  }
+
+  async authenticate(token: string): Promise<Extract<ServerMessage, { type: 'welcome' }>> {
+    this.send({ type: 'authenticate', token });
+    return this.next('welcome');
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
+
+/** Polls until the condition holds (no fixed sleeps in tests). */
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${what} not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
