@@ -37,6 +37,7 @@ const REALM = 'turn.robostream.test';
 const CURRENT_SECRET = 'current-Secret-0123456789abcdefABCDEF';
 const PREVIOUS_SECRET = 'previous-Secret-9876543210fedcbaFEDCBA';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-test-1:123456789012:secret:robostream/turn-AbCdEf';
+const ALLOWED_CIDR = '10.9.0.0/16'; // inside 10.0.0.0/8: allowed-peer-ip must win over denied-peer-ip
 const VPC_CIDR = '11.0.0.0/16'; // stands in for a VPC range that is not private space (BYOIP)
 
 const STUB_AWS = `#!/bin/bash
@@ -63,6 +64,9 @@ function baseOptions(
     relayIps: ['127.0.0.1'],
     relayPorts,
     extraDeniedPeerRanges: [{ cidr: VPC_CIDR, kind: 'vpc', why: 'the VPC itself' }],
+    allowedPeerRanges: testOnlyAllowLoopbackPeers
+      ? [{ cidr: ALLOWED_CIDR, why: 'a local-development exception' }]
+      : [],
     quotas: TURN_DEFAULTS.quotas,
     staleNonceSec: TURN_DEFAULTS.staleNonceSec,
     authSecret: { source: 'appended-at-start', note: 'the loopback test runs robostream-turn-config' },
@@ -228,6 +232,14 @@ describe('coturn booted from the rendered config (loopback peers allowed for thi
       await c.release();
     });
   }
+
+  it('permits a peer in an allowed-peer-ip exception inside a denied range', async () => {
+    const cred = turnRestCredential(CURRENT_SECRET, 'robot-1', 600);
+    const c = await client(cred.username, cred.credential);
+    await c.allocate();
+    await c.createPermission({ address: '10.9.1.1', port: 9 });
+    await c.release();
+  });
 
   it('permits a public peer just outside the VPC range', async () => {
     const cred = turnRestCredential(CURRENT_SECRET, 'robot-1', 600);

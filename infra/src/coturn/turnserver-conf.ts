@@ -48,6 +48,11 @@ export interface TurnServerConfOptions {
   externalIp?: string;
   /** Denied on top of DEFAULT_DENIED_PEER_RANGES, e.g. the VPC's own CIDR blocks. */
   extraDeniedPeerRanges?: DeniedRange[];
+  /**
+   * Exceptions to the denied list (`allowed-peer-ip` wins over `denied-peer-ip` in coturn). Local development
+   * only, e.g. the Docker networks the robot and app containers sit on. Never set by the AWS program.
+   */
+  allowedPeerRanges?: { cidr: string; why: string }[];
   quotas: TurnQuotas;
   /** Nonce lifetime in seconds (stale-nonce). */
   staleNonceSec: number;
@@ -130,6 +135,11 @@ export function renderTurnServerConf(o: TurnServerConfOptions): string {
     lines.push(`# ${r.cidr}: ${r.why}`);
     set('denied-peer-ip', `${first}-${last}`);
   }
+  for (const r of o.allowedPeerRanges ?? []) {
+    const { first, last } = cidrToRange(r.cidr);
+    lines.push(`# ALLOWED despite the list above: ${r.cidr}: ${r.why}`);
+    set('allowed-peer-ip', `${first}-${last}`);
+  }
   if (o.testOnlyAllowLoopbackPeers) {
     lines.push('# TEST ONLY: loopback peers allowed so a loopback test can relay to itself.');
     set('allow-loopback-peers');
@@ -186,6 +196,10 @@ function validate(o: TurnServerConfOptions): void {
     if (cidrToRange(r.cidr).first === '::')
       throw new Error(`denied range ${r.cidr} would deny every peer in coturn`);
     if (/[\r\n]/.test(r.why)) throw new Error('a denied range reason must be one line');
+  }
+  for (const r of o.allowedPeerRanges ?? []) {
+    cidrToRange(r.cidr);
+    if (/[\r\n]/.test(r.why)) throw new Error('an allowed range reason must be one line');
   }
   count('quotas.userQuota', o.quotas.userQuota);
   count('quotas.totalQuota', o.quotas.totalQuota);
