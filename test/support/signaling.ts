@@ -40,6 +40,8 @@ export interface SpawnedSignaling {
   url: string;
   httpUrl: string;
   child: ChildProcess;
+  /** Everything the process has written to stdout and stderr so far (its logs). */
+  output(): string;
   /** SIGKILL: the instance dies without a word (no goaway, no unregister). */
   kill(): Promise<void>;
   /** SIGTERM: the graceful path. */
@@ -60,7 +62,9 @@ export async function spawnSignaling(keys: TestKeys, env: Record<string, string>
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let out = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const httpUrl = await new Promise<string>((resolve, reject) => {
     let buf = '';
     const onData = (d: Buffer) => {
@@ -69,7 +73,6 @@ export async function spawnSignaling(keys: TestKeys, env: Record<string, string>
       const addr = /"address":"(http:\/\/[^"]+)"/.exec(buf);
       if (m && addr?.[1]) {
         child.stdout!.off('data', onData);
-        child.stdout!.resume();
         resolve(addr[1]);
       }
     };
@@ -83,6 +86,7 @@ export async function spawnSignaling(keys: TestKeys, env: Record<string, string>
     url: `${httpUrl.replace(/^http/, 'ws')}/v1/ws`,
     httpUrl,
     child,
+    output: () => out + stderr,
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGKILL');
