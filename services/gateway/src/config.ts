@@ -71,7 +71,12 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const problems: string[] = [];
 
-  function read<T>(name: string, schema: TSchema, fallback: T, convert: (s: string) => unknown = (s) => s): T {
+  function read<T>(
+    name: string,
+    schema: TSchema,
+    fallback: T,
+    convert: (s: string) => unknown = (s) => s,
+  ): T {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const value = convert(raw);
@@ -127,7 +132,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   const pemFile = env['GATEWAY_APP_PUBLIC_KEY_FILE'];
   if (pem && pemFile) problems.push('set only one of GATEWAY_APP_PUBLIC_KEY and GATEWAY_APP_PUBLIC_KEY_FILE');
   else if (!pem && !pemFile) {
-    problems.push('GATEWAY_APP_PUBLIC_KEY (PEM) or GATEWAY_APP_PUBLIC_KEY_FILE is required to verify app tokens');
+    problems.push(
+      'GATEWAY_APP_PUBLIC_KEY (PEM) or GATEWAY_APP_PUBLIC_KEY_FILE is required to verify app tokens',
+    );
   } else {
     const name = pem ? 'GATEWAY_APP_PUBLIC_KEY' : 'GATEWAY_APP_PUBLIC_KEY_FILE';
     const text = pem ?? readText(name, pemFile ?? '', problems);

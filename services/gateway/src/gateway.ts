@@ -34,7 +34,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const maxPayloadBytes = config.limits.maxFrameBytes * 8;
   const health = () => {
     const s = hub.stats();
-    return { ok: true, robot: config.robotId, links: s.links, services: s.services, lock: s.lock, deadman: s.deadman };
+    return {
+      ok: true,
+      robot: config.robotId,
+      links: s.links,
+      services: s.services,
+      lock: s.lock,
+      deadman: s.deadman,
+    };
   };
 
   const local = await startHttpServer(
@@ -51,7 +58,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         });
       },
     },
-    config.local.kind === 'unix' ? { path: config.local.path } : { host: config.local.host, port: config.local.port },
+    config.local.kind === 'unix'
+      ? { path: config.local.path }
+      : { host: config.local.host, port: config.local.port },
   );
 
   let lan: RunningServer | null = null;
@@ -74,8 +83,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     config.local.kind === 'unix'
       ? `ws+unix:${config.local.path}:${GATEWAY_LOCAL_PATH}`
       : `ws://${hostForUrl(config.local.host)}:${local.port}${GATEWAY_LOCAL_PATH}`;
-  const lanUrl = lan && config.lan ? `${config.lan.tls ? 'wss' : 'ws'}://${hostForUrl(config.lan.host)}:${lan.port}${GATEWAY_APP_PATH}` : null;
-  logger.info({ robot: config.robotId, local: local.address, lan: lan?.address ?? null, tls: !!config.lan?.tls }, 'gateway listening');
+  const lanUrl =
+    lan && config.lan
+      ? `${config.lan.tls ? 'wss' : 'ws'}://${hostForUrl(config.lan.host)}:${lan.port}${GATEWAY_APP_PATH}`
+      : null;
+  logger.info(
+    { robot: config.robotId, local: local.address, lan: lan?.address ?? null, tls: !!config.lan?.tls },
+    'gateway listening',
+  );
 
   return {
     localUrl,

@@ -1,2 +1,7 @@
-export { ServiceClient, type ServiceClientOptions, type ServiceClientEvents, type CommandHandler } from './service-client.js';
+export {
+  ServiceClient,
+  type ServiceClientOptions,
+  type ServiceClientEvents,
+  type CommandHandler,
+} from './service-client.js';
 export { DirectAppClient, GatewayError, type DirectAppClientOptions } from './app-client.js';

@@ -81,7 +81,14 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
   }
 
   reply(cmd: Pick<ServiceCommand, 'id' | 'from'>, ok: boolean, payload?: unknown): boolean {
-    return this.send({ v, type: 'reply', ref: cmd.id, to: cmd.from, ok, ...(payload !== undefined ? { payload } : {}) });
+    return this.send({
+      v,
+      type: 'reply',
+      ref: cmd.id,
+      to: cmd.from,
+      ok,
+      ...(payload !== undefined ? { payload } : {}),
+    });
   }
 
   estop(reason?: string): boolean {
@@ -90,7 +97,8 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
 
   /** Sends an already-valid envelope. Returns false when not connected. */
   send(msg: ServiceToGateway): boolean {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN || (!this.registered && msg.type !== 'hello')) return false;
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN || (!this.registered && msg.type !== 'hello'))
+      return false;
     this.ws.send(JSON.stringify(msg));
     return true;
   }

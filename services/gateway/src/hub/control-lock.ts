@@ -1,7 +1,8 @@
 /** The operator control lock: at most one app link holds it; changes are returned for the hub to announce. */
 import type { LockHolder, LockState } from '@robostream/protocol/gateway';
 
-export type LockResult = { ok: true; state: LockState; changed: boolean } | { ok: false; code: 'lock_held' | 'not_operator' };
+export type LockResult =
+  { ok: true; state: LockState; changed: boolean } | { ok: false; code: 'lock_held' | 'not_operator' };
 
 export class ControlLock {
   private current: LockHolder | null = null;

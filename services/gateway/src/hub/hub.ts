@@ -124,7 +124,11 @@ export class Hub {
   private onServiceFrame(s: ServiceSession, data: RawData, isBinary: boolean): void {
     const frame = rawToString(data);
     if (this.tooLarge(frame)) {
-      return this.serviceError(s, 'frame_too_large', `frames are limited to ${this.o.limits.maxFrameBytes} bytes`);
+      return this.serviceError(
+        s,
+        'frame_too_large',
+        `frames are limited to ${this.o.limits.maxFrameBytes} bytes`,
+      );
     }
     if (isBinary) return this.serviceError(s, 'bad_message', 'frames must be text (JSON)');
     this.o.metrics.messages.inc({ side: 'service', direction: 'in', type: 'frame' });
@@ -132,8 +136,10 @@ export class Hub {
     if (!r.ok) return this.serviceError(s, r.code, r.message, r.ref);
     const m = r.msg;
     if (m.type === 'hello') return this.onHello(s, m.service);
-    if (m.type === 'ping') return this.toService(s, { v, type: 'pong', ...(m.id ? { ref: m.id } : {}), at: Date.now() });
-    if (s.name === null) return this.serviceError(s, 'hello_required', 'send hello with your service name first');
+    if (m.type === 'ping')
+      return this.toService(s, { v, type: 'pong', ...(m.id ? { ref: m.id } : {}), at: Date.now() });
+    if (s.name === null)
+      return this.serviceError(s, 'hello_required', 'send hello with your service name first');
     this.routeFromService(s, s.name, m);
   }
 
@@ -160,10 +166,20 @@ export class Hub {
     this.broadcastApps(enc({ v, type: 'service.up', service: name }), 'service.up');
   }
 
-  private routeFromService(s: ServiceSession, service: string, m: Exclude<ServiceToGateway, { type: 'hello' | 'ping' }>): void {
+  private routeFromService(
+    s: ServiceSession,
+    service: string,
+    m: Exclude<ServiceToGateway, { type: 'hello' | 'ping' }>,
+  ): void {
     switch (m.type) {
       case 'telemetry': {
-        const frame = enc({ v, type: 'telemetry', service, ...(m.topic ? { topic: m.topic } : {}), payload: m.payload });
+        const frame = enc({
+          v,
+          type: 'telemetry',
+          service,
+          ...(m.topic ? { topic: m.topic } : {}),
+          payload: m.payload,
+        });
         if (m.to !== undefined) {
           const l = this.links.get(m.to);
           if (!l) return this.serviceError(s, 'unknown_link', `no app link ${m.to}`);
@@ -171,7 +187,10 @@ export class Hub {
         } else {
           for (const l of this.links.values()) l.out.pushLossy(service, frame);
         }
-        this.o.metrics.messages.inc({ side: 'app', direction: 'out', type: 'telemetry' }, m.to ? 1 : this.links.size);
+        this.o.metrics.messages.inc(
+          { side: 'app', direction: 'out', type: 'telemetry' },
+          m.to ? 1 : this.links.size,
+        );
         return;
       }
       case 'event': {
@@ -180,7 +199,12 @@ export class Hub {
         for (const l of targets) {
           if (!l) return this.serviceError(s, 'unknown_link', `no app link ${m.to}`, m.id);
           this.toAppReliable(l, frame, 'event', () =>
-            this.serviceError(s, 'queue_full', `event not delivered to link ${l.id}: its queue is full`, m.id),
+            this.serviceError(
+              s,
+              'queue_full',
+              `event not delivered to link ${l.id}: its queue is full`,
+              m.id,
+            ),
           );
         }
         return;
@@ -261,10 +285,15 @@ export class Hub {
     // Any frame from the operator proves its link alive, even one we refuse.
     if (l.claims && this.lock.isHolder(l.id)) this.deadman.heard();
     if (this.tooLarge(frame)) {
-      return this.appError(l, 'frame_too_large', `frames are limited to ${this.o.limits.maxFrameBytes} bytes`);
+      return this.appError(
+        l,
+        'frame_too_large',
+        `frames are limited to ${this.o.limits.maxFrameBytes} bytes`,
+      );
     }
     if (l.authPending) {
-      if (l.backlog.length >= MAX_AUTH_BACKLOG) return this.appError(l, 'unauthenticated', 'still verifying the token');
+      if (l.backlog.length >= MAX_AUTH_BACKLOG)
+        return this.appError(l, 'unauthenticated', 'still verifying the token');
       l.backlog.push(frame);
       return;
     }
@@ -273,7 +302,8 @@ export class Hub {
     if (!r.ok) return this.appError(l, r.code, r.message, r.ref);
     const m = r.msg;
     if (!l.claims) {
-      if (m.type !== 'auth') return this.appError(l, 'unauthenticated', 'send auth with an app token first', idOf(m));
+      if (m.type !== 'auth')
+        return this.appError(l, 'unauthenticated', 'send auth with an app token first', idOf(m));
       return void this.authenticate(l, m.token);
     }
     this.routeFromApp(l, l.claims, m);
@@ -326,17 +356,21 @@ export class Hub {
     this.links.set(l.id, l);
     this.o.metrics.links.inc({ transport: l.link.transport });
     l.log.info('app link up');
-    this.toAppReliable(l, enc({
-      v,
-      type: 'welcome',
-      link: l.id,
-      sub: claims.sub,
-      robot: this.o.robotId,
-      services: [...this.known].sort().map((service) => ({ service, up: this.services.has(service) })),
-      lock: this.lock.state(),
-      deadman: this.deadman.status,
-      limits: { maxFrameBytes: this.o.limits.maxFrameBytes, deadmanMs: this.o.limits.deadmanMs },
-    }), 'welcome');
+    this.toAppReliable(
+      l,
+      enc({
+        v,
+        type: 'welcome',
+        link: l.id,
+        sub: claims.sub,
+        robot: this.o.robotId,
+        services: [...this.known].sort().map((service) => ({ service, up: this.services.has(service) })),
+        lock: this.lock.state(),
+        deadman: this.deadman.status,
+        limits: { maxFrameBytes: this.o.limits.maxFrameBytes, deadmanMs: this.o.limits.deadmanMs },
+      }),
+      'welcome',
+    );
   }
 
   private routeFromApp(l: LinkSession, claims: AppClaims, m: AppToGateway): void {
@@ -345,7 +379,11 @@ export class Hub {
       case 'auth':
         return this.appError(l, 'already_authenticated', 'this link is authenticated already');
       case 'ping':
-        return this.toAppReliable(l, enc({ v, type: 'pong', ...(m.id ? { ref: m.id } : {}), at: Date.now() }), 'pong');
+        return this.toAppReliable(
+          l,
+          enc({ v, type: 'pong', ...(m.id ? { ref: m.id } : {}), at: Date.now() }),
+          'pong',
+        );
       case 'estop':
         return this.estop({ kind: 'app', link: l.id, sub: claims.sub }, m.reason);
       case 'lock.take':
@@ -356,7 +394,13 @@ export class Hub {
         return this.lockResult(l, this.lock.release(l.id), m.id);
       case 'command': {
         if (!this.lock.isHolder(l.id)) {
-          return this.appError(l, 'not_operator', 'commands need the control lock (lock.take)', m.id, m.service);
+          return this.appError(
+            l,
+            'not_operator',
+            'commands need the control lock (lock.take)',
+            m.id,
+            m.service,
+          );
         }
         const s = this.services.get(m.service);
         if (!s) {
@@ -368,10 +412,22 @@ export class Hub {
         const queued = s.out.pushReliable({
           frame,
           onDiscard: () =>
-            this.appError(l, 'service_down', `service ${m.service} went away before reading it`, m.id, m.service),
+            this.appError(
+              l,
+              'service_down',
+              `service ${m.service} went away before reading it`,
+              m.id,
+              m.service,
+            ),
         });
         if (!queued) {
-          return this.appError(l, 'queue_full', `service ${m.service} is not keeping up; not delivered`, m.id, m.service);
+          return this.appError(
+            l,
+            'queue_full',
+            `service ${m.service} is not keeping up; not delivered`,
+            m.id,
+            m.service,
+          );
         }
         this.o.metrics.messages.inc({ side: 'service', direction: 'out', type: 'command' });
         return;
@@ -381,7 +437,10 @@ export class Hub {
 
   private lockResult(l: LinkSession, r: LockResult, ref: string | undefined): void {
     if (!r.ok) {
-      const message = r.code === 'lock_held' ? 'another operator holds the lock; use lock.takeover' : 'you do not hold the lock';
+      const message =
+        r.code === 'lock_held'
+          ? 'another operator holds the lock; use lock.takeover'
+          : 'you do not hold the lock';
       return this.appError(l, r.code, message, ref);
     }
     if (!r.changed) return this.toAppReliable(l, enc({ v, type: 'lock.state', ...r.state }), 'lock.state');
@@ -447,11 +506,24 @@ export class Hub {
     s.out.pushReliable({ frame: enc({ v, type: 'error', code, message, ...(ref ? { ref } : {}) }) });
   }
 
-  private appError(l: LinkSession, code: GatewayErrorCode, message: string, ref?: string, service?: string): void {
+  private appError(
+    l: LinkSession,
+    code: GatewayErrorCode,
+    message: string,
+    ref?: string,
+    service?: string,
+  ): void {
     this.o.metrics.errors.inc({ code });
     l.log.debug({ code, message }, 'error to app');
     l.out.pushReliable({
-      frame: enc({ v, type: 'error', code, message, ...(ref ? { ref } : {}), ...(service ? { service } : {}) }),
+      frame: enc({
+        v,
+        type: 'error',
+        code,
+        message,
+        ...(ref ? { ref } : {}),
+        ...(service ? { service } : {}),
+      }),
     });
   }
 

@@ -3,8 +3,17 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly links = new Gauge({ name: 'gateway_app_links', help: 'Authenticated app links', labelNames: ['transport'], registers: [this.registry] });
-  readonly services = new Gauge({ name: 'gateway_services_up', help: 'Connected local services', registers: [this.registry] });
+  readonly links = new Gauge({
+    name: 'gateway_app_links',
+    help: 'Authenticated app links',
+    labelNames: ['transport'],
+    registers: [this.registry],
+  });
+  readonly services = new Gauge({
+    name: 'gateway_services_up',
+    help: 'Connected local services',
+    registers: [this.registry],
+  });
   readonly messages = new Counter({
     name: 'gateway_messages_total',
     help: 'Frames received (in) and queued for sending (out), by side and type',
@@ -17,16 +26,33 @@ export class GatewayMetrics {
     labelNames: ['service'],
     registers: [this.registry],
   });
-  readonly errors = new Counter({ name: 'gateway_errors_total', help: 'Typed errors sent', labelNames: ['code'], registers: [this.registry] });
-  readonly lockHeld = new Gauge({ name: 'gateway_lock_held', help: '1 when an operator holds the control lock', registers: [this.registry] });
+  readonly errors = new Counter({
+    name: 'gateway_errors_total',
+    help: 'Typed errors sent',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+  readonly lockHeld = new Gauge({
+    name: 'gateway_lock_held',
+    help: '1 when an operator holds the control lock',
+    registers: [this.registry],
+  });
   readonly lockHolder = new Gauge({
     name: 'gateway_lock_holder',
     help: 'The app subject holding the control lock (value 1)',
     labelNames: ['sub'],
     registers: [this.registry],
   });
-  readonly deadmanTripped = new Gauge({ name: 'gateway_deadman_tripped', help: '1 while the deadman is tripped', registers: [this.registry] });
-  readonly estops = new Counter({ name: 'gateway_estops_total', help: 'Emergency stops relayed', registers: [this.registry] });
+  readonly deadmanTripped = new Gauge({
+    name: 'gateway_deadman_tripped',
+    help: '1 while the deadman is tripped',
+    registers: [this.registry],
+  });
+  readonly estops = new Counter({
+    name: 'gateway_estops_total',
+    help: 'Emergency stops relayed',
+    registers: [this.registry],
+  });
 
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });

@@ -131,9 +131,11 @@ export class Outbox {
   /** Sends what the transport will take now; call again when the transport drains. */
   flush(): void {
     if (this.closed) return;
-    while (this.priority.length > 0 && this.below('reliable')) this.sink.send(this.priority.shift()!, 'reliable');
+    while (this.priority.length > 0 && this.below('reliable'))
+      this.sink.send(this.priority.shift()!, 'reliable');
     if (this.priority.length > 0) return;
-    while (this.reliable.length > 0 && this.below('reliable')) this.sink.send(this.reliable.shift()!.frame, 'reliable');
+    while (this.reliable.length > 0 && this.below('reliable'))
+      this.sink.send(this.reliable.shift()!.frame, 'reliable');
     // Lossy after reliable: telemetry never delays a reply on a shared transport (a websocket: one buffer).
     const keys = this.lossyOrder;
     let idle = 0;

@@ -40,7 +40,8 @@ export class WsAppLink implements AppLink {
   }
 
   close(code: number, reason: string): void {
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING)
+      this.ws.close(code, reason);
     // A peer that never answers the close handshake must not keep the link around.
     const t = setTimeout(() => this.ws.terminate(), 2_000);
     t.unref();

@@ -2,11 +2,16 @@
  * One Fastify server with the gateway's HTTP routes and a websocket path. The gateway runs two of them: the
  * local one (loopback or unix socket: robot programs, /healthz, /metrics) and the LAN one (apps over wss, /healthz).
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { lstatSync, unlinkSync, chmodSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -36,12 +41,19 @@ export async function startHttpServer(
   const tls = o.tls;
   const app = Fastify({
     loggerInstance: o.logger,
-    disableRequestLogging: true,
+    // Scrapes and health checks every few seconds would drown the useful lines.
+    logController: new LogController({ disableRequestLogging: true }),
     serverFactory: (handler) =>
-      (tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler)) as Server,
+      (tls
+        ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler)
+        : createHttpServer(handler)) as Server,
   });
   o.routes(app);
-  const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxPayloadBytes, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: o.maxPayloadBytes,
+    perMessageDeflate: false,
+  });
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== o.wsPath) {
