@@ -107,7 +107,10 @@ export const StreamerConfig = Type.Object({
   videoSources: Type.Array(VideoSourceConfig, { minItems: 0, maxItems: 8 }),
   audioSource: AudioSourceConfig,
   encoder: EncoderChoice,
-  /** Codec used when the app's offer lists both; the app's own order wins when `preferAppCodecOrder`. */
+  /**
+   * Video codec when the app's offer lists both. Browsers list VP8 first by default, so the offer's order is
+   * followed only when `preferAppCodecOrder`; an app that wants VP8 offers VP8 alone (setCodecPreferences).
+   */
   videoCodec: VideoCodecName,
   preferAppCodecOrder: Type.Boolean(),
   bitrateMinKbps: Type.Integer({ minimum: 50, maximum: 50000 }),
@@ -136,7 +139,7 @@ export const defaultConfig: StreamerConfig = {
   audioSource: { kind: 'test', frequency: 440 },
   encoder: 'auto',
   videoCodec: 'h264',
-  preferAppCodecOrder: true,
+  preferAppCodecOrder: false,
   bitrateMinKbps: 300,
   bitrateMaxKbps: 4000,
   bitrateStartKbps: 2000,
