@@ -122,11 +122,15 @@ export function selfSignedCert(): { cert: string; key: string } {
 }
 
 /** Waits for a condition; the bound only keeps a broken test from hanging (assertions never depend on time). */
-export async function until<T>(fn: () => T | undefined | false, what: string, limitMs = 10_000): Promise<T> {
+export async function until<T>(
+  fn: () => T | undefined | null | false,
+  what: string,
+  limitMs = 10_000,
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const r = fn();
-    if (r !== undefined && r !== false) return r;
+    if (r !== undefined && r !== null && r !== false) return r;
     if (Date.now() - start > limitMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((res) => setTimeout(res, 5));
   }
