@@ -44,7 +44,7 @@ test('refused tokens get typed errors; the link may retry, other links keep work
     // Still open: the same connection can retry with a valid token.
     p.send({ v, type: 'auth', token: await t.token({ sub: 'retry' }) });
     const welcome = await p.waitType('welcome');
-    assert.equal(welcome.type === 'welcome' && welcome.sub, 'retry', what);
+    assert.equal(welcome.type === 'welcome' && 'sub' in welcome && welcome.sub, 'retry', what);
     p.send({ v, type: 'auth', token: await t.token() });
     await p.waitError('already_authenticated');
     p.close();
