@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startsKeyframe } from '../src/media/rtp-keyframe.js';
+
+const header = (marker = false): Buffer =>
+  Buffer.from([0x80, marker ? 0xe0 : 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2]);
+const packet = (...payload: number[]): Buffer => Buffer.concat([header(), Buffer.from(payload)]);
+
+test('H.264: IDR single NAL, FU-A start of an IDR, STAP-A holding an IDR; not a P slice or FU-A middle', () => {
+  assert.equal(startsKeyframe('h264', packet(0x65, 0x88)), true);
+  assert.equal(startsKeyframe('h264', packet(0x7c, 0x85, 0x88)), true);
+  assert.equal(startsKeyframe('h264', packet(0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x65, 0x88)), true);
+  assert.equal(startsKeyframe('h264', packet(0x41, 0x9a)), false);
+  assert.equal(startsKeyframe('h264', packet(0x7c, 0x05, 0x88)), false);
+  assert.equal(startsKeyframe('h264', Buffer.from([0x80])), false);
+});
+
+test('VP8: start of partition 0 with P bit clear is a keyframe', () => {
+  assert.equal(startsKeyframe('vp8', packet(0x10, 0x00)), true);
+  assert.equal(startsKeyframe('vp8', packet(0x10, 0x01)), false);
+  // X bit, PictureID with M bit (15-bit), then the VP8 header.
+  assert.equal(startsKeyframe('vp8', packet(0x90, 0x80, 0x81, 0x23, 0x00)), true);
+  assert.equal(startsKeyframe('vp8', packet(0x00, 0x00)), false);
+});
