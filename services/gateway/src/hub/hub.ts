@@ -131,7 +131,7 @@ export class Hub {
       );
     }
     if (isBinary) return this.serviceError(s, 'bad_message', 'frames must be text (JSON)');
-    this.o.metrics.messages.inc({ side: 'service', direction: 'in', type: 'frame' });
+    this.o.metrics.count('service', 'in', 'frame');
     const r = serviceToGateway.decode(frame);
     if (!r.ok) return this.serviceError(s, r.code, r.message, r.ref);
     const m = r.msg;
@@ -187,10 +187,7 @@ export class Hub {
         } else {
           for (const l of this.links.values()) l.out.pushLossy(service, frame);
         }
-        this.o.metrics.messages.inc(
-          { side: 'app', direction: 'out', type: 'telemetry' },
-          m.to ? 1 : this.links.size,
-        );
+        this.o.metrics.count('app', 'out', 'telemetry', m.to ? 1 : this.links.size);
         return;
       }
       case 'event': {
@@ -297,7 +294,7 @@ export class Hub {
       l.backlog.push(frame);
       return;
     }
-    this.o.metrics.messages.inc({ side: 'app', direction: 'in', type: 'frame' });
+    this.o.metrics.count('app', 'in', 'frame');
     const r = appToGateway.decode(frame);
     if (!r.ok) return this.appError(l, r.code, r.message, r.ref);
     const m = r.msg;
@@ -429,7 +426,7 @@ export class Hub {
             m.service,
           );
         }
-        this.o.metrics.messages.inc({ side: 'service', direction: 'out', type: 'command' });
+        this.o.metrics.count('service', 'out', 'command');
         return;
       }
     }
@@ -528,7 +525,7 @@ export class Hub {
   }
 
   private toAppReliable(l: LinkSession, frame: string, type: string, onFull?: () => void): void {
-    this.o.metrics.messages.inc({ side: 'app', direction: 'out', type });
+    this.o.metrics.count('app', 'out', type);
     if (!l.out.pushReliable({ frame, ...(onFull ? { onDiscard: onFull } : {}) })) {
       if (onFull) onFull();
       else l.log.warn({ type }, 'reliable queue full; announcement not queued');

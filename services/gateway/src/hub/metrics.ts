@@ -54,6 +54,19 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly messageChildren = new Map<string, { inc(n?: number): void }>();
+
+  /** Hot path: label children are looked up once per (side, direction, type), not hashed per frame. */
+  count(side: 'app' | 'service', direction: 'in' | 'out', type: string, n = 1): void {
+    const key = `${side}|${direction}|${type}`;
+    let c = this.messageChildren.get(key);
+    if (!c) {
+      c = this.messages.labels(side, direction, type);
+      this.messageChildren.set(key, c);
+    }
+    c.inc(n);
+  }
+
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
   }
