@@ -10,6 +10,7 @@ import { StreamerCore } from '../src/core/streamer-core.js';
 import { parseLaunch } from '../src/media/gst-native.js';
 import type { GstAppSink } from '../src/media/gst-native.js';
 import { startsKeyframe } from '../src/media/rtp-keyframe.js';
+import type { IceCandidateInit } from '../src/transport/peer-session.js';
 import { waitFor } from './support/chromium-app.js';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
@@ -50,12 +51,17 @@ test('a PLI from the app makes the shared encoder send a keyframe; a burst of PL
         if (startsKeyframe('h264', rtp.serialize())) keyframes++;
       });
     });
-    const appCandidates: Parameters<RTCPeerConnection['addIceCandidate']>[0][] = [];
-    let viewerReady: ((c: NonNullable<(typeof appCandidates)[number]>) => void) | null = null;
+    const appCandidates: IceCandidateInit[] = [];
+    let viewerReady: ((c: IceCandidateInit) => void) | null = null;
     app.onIceCandidate.subscribe((c) => {
       if (!c) return;
-      if (viewerReady) viewerReady(c);
-      else appCandidates.push(c);
+      const init = {
+        candidate: c.candidate,
+        sdpMid: c.sdpMid ?? null,
+        sdpMLineIndex: c.sdpMLineIndex ?? null,
+      };
+      if (viewerReady) viewerReady(init);
+      else appCandidates.push(init);
     });
     await app.setLocalDescription(await app.createOffer());
     const viewer = await core.openViewer(app.localDescription?.sdp ?? '', {
@@ -63,8 +69,8 @@ test('a PLI from the app makes the shared encoder send a keyframe; a burst of PL
         if (c) void app.addIceCandidate(c).catch(() => undefined);
       },
     });
-    viewerReady = (c) => void viewer.addRemoteCandidate(c.toJSON()).catch(() => undefined);
-    for (const c of appCandidates.splice(0)) if (c) viewerReady(c as NonNullable<typeof c>);
+    viewerReady = (c) => void viewer.addRemoteCandidate(c).catch(() => undefined);
+    for (const c of appCandidates.splice(0)) viewerReady(c);
     await app.setRemoteDescription({ type: 'answer', sdp: viewer.answerSdp });
 
     const micSink = mic.findChild('out') as GstAppSink;
