@@ -17,3 +17,5 @@ export const turnSecretArn = out.turnSecretArn;
 export const signingKeySecretArn = out.signingKeySecretArn;
 export const secretsToFill = out.secretsToFill;
 export const signalingImage = out.signalingImage;
+export const ecsClusterName = out.ecsClusterName;
+export const ecsServiceName = out.ecsServiceName;

@@ -27,6 +27,8 @@ export interface RobostreamOutputs {
   /** Secrets this stack created empty: put values into them (docs/deploy-aws.md). */
   secretsToFill: pulumi.Output<string[]>;
   signalingImage: pulumi.Output<string> | string;
+  ecsClusterName: pulumi.Output<string>;
+  ecsServiceName: pulumi.Output<string> | string;
 }
 
 export function deployRobostream(cfg: RobostreamConfig): RobostreamOutputs {
@@ -65,5 +67,7 @@ export function deployRobostream(cfg: RobostreamConfig): RobostreamOutputs {
     signingKeySecretArn: secrets.signingKeySecretArn,
     secretsToFill: pulumi.all(secrets.toFill),
     signalingImage: signaling.image ?? 'none yet: set robostream:signaling.imageTag',
+    ecsClusterName: signaling.clusterName,
+    ecsServiceName: signaling.serviceName ?? 'none yet',
   };
 }

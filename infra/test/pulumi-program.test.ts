@@ -334,6 +334,11 @@ describe('the Pulumi program (mocked AWS)', () => {
     );
     assert.deepEqual(d.outputs.turnPublicIps, ['198.51.100.1', '198.51.100.2']);
     assert.equal(d.outputs.albDnsName, 'robostream-signaling-alb-1234567890.eu-west-1.elb.amazonaws.com');
+    assert.equal(
+      d.outputs.ecrRepositoryUrl,
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com/robostream/test/signaling',
+    );
+    assert.equal(d.outputs.ecsServiceName, 'robostream-signaling-service');
   });
 });
 
