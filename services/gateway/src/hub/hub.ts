@@ -266,7 +266,11 @@ export class Hub {
     link.onMessage((frame) => this.onLinkFrame(l, frame));
     link.onClose((reason) => this.onLinkClosed(l, reason));
     if (claims) {
-      this.admit(l, claims);
+      // Claims from another transport's authentication still have to grant this robot.
+      if (!appMayReach(claims, this.o.robotId)) {
+        this.appError(l, 'forbidden', `this token does not grant robot ${this.o.robotId}`);
+        link.close(GatewayCloseCode.Forbidden, 'forbidden');
+      } else this.admit(l, claims);
     } else {
       this.pending.add(l);
       l.authTimer = setTimeout(() => {
