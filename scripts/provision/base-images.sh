@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds stand-ins for the upstream base images the project's Dockerfiles and compose.yaml name, under the same
 # tags, because this machine reaches no container registry (see stand-ins/README.md). Each image is skipped
-# when its tag exists; the debootstrap root filesystem is cached so a rebuild does not debootstrap again.
+# when its tag exists (rebuilt when its stand-in recipe changed); the debootstrap root filesystem is cached so a rebuild does not debootstrap again.
 set -euo pipefail
 PROVISION_STEP=images
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,6 +20,17 @@ exec 9>/var/lock/robostream-base-images.lock
 flock 9
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# A short hash of the files an image is built from, kept in a label so an edited recipe rebuilds its image.
+recipe_hash() { cat "$@" | sha256sum | cut -c1-16; }
+
+# True when TAG exists and needs no build: a real upstream image, or a stand-in built from recipe HASH.
+up_to_date() {
+  local tag=$1 hash=$2 labels
+  labels=$(docker image inspect -f '{{index .Config.Labels "org.robostream.stand-in"}} {{index .Config.Labels "org.robostream.stand-in.recipe"}}' "$tag" 2>/dev/null) ||
+    return 1
+  [[ $labels == "true $hash" || $labels != true* ]]
+}
 
 # Runs "$@" with its output in $logs/NAME.log; on failure stops with the log's tail.
 logged() {
@@ -129,8 +140,9 @@ npm_tarball() {
 }
 
 build_node() {
-  local tag=node:22-bookworm-slim arch node_tgz npm_tgz version ctx
-  if have_image "$tag"; then
+  local tag=node:22-bookworm-slim arch node_tgz npm_tgz version ctx hash
+  hash=$(recipe_hash "$stand_ins/node.Dockerfile" "$stand_ins/node-entrypoint.sh")
+  if up_to_date "$tag" "$hash"; then
     log "$tag present"
     return 0
   fi
@@ -152,17 +164,20 @@ build_node() {
   cp "$npm_tgz" "$ctx/npm.tgz"
   cp /etc/ssl/certs/ca-certificates.crt "$ctx/host-ca-bundle.crt"
   cp "$stand_ins/node-entrypoint.sh" "$ctx/"
-  logged build-node docker build --build-arg "NODE_VERSION=$version" -t "$tag" -f "$stand_ins/node.Dockerfile" "$ctx"
+  logged build-node docker build --build-arg "NODE_VERSION=$version" --label "org.robostream.stand-in.recipe=$hash" \
+    -t "$tag" -f "$stand_ins/node.Dockerfile" "$ctx"
   log "$tag built (Node $version, $(basename "$npm_tgz" .tgz))"
 }
 
 build_from_stand_ins() {
-  local tag=$1 name=$2
-  if have_image "$tag"; then
+  local tag=$1 name=$2 hash
+  hash=$(recipe_hash "$stand_ins/$name.Dockerfile" "$stand_ins/$name-entrypoint.sh")
+  if up_to_date "$tag" "$hash"; then
     log "$tag present"
     return 0
   fi
-  logged "build-$name" docker build -t "$tag" -f "$stand_ins/$name.Dockerfile" "$stand_ins"
+  logged "build-$name" docker build --label "org.robostream.stand-in.recipe=$hash" -t "$tag" \
+    -f "$stand_ins/$name.Dockerfile" "$stand_ins"
   log "$tag built"
 }
 
