@@ -14,7 +14,7 @@ function testConfig(overrides: Partial<StreamerConfig> = {}): StreamerConfig {
   return loadConfig({}, { audioSink: 'counting', videoSink: 'counting', lingerMs: 1500, ...overrides });
 }
 
-describe('streamer with Chromium', () => {
+describe('streamer with Chromium', { timeout: 120_000 }, () => {
   let app: AppBrowser;
   let encoders: EncoderDetection;
 

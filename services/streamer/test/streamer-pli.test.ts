@@ -15,120 +15,124 @@ import { waitFor } from './support/chromium-app.js';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 
-test('a PLI from the app makes the shared encoder send a keyframe; a burst of PLIs costs at most two', async () => {
-  const config = loadConfig(
-    {},
-    {
-      audioSink: 'counting',
-      videoSink: 'none',
-      lingerMs: 0,
-      // Periodic keyframes far apart, so any keyframe seen after the PLI was forced by it.
-      keyframeIntervalFrames: 3000,
-      keyframeMinIntervalMs: 300,
-    },
-  );
-  const core = await StreamerCore.start(config, { log });
-  const app = new RTCPeerConnection({
-    iceServers: [],
-    bundlePolicy: 'max-bundle',
-    codecs: { video: [useH264()], audio: [useOPUS()] },
-  });
-  // The app's microphone: real Opus RTP from GStreamer, written into werift.
-  const mic = parseLaunch(
-    'audiotestsrc is-live=true ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 ! opusenc ! rtpopuspay pt=111 ! appsink name=out sync=false',
-  );
-  const micTrack = new MediaStreamTrack({ kind: 'audio' });
-  try {
-    const video: RTCRtpTransceiver = app.addTransceiver('video', { direction: 'recvonly' });
-    app.addTransceiver(micTrack, { direction: 'sendrecv' });
-    let keyframes = 0;
-    let packets = 0;
-    let videoSsrc: number | undefined;
-    video.onTrack.subscribe((track) => {
-      track.onReceiveRtp.subscribe((rtp) => {
-        packets++;
-        videoSsrc = rtp.header.ssrc;
-        if (startsKeyframe('h264', rtp.serialize())) keyframes++;
-      });
-    });
-    const appCandidates: IceCandidateInit[] = [];
-    let viewerReady: ((c: IceCandidateInit) => void) | null = null;
-    app.onIceCandidate.subscribe((c) => {
-      if (!c) return;
-      const init = {
-        candidate: c.candidate,
-        sdpMid: c.sdpMid ?? null,
-        sdpMLineIndex: c.sdpMLineIndex ?? null,
-      };
-      if (viewerReady) viewerReady(init);
-      else appCandidates.push(init);
-    });
-    await app.setLocalDescription(await app.createOffer());
-    const viewer = await core.openViewer(app.localDescription?.sdp ?? '', {
-      onIceCandidate: (c) => {
-        if (c) void app.addIceCandidate(c).catch(() => undefined);
+test(
+  'a PLI from the app makes the shared encoder send a keyframe; a burst of PLIs costs at most two',
+  { timeout: 60_000 },
+  async () => {
+    const config = loadConfig(
+      {},
+      {
+        audioSink: 'counting',
+        videoSink: 'none',
+        lingerMs: 0,
+        // Periodic keyframes far apart, so any keyframe seen after the PLI was forced by it.
+        keyframeIntervalFrames: 3000,
+        keyframeMinIntervalMs: 300,
       },
+    );
+    const core = await StreamerCore.start(config, { log });
+    const app = new RTCPeerConnection({
+      iceServers: [],
+      bundlePolicy: 'max-bundle',
+      codecs: { video: [useH264()], audio: [useOPUS()] },
     });
-    viewerReady = (c) => void viewer.addRemoteCandidate(c).catch(() => undefined);
-    for (const c of appCandidates.splice(0)) viewerReady(c);
-    await app.setRemoteDescription({ type: 'answer', sdp: viewer.answerSdp });
-
-    const micSink = mic.findChild('out') as GstAppSink;
-    mic.play();
-    const pump = (): void =>
-      micSink.pull((buf) => {
-        if (!buf) return;
-        micTrack.writeRtp(buf);
-        pump();
+    // The app's microphone: real Opus RTP from GStreamer, written into werift.
+    const mic = parseLaunch(
+      'audiotestsrc is-live=true ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 ! opusenc ! rtpopuspay pt=111 ! appsink name=out sync=false',
+    );
+    const micTrack = new MediaStreamTrack({ kind: 'audio' });
+    try {
+      const video: RTCRtpTransceiver = app.addTransceiver('video', { direction: 'recvonly' });
+      app.addTransceiver(micTrack, { direction: 'sendrecv' });
+      let keyframes = 0;
+      let packets = 0;
+      let videoSsrc: number | undefined;
+      video.onTrack.subscribe((track) => {
+        track.onReceiveRtp.subscribe((rtp) => {
+          packets++;
+          videoSsrc = rtp.header.ssrc;
+          if (startsKeyframe('h264', rtp.serialize())) keyframes++;
+        });
       });
-    pump();
+      const appCandidates: IceCandidateInit[] = [];
+      let viewerReady: ((c: IceCandidateInit) => void) | null = null;
+      app.onIceCandidate.subscribe((c) => {
+        if (!c) return;
+        const init = {
+          candidate: c.candidate,
+          sdpMid: c.sdpMid ?? null,
+          sdpMLineIndex: c.sdpMLineIndex ?? null,
+        };
+        if (viewerReady) viewerReady(init);
+        else appCandidates.push(init);
+      });
+      await app.setLocalDescription(await app.createOffer());
+      const viewer = await core.openViewer(app.localDescription?.sdp ?? '', {
+        onIceCandidate: (c) => {
+          if (c) void app.addIceCandidate(c).catch(() => undefined);
+        },
+      });
+      viewerReady = (c) => void viewer.addRemoteCandidate(c).catch(() => undefined);
+      for (const c of appCandidates.splice(0)) viewerReady(c);
+      await app.setRemoteDescription({ type: 'answer', sdp: viewer.answerSdp });
 
-    // The keyframe forced when the connection came up.
-    await waitFor(
-      () => keyframes,
-      (k) => k >= 1,
-      'the keyframe sent on connect',
-    );
-    await waitFor(
-      () => core.introspect().sinks.find((s) => s.kind === 'audio')?.decodedBuffers ?? 0,
-      (n) => n > 10,
-      "the app's Opus decoded on the robot (so werift has an audio receiver to misroute to)",
-    );
-    await new Promise((r) => setTimeout(r, config.keyframeMinIntervalMs + 100));
-    const pipeline = () => core.introspect().pipelines.find((p) => p.kind === 'video');
-    const before = { keyframes, forced: pipeline()?.forcedKeyUnits ?? 0, packets };
+      const micSink = mic.findChild('out') as GstAppSink;
+      mic.play();
+      const pump = (): void =>
+        micSink.pull((buf) => {
+          if (!buf) return;
+          micTrack.writeRtp(buf);
+          pump();
+        });
+      pump();
 
-    assert.ok(videoSsrc !== undefined);
-    await video.receiver.sendRtcpPLI(videoSsrc);
-    await waitFor(
-      () => pipeline()?.forcedKeyUnits ?? 0,
-      (n) => n === before.forced + 1,
-      'the PLI to force a key unit',
-    );
-    await waitFor(
-      () => keyframes,
-      (k) => k > before.keyframes,
-      'a keyframe after the PLI',
-    );
+      // The keyframe forced when the connection came up.
+      await waitFor(
+        () => keyframes,
+        (k) => k >= 1,
+        'the keyframe sent on connect',
+      );
+      await waitFor(
+        () => core.introspect().sinks.find((s) => s.kind === 'audio')?.decodedBuffers ?? 0,
+        (n) => n > 10,
+        "the app's Opus decoded on the robot (so werift has an audio receiver to misroute to)",
+      );
+      await new Promise((r) => setTimeout(r, config.keyframeMinIntervalMs + 100));
+      const pipeline = () => core.introspect().pipelines.find((p) => p.kind === 'video');
+      const before = { keyframes, forced: pipeline()?.forcedKeyUnits ?? 0, packets };
 
-    // Burst: five PLIs inside one rate-limit window -> one now (if the window is open) and one deferred.
-    await new Promise((r) => setTimeout(r, config.keyframeMinIntervalMs + 100));
-    const burstStart = pipeline()?.forcedKeyUnits ?? 0;
-    const requestsStart = pipeline()?.keyframeRequests ?? 0;
-    for (let i = 0; i < 5; i++) await video.receiver.sendRtcpPLI(videoSsrc);
-    await waitFor(
-      () => pipeline()?.keyframeRequests ?? 0,
-      (n) => n >= requestsStart + 5,
-      'the burst to reach the pipeline',
-    );
-    await new Promise((r) => setTimeout(r, config.keyframeMinIntervalMs * 2));
-    const burstForced = (pipeline()?.forcedKeyUnits ?? 0) - burstStart;
-    assert.ok(burstForced >= 1 && burstForced <= 2, `a burst of 5 PLIs forced ${burstForced} key units`);
-    assert.ok(packets > before.packets);
-  } finally {
-    mic.stop();
-    micTrack.stop();
-    await app.close();
-    await core.close();
-  }
-});
+      assert.ok(videoSsrc !== undefined);
+      await video.receiver.sendRtcpPLI(videoSsrc);
+      await waitFor(
+        () => pipeline()?.forcedKeyUnits ?? 0,
+        (n) => n === before.forced + 1,
+        'the PLI to force a key unit',
+      );
+      await waitFor(
+        () => keyframes,
+        (k) => k > before.keyframes,
+        'a keyframe after the PLI',
+      );
+
+      // Burst: five PLIs inside one rate-limit window -> one now (if the window is open) and one deferred.
+      await new Promise((r) => setTimeout(r, config.keyframeMinIntervalMs + 100));
+      const burstStart = pipeline()?.forcedKeyUnits ?? 0;
+      const requestsStart = pipeline()?.keyframeRequests ?? 0;
+      for (let i = 0; i < 5; i++) await video.receiver.sendRtcpPLI(videoSsrc);
+      await waitFor(
+        () => pipeline()?.keyframeRequests ?? 0,
+        (n) => n >= requestsStart + 5,
+        'the burst to reach the pipeline',
+      );
+      await new Promise((r) => setTimeout(r, config.keyframeMinIntervalMs * 2));
+      const burstForced = (pipeline()?.forcedKeyUnits ?? 0) - burstStart;
+      assert.ok(burstForced >= 1 && burstForced <= 2, `a burst of 5 PLIs forced ${burstForced} key units`);
+      assert.ok(packets > before.packets);
+    } finally {
+      mic.stop();
+      micTrack.stop();
+      await app.close();
+      await core.close();
+    }
+  },
+);
