@@ -59,6 +59,7 @@ export async function buildSignalingServer(
   const rateRedis = config.redisUrl
     ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 1000, enableOfflineQueue: false })
     : undefined;
+  rateRedis?.on('error', (err: Error) => log.warn({ err: err.message }, 'rate-limit redis error (limits fail open)'));
   await app.register(rateLimit, {
     global: false,
     ...(rateRedis ? { redis: rateRedis, nameSpace: `${config.redisKeyPrefix}rl:` } : {}),

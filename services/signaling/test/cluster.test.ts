@@ -158,7 +158,6 @@ describe('signaling cluster on Redis', () => {
     assert.equal(((await ok.json()) as { router: string }).router, 'redis');
     await r2.kill();
     await eventually(async () => (await fetch(`${s.httpUrl}/healthz`)).status === 503, 10_000, 'healthz 503');
-    await s.server.app.close();
-    await Promise.race([s.server.router.stop(), new Promise((r) => setTimeout(r, 2000))]);
+    await s.stop();
   });
 });

@@ -94,7 +94,10 @@ export class RedisRouter implements Router {
     await Promise.allSettled(
       [...this.local.values()].map((l) => this.unregisterEndpoint(l.robotId, l.endpoint, l.peerId)),
     );
-    await Promise.allSettled([this.sub.quit(), this.pub.quit()]);
+    // QUIT waits for Redis; when Redis is gone, do not wait for ever.
+    await Promise.race([Promise.allSettled([this.sub.quit(), this.pub.quit()]), new Promise((r) => setTimeout(r, 1000).unref())]);
+    this.sub.disconnect();
+    this.pub.disconnect();
   }
 
   onMessage(handler: (to: string, message: RoutedMessage) => void): void {
