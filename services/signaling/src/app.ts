@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { WS_PATH } from '@robostream/protocol';
@@ -66,6 +67,11 @@ export async function buildSignalingServer(
     skipOnError: true,
   });
   await app.register(websocket, { options: { maxPayload: config.limits.maxFrameBytes } });
+  if (config.webRoot) {
+    // The web app from the same origin as /v1/ws: no CORS, and the app token stays in the URL fragment, which
+    // browsers never send, so it cannot reach these request logs.
+    await app.register(fastifyStatic, { root: config.webRoot, prefix: '/', index: ['index.html'] });
+  }
   await app.register(operationalRoutes, { router, metrics, isDraining: () => hub.draining });
 
   app.get(

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import type { KeyObject } from 'node:crypto';
 import { loadOrCreateDevKeys, publicKeyFromPem, signingKeysFromPem } from '@robostream/protocol/auth/keys';
@@ -34,6 +35,7 @@ export interface Config {
   presenceTtlMs: number;
   shutdownGraceMs: number;
   trustProxy: boolean;
+  webRoot: string | undefined;
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -65,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const limitsProblem =
     e.MAX_MESSAGE_BYTES > e.MAX_FRAME_BYTES ? ['MAX_MESSAGE_BYTES must not exceed MAX_FRAME_BYTES'] : [];
   problems.push(...limitsProblem);
+  if (e.WEB_ROOT && !existsSync(resolve(e.WEB_ROOT, 'index.html'))) problems.push(`WEB_ROOT=${JSON.stringify(e.WEB_ROOT)}: no index.html there (build the web app first)`);
   if (problems.length || !key) throw new ConfigError(problems);
 
   return {
@@ -91,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     presenceTtlMs: e.PRESENCE_TTL_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     trustProxy: e.TRUST_PROXY,
+    webRoot: e.WEB_ROOT ? resolve(e.WEB_ROOT) : undefined,
     logLevel: e.LOG_LEVEL,
   };
 }
