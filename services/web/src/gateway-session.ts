@@ -1,0 +1,157 @@
+/**
+ * The gateway session (endpoint `gateway`): two data channels created before the offer — `gateway-reliable`
+ * (ordered) and `gateway-lossy` (unordered, no retransmits) — and no media. The first message on the reliable
+ * channel is the gateway `auth` with the app token: the gateway verifies it with the public key itself.
+ * While this link holds the control lock it pings at a third of the deadman window.
+ */
+import { TypedEmitter, type SignalingClient } from '@robostream/protocol/client';
+import {
+  GATEWAY_ENVELOPE_VERSION as v,
+  gatewayToApp,
+  type AppToGateway,
+  type GatewayToApp,
+} from '@robostream/protocol/gateway';
+import { OfferingPeer } from './offering-peer.js';
+import { GatewayModel } from './gateway-model.js';
+
+export type GatewayState = 'opening' | 'connecting' | 'authenticating' | 'ready' | 'reconnecting' | 'failed' | 'closed';
+
+export interface GatewaySessionEvents {
+  state: { state: GatewayState; detail: string };
+  /** The model changed (after every message). */
+  change: GatewayToApp;
+}
+
+export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
+  readonly model = new GatewayModel();
+  private pc: RTCPeerConnection | null = null;
+  private peer: OfferingPeer | null = null;
+  private reliable: RTCDataChannel | null = null;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private nextId = 1;
+  private closed = false;
+  private _state: GatewayState = 'opening';
+
+  constructor(
+    private readonly client: SignalingClient,
+    private readonly robotId: string,
+    private readonly token: string,
+  ) {
+    super();
+  }
+
+  get state(): GatewayState {
+    return this._state;
+  }
+
+  async start(): Promise<void> {
+    this.set('opening', 'asking the robot for a gateway session');
+    let sessionId: string;
+    try {
+      sessionId = await this.client.openSession(this.robotId, 'gateway');
+    } catch (err) {
+      this.set('failed', err instanceof Error ? err.message : String(err));
+      return;
+    }
+    if (this.closed) {
+      this.client.closeSession(sessionId, 'closed by the operator');
+      return;
+    }
+    const pc = new RTCPeerConnection({ iceServers: this.client.iceServers as RTCIceServer[], bundlePolicy: 'max-bundle' });
+    this.pc = pc;
+    const reliable = pc.createDataChannel('gateway-reliable', { ordered: true });
+    const lossy = pc.createDataChannel('gateway-lossy', { ordered: false, maxRetransmits: 0 });
+    this.reliable = reliable;
+    reliable.addEventListener('open', () => {
+      this.set('authenticating', 'data channel open');
+      reliable.send(JSON.stringify({ v, type: 'auth', token: this.token } satisfies AppToGateway));
+    });
+    reliable.addEventListener('close', () => {
+      if (!this.closed) this.set('failed', 'the gateway closed the data channel');
+    });
+    for (const ch of [reliable, lossy]) ch.addEventListener('message', (e) => this.onFrame(e.data));
+    pc.addEventListener('connectionstatechange', () => {
+      if (this.closed) return;
+      const s = pc.connectionState;
+      if (s === 'disconnected') this.set('reconnecting', 'connection interrupted');
+      else if (s === 'failed') void this.restart('connection failed');
+      else if (s === 'connected' && this._state === 'reconnecting') this.set(this.model.link ? 'ready' : 'authenticating', 'back');
+    });
+    this.peer = new OfferingPeer(this.client, sessionId, pc, {
+      onIceRestartRequest: () => void this.restart('the robot asked for an ICE restart'),
+      onSessionClosed: (reason, by) => {
+        if (by === 'peer' || this._state !== 'ready') this.close(`session closed: ${reason}`);
+      },
+    });
+    this.set('connecting', 'offer sent');
+    if (!(await this.peer.negotiate())) this.set('failed', 'signaling is not connected');
+  }
+
+  command(service: string, payload: unknown): string | null {
+    const id = `c${this.nextId++}`;
+    return this.send({ v, type: 'command', id, service, payload }) ? id : null;
+  }
+
+  takeLock(): boolean {
+    return this.send({ v, type: 'lock.take', id: `l${this.nextId++}` });
+  }
+  releaseLock(): boolean {
+    return this.send({ v, type: 'lock.release', id: `l${this.nextId++}` });
+  }
+  takeoverLock(): boolean {
+    return this.send({ v, type: 'lock.takeover', id: `l${this.nextId++}` });
+  }
+  /** Open to every authenticated link, operator or not. False when the gateway link is not up. */
+  estop(reason: string): boolean {
+    return this.send({ v, type: 'estop', id: `e${this.nextId++}`, reason });
+  }
+
+  send(msg: AppToGateway): boolean {
+    const ch = this.reliable;
+    if (!ch || ch.readyState !== 'open' || !this.model.link) return false;
+    ch.send(JSON.stringify(msg));
+    return true;
+  }
+
+  close(reason = 'closed by the operator'): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.peer?.dispose(reason);
+    this.pc?.close();
+    this.set('closed', reason);
+  }
+
+  private onFrame(data: unknown): void {
+    if (typeof data !== 'string') return;
+    const r = gatewayToApp.decode(data);
+    if (!r.ok) return; // a newer gateway may send types this page does not know
+    const m = r.msg;
+    this.model.apply(m);
+    if (m.type === 'welcome') this.set('ready', `link ${m.link}`);
+    if (m.type === 'error' && (m.code === 'token_expired' || m.code === 'token_invalid' || m.code === 'forbidden')) {
+      this.set('failed', `the gateway refused the token: ${m.code}`);
+    }
+    if (m.type === 'welcome' || m.type === 'lock.state') this.updateHeartbeat();
+    this.emit('change', m);
+  }
+
+  private updateHeartbeat(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    if (!this.model.iHoldLock) return;
+    const every = Math.max(50, Math.floor(this.model.deadmanMs / 3));
+    this.heartbeat = setInterval(() => this.send({ v, type: 'ping' }), every);
+  }
+
+  private async restart(why: string): Promise<void> {
+    if (this.closed || !this.peer) return;
+    this.set('reconnecting', `${why}: ICE restart`);
+    if (!(await this.peer.negotiate(true))) this.set('failed', `${why}; signaling is not connected`);
+  }
+
+  private set(state: GatewayState, detail: string): void {
+    this._state = state;
+    this.emit('state', { state, detail });
+  }
+}

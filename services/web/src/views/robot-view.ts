@@ -1,0 +1,340 @@
+/**
+ * One robot: every camera with its stats overlay, the robot's audio, the microphone and camera toggles, the
+ * gateway panel, and an e-stop that stays one click away whatever else is going on.
+ */
+import type { SignalingClient } from '@robostream/protocol/client';
+import { h, replace, setText, formatTime } from '../dom.js';
+import { MediaSession, type MediaState } from '../media-session.js';
+import { GatewaySession } from '../gateway-session.js';
+import type { RobotDirectory } from '../robot-directory.js';
+import type { MediaStats } from '../media-stats.js';
+import { GatewayPanel } from './gateway-panel.js';
+import { StatsOverlay, pathText } from './stats-overlay.js';
+
+const OFFER_CAMERA_KEY = 'robostream.offerCamera';
+
+const MEDIA_TEXT: Record<MediaState, string> = {
+  opening: 'Opening media session…',
+  connecting: 'Connecting…',
+  connected: 'Live',
+  reconnecting: 'Reconnecting media…',
+  failed: 'Media failed',
+  closed: 'Media closed',
+};
+
+interface Tile {
+  el: HTMLElement;
+  video: HTMLVideoElement;
+  overlay: StatsOverlay;
+}
+
+export class RobotView {
+  readonly el: HTMLElement;
+  private media: MediaSession | null = null;
+  private gateway: GatewaySession | null = null;
+  private panel: GatewayPanel | null = null;
+  private readonly tiles = new Map<string, Tile>();
+  private readonly title = h('h2', {});
+  private readonly presence = h('span', { class: 'pill', 'data-testid': 'robot-status' });
+  private readonly mediaPill = h('span', { class: 'pill', 'data-testid': 'media-state' });
+  private readonly pathPill = h('span', { class: 'pill', 'data-testid': 'path' });
+  private readonly stateOverlay = h('div', { class: 'state-overlay', 'data-testid': 'robot-state', hidden: true });
+  private readonly estopBanner = h('div', { class: 'estop-banner', 'data-testid': 'estop-banner', hidden: true });
+  private readonly grid = h('div', { class: 'video-grid' });
+  private readonly audio = h('audio', { autoplay: true });
+  private readonly micBtn = h('button', { type: 'button', 'data-testid': 'mic', 'aria-pressed': 'false' }, 'Microphone off');
+  private readonly audioBtn = h('button', { type: 'button', 'data-testid': 'robot-audio', 'aria-pressed': 'true' }, 'Robot audio on');
+  private readonly camBtn = h('button', { type: 'button', 'data-testid': 'camera', 'aria-pressed': 'false' }, 'My camera off');
+  private readonly offerCam = h('input', { type: 'checkbox', 'data-testid': 'offer-camera' });
+  private readonly mediaDetail = h('div', { class: 'small muted', 'data-testid': 'media-detail' });
+  private readonly selfView = h('video', { class: 'self-view', muted: true, autoplay: true, playsinline: true, hidden: true });
+  private readonly gatewaySlot = h('div', { class: 'gateway-col' });
+  private readonly estopBtn = h(
+    'button',
+    { type: 'button', class: 'estop', 'data-testid': 'estop', title: 'Emergency stop (Esc)' },
+    'E-STOP',
+  );
+  private statsTimer: ReturnType<typeof setInterval>;
+  private readonly offs: (() => void)[] = [];
+  private lastStats: MediaStats | null = null;
+  private disposed = false;
+
+  constructor(
+    private readonly client: SignalingClient,
+    private readonly dir: RobotDirectory,
+    readonly robotId: string,
+    private readonly token: string,
+  ) {
+    this.offerCam.checked = localStorage.getItem(OFFER_CAMERA_KEY) === '1';
+    this.offerCam.addEventListener('change', () => {
+      localStorage.setItem(OFFER_CAMERA_KEY, this.offerCam.checked ? '1' : '0');
+      this.restartMedia(); // a new m-line needs a new offer: reopen the session
+    });
+    this.micBtn.addEventListener('click', () => void this.toggleMic());
+    this.camBtn.addEventListener('click', () => void this.toggleCamera());
+    this.audioBtn.addEventListener('click', () => {
+      this.audio.muted = !this.audio.muted;
+      if (!this.audio.muted) void this.audio.play().catch(() => undefined);
+      this.renderAudio();
+    });
+    this.estopBtn.addEventListener('click', () => this.estop());
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') this.estop();
+    };
+    document.addEventListener('keydown', onKey);
+    this.offs.push(() => document.removeEventListener('keydown', onKey));
+
+    this.el = h(
+      'section',
+      { class: 'robot-view', id: 'robot-view', 'data-robot': robotId },
+      h(
+        'header',
+        { class: 'robot-head' },
+        h('div', { class: 'robot-title' }, this.title, h('div', { class: 'row' }, this.presence, this.mediaPill, this.pathPill)),
+        this.estopBtn,
+      ),
+      this.estopBanner,
+      h(
+        'div',
+        { class: 'robot-body' },
+        h(
+          'div',
+          { class: 'media-col' },
+          h('div', { class: 'video-wrap' }, this.grid, this.stateOverlay),
+          h(
+            'div',
+            { class: 'media-controls' },
+            this.micBtn,
+            this.audioBtn,
+            this.camBtn,
+            h('label', { class: 'small' }, this.offerCam, ' offer my camera to the robot'),
+            this.selfView,
+            this.audio,
+          ),
+          this.mediaDetail,
+        ),
+        this.gatewaySlot,
+      ),
+    );
+    this.offs.push(dir.on('change', (id) => (id === null || id === robotId ? this.onPresence() : undefined)));
+    this.offs.push(client.on('state', () => this.renderState()));
+    this.statsTimer = setInterval(() => void this.pollStats(), 1000);
+    this.onPresence();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearInterval(this.statsTimer);
+    for (const off of this.offs.splice(0)) off();
+    this.media?.close();
+    this.gateway?.close();
+    this.panel?.dispose();
+  }
+
+  /** Starts the sessions the robot's online endpoints allow; tears them down when it goes away. */
+  private onPresence(): void {
+    if (this.disposed) return;
+    const r = this.dir.robots.get(this.robotId);
+    const hasMedia = r?.endpoints.has('media') ?? false;
+    const hasGateway = r?.endpoints.has('gateway') ?? false;
+    setText(this.title, this.dir.displayName(this.robotId));
+    if (hasMedia && (!this.media || this.media.state === 'closed' || this.media.state === 'failed')) this.startMedia();
+    if (!hasMedia && this.media) {
+      this.media.close('the robot went offline');
+      this.media = null;
+    }
+    if (hasGateway && (!this.gateway || this.gateway.state === 'closed' || this.gateway.state === 'failed')) this.startGateway();
+    if (!hasGateway && this.gateway) {
+      this.gateway.close('the robot went offline');
+    }
+    this.renderState();
+  }
+
+  private startMedia(): void {
+    this.media?.close('reopening');
+    const cameras = this.dir.cameras(this.robotId);
+    const media = new MediaSession({
+      client: this.client,
+      robotId: this.robotId,
+      cameras: cameras.length ? cameras : ['camera'],
+      offerCamera: this.offerCam.checked,
+    });
+    this.media = media;
+    replace(this.grid);
+    this.tiles.clear();
+    for (const cam of cameras) this.tile(cam);
+    media.on('state', ({ detail }) => {
+      setText(this.mediaDetail, detail);
+      this.renderState();
+    });
+    media.on('video', ({ camera, stream }) => {
+      const t = this.tile(camera);
+      t.video.srcObject = stream;
+      void t.video.play().catch(() => undefined);
+    });
+    media.on('audio', (stream) => {
+      this.audio.srcObject = stream;
+      void this.audio.play().catch(() => this.renderAudio(true));
+    });
+    media.on('mic', () => this.renderMic());
+    media.on('camera', () => this.renderCamera());
+    this.renderMic();
+    this.renderCamera();
+    void media.start();
+  }
+
+  private restartMedia(): void {
+    if (this.dir.robots.get(this.robotId)?.endpoints.has('media')) this.startMedia();
+  }
+
+  private startGateway(): void {
+    this.gateway?.close('reopening');
+    this.panel?.dispose();
+    const gw = new GatewaySession(this.client, this.robotId, this.token);
+    this.gateway = gw;
+    this.panel = new GatewayPanel(gw);
+    replace(this.gatewaySlot, this.panel.el);
+    gw.on('change', (m) => {
+      if (m.type === 'estop') this.renderEstop();
+    });
+    gw.on('state', () => this.renderState());
+    void gw.start();
+  }
+
+  private estop(): void {
+    const sent = this.gateway?.estop('operator pressed e-stop') ?? false;
+    this.estopBanner.hidden = false;
+    this.estopBanner.className = 'estop-banner bad';
+    if (!sent) {
+      setText(this.estopBanner, 'E-STOP NOT DELIVERED — no gateway link to this robot. Use the robot’s physical stop.');
+      this.estopBanner.dataset['delivered'] = 'false';
+    } else {
+      setText(this.estopBanner, `E-STOP sent at ${formatTime(Date.now())} — waiting for the gateway to confirm…`);
+      this.estopBanner.dataset['delivered'] = 'pending';
+    }
+  }
+
+  private renderEstop(): void {
+    const e = this.gateway?.model.lastEstop;
+    if (!e) return;
+    this.estopBanner.hidden = false;
+    this.estopBanner.dataset['delivered'] = 'true';
+    setText(this.estopBanner, `E-STOP at ${formatTime(e.at)} by ${e.by}${e.reason ? ` — ${e.reason}` : ''}. Resuming is the robot’s decision.`);
+  }
+
+  private tile(camera: string): Tile {
+    let t = this.tiles.get(camera);
+    if (t) return t;
+    const video = h('video', { muted: true, autoplay: true, playsinline: true, 'data-camera': camera });
+    video.muted = true; // the attribute alone does not mute for autoplay purposes in every browser
+    const overlay = new StatsOverlay();
+    const el = h('figure', { class: 'tile', 'data-camera': camera }, video, h('figcaption', {}, camera), overlay.el);
+    this.grid.append(el);
+    this.tiles.set(camera, (t = { el, video, overlay }));
+    return t;
+  }
+
+  private async toggleMic(): Promise<void> {
+    if (!this.media) return;
+    try {
+      await this.media.setMic(!this.media.micOn);
+    } catch (err) {
+      setText(this.mediaDetail, `microphone: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private async toggleCamera(): Promise<void> {
+    if (!this.media?.canSendCamera) return;
+    try {
+      const stream = await this.media.setCamera(!this.media.cameraOn);
+      this.selfView.srcObject = stream;
+      this.selfView.hidden = !stream;
+    } catch (err) {
+      setText(this.mediaDetail, `camera: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private renderMic(): void {
+    const on = this.media?.micOn ?? false;
+    this.micBtn.setAttribute('aria-pressed', String(on));
+    this.micBtn.className = on ? 'on' : '';
+    setText(this.micBtn, on ? 'Microphone ON — robot hears you' : 'Microphone off');
+  }
+
+  private renderCamera(): void {
+    const on = this.media?.cameraOn ?? false;
+    this.camBtn.disabled = !this.media?.canSendCamera && !on;
+    this.camBtn.hidden = !this.offerCam.checked;
+    this.camBtn.setAttribute('aria-pressed', String(on));
+    this.camBtn.className = on ? 'on' : '';
+    setText(this.camBtn, on ? 'My camera ON' : 'My camera off');
+  }
+
+  private renderAudio(blocked = false): void {
+    this.audioBtn.setAttribute('aria-pressed', String(!this.audio.muted && !blocked));
+    setText(this.audioBtn, blocked ? 'Click to hear the robot' : this.audio.muted ? 'Robot audio muted' : 'Robot audio on');
+  }
+
+  private async pollStats(): Promise<void> {
+    const s = (await this.media?.stats().catch(() => null)) ?? null;
+    this.lastStats = s;
+    for (const [cam, t] of this.tiles) {
+      const mid = this.media?.midOf(cam);
+      t.overlay.update(s, s?.videos.find((v) => v.mid === mid));
+    }
+    this.renderState();
+  }
+
+  /** The one place that decides what the operator is told: offline, reconnecting, relayed, failed. */
+  private renderState(): void {
+    const online = this.dir.online(this.robotId);
+    const r = this.dir.robots.get(this.robotId);
+    const sig = this.client.state;
+    this.el.dataset['online'] = String(online);
+    setText(this.presence, online ? 'Online' : 'Offline');
+    this.presence.className = `pill ${online ? 'ok' : 'bad'}`;
+
+    const ms = this.media?.state ?? null;
+    setText(this.mediaPill, ms ? MEDIA_TEXT[ms] : 'No media endpoint');
+    this.mediaPill.className = `pill ${ms === 'connected' ? 'ok' : ms === 'failed' || ms === null ? 'bad' : 'warn'}`;
+    this.mediaPill.dataset['state'] = ms ?? 'none';
+
+    const s = this.lastStats;
+    this.pathPill.hidden = !s || s.path === 'unknown' || ms !== 'connected';
+    if (s) {
+      setText(this.pathPill, s.path === 'relayed' ? 'Relay in use (TURN)' : 'Direct');
+      this.pathPill.className = `pill ${s.path === 'relayed' ? 'warn' : 'ok'}`;
+      this.pathPill.dataset['path'] = s.path;
+      this.pathPill.title = pathText(s);
+    }
+
+    let overlay: { kind: string; title: string; text: string } | null = null;
+    if (!online) {
+      overlay = {
+        kind: 'offline',
+        title: 'Robot offline',
+        text: r?.offlineSince
+          ? `Last seen ${formatTime(r.offlineSince)}. This view reconnects by itself when the robot is back.`
+          : 'The robot is not connected to signaling. This view reconnects by itself when it is back.',
+      };
+    } else if (sig === 'reconnecting' || sig === 'connecting' || sig === 'authenticating') {
+      overlay = { kind: 'reconnecting', title: 'Reconnecting to signaling…', text: 'Live media keeps playing meanwhile.' };
+    } else if (ms === 'failed') {
+      overlay = { kind: 'failed', title: 'Media failed', text: this.mediaDetail.textContent ?? '' };
+    } else if (ms === 'reconnecting') {
+      overlay = { kind: 'reconnecting', title: 'Reconnecting media…', text: this.mediaDetail.textContent ?? '' };
+    } else if (ms === null && !r?.endpoints.has('media')) {
+      overlay = { kind: 'no-media', title: 'No video', text: 'This robot has no media endpoint online.' };
+    } else if (ms !== 'connected') {
+      overlay = { kind: 'connecting', title: MEDIA_TEXT[ms ?? 'opening'], text: this.mediaDetail.textContent ?? '' };
+    }
+    // Reconnecting over live media: show it as a strip, not a curtain.
+    const soft = overlay?.kind === 'reconnecting' && ms === 'connected';
+    this.stateOverlay.hidden = !overlay;
+    this.stateOverlay.className = `state-overlay ${overlay?.kind ?? ''} ${soft ? 'soft' : ''}`;
+    this.stateOverlay.dataset['state'] = overlay?.kind ?? 'live';
+    this.el.dataset['state'] = overlay?.kind ?? 'live';
+    if (overlay) replace(this.stateOverlay, h('strong', {}, overlay.title), h('span', {}, overlay.text));
+    this.renderCamera();
+  }
+}
