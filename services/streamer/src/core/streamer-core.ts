@@ -29,6 +29,8 @@ export interface ViewerOptions {
   videoSources?: string[];
   /** Local ICE candidates as they are gathered (null ends them), including those gathered before the answer is returned. */
   onIceCandidate?: (candidate: IceCandidateInit | null) => void;
+  /** How long a 'failed' viewer waits for an ICE restart before closing; 0 (default) closes it at once. */
+  failedGraceMs?: number;
 }
 
 export interface CoreSnapshot {
@@ -152,7 +154,7 @@ export class StreamerCore {
         const kind = offered.find((m) => m.mid === s.mid)?.kind ?? 'video';
         return { ...s, track: session.send(s.mid, kind === 'audio' ? 'opus' : videoCodec) };
       });
-      viewer = new ViewerSession(id, videoCodec, session, this.log, bindings, '');
+      viewer = new ViewerSession(id, videoCodec, session, this.log, bindings, '', options.failedGraceMs ?? 0);
       for (const work of sinkWork) work();
       viewer.answerSdp = await session.createAnswer();
       // Subscribing starts (or keeps) the shared pipelines warming while ICE and DTLS complete.

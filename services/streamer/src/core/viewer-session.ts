@@ -75,11 +75,30 @@ export class ViewerSession {
     private readonly log: Logger,
     readonly bindings: MediaBinding[],
     public answerSdp: string,
+    /** How long a 'failed' viewer waits for an ICE restart before it closes (0: at once). */
+    failedGraceMs = 0,
   ) {
     session.onConnectionState((state) => {
       log.info({ viewer: id, state }, 'viewer connection state');
-      if (state === 'failed' || state === 'closed') void this.close();
+      if (state === 'closed' || (state === 'failed' && failedGraceMs === 0)) {
+        void this.close();
+      } else if (state === 'failed') {
+        this.failedTimer ??= setTimeout(() => {
+          if (this.session.connectionState === 'failed') void this.close();
+          this.failedTimer = null;
+        }, failedGraceMs);
+      } else if (this.failedTimer && state !== 'disconnected') {
+        clearTimeout(this.failedTimer);
+        this.failedTimer = null;
+      }
     });
+  }
+
+  private failedTimer: NodeJS.Timeout | null = null;
+
+  /** The current local description: after gathering completes it lists every local candidate (WHEP answers). */
+  get localSdp(): string {
+    return this.session.localDescription() ?? this.answerSdp;
   }
 
   get connectionState(): PeerConnectionState {
@@ -196,6 +215,7 @@ export class ViewerSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.failedTimer) clearTimeout(this.failedTimer);
     for (const l of this.links) {
       l.release();
       l.shared?.remove(this.id);

@@ -92,10 +92,13 @@ export interface PeerSession {
   decline(mid: string): void;
   /** Creates and applies the answer; local ICE candidates start flowing to onLocalCandidate. */
   createAnswer(): Promise<string>;
+  /** The current local description; once gathering is complete it carries every local candidate (WHEP). */
+  localDescription(): string | null;
   /** null or an empty candidate marks the end of the app's candidates. */
   addRemoteCandidate(candidate: IceCandidateInit | null): Promise<void>;
   /** Candidates gathered before a listener is attached are kept and replayed to it; null ends gathering. */
   onLocalCandidate(listener: (candidate: IceCandidateInit | null) => void): void;
+  /** 'disconnected' is also reported when the app has sent nothing for a few seconds (the path is gone). */
   onConnectionState(listener: (state: PeerConnectionState) => void): void;
   getStats(): Promise<TransportStats>;
   close(): Promise<void>;

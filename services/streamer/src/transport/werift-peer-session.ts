@@ -4,6 +4,9 @@
 //    sender.onPictureLossIndication never fires. All RTCP is read from the DTLS transport instead and PLI/FIR,
 //    receiver reports and REMB are matched to our senders by SSRC.
 //  - a keyframe is requested when the connection becomes 'connected', since packets sent before DTLS is up are dropped.
+//  - werift never reports 'disconnected' (only 'failed', 30 s after consent expires), so the session reports it
+//    itself when nothing (RTP or RTCP) has arrived from the app for DISCONNECTED_AFTER_MS: an app receiving video
+//    sends RTCP every second or so. Traffic coming back reports 'connected' again and asks for a keyframe.
 import {
   MediaStreamTrack,
   PictureLossIndication,
@@ -56,6 +59,9 @@ function h264Rank(codec: RTCRtpCodecParameters): number {
 }
 
 const FIR_COUNT = 4;
+/** Silence from a connected app after which the session reports 'disconnected' (Chromium uses about 2.5 s too). */
+export const DISCONNECTED_AFTER_MS = 2500;
+const SILENCE_CHECK_MS = 250;
 
 class Listeners<T extends unknown[]> {
   private readonly set = new Set<(...args: T) => void>();
@@ -102,6 +108,9 @@ export class WeriftPeerSession implements PeerSession {
   private candidateListener: ((c: IceCandidateInit | null) => void) | null = null;
   private readonly stateListeners = new Listeners<[PeerConnectionState]>();
   private rtcpSubscribed = false;
+  private lastInboundAt = 0;
+  private silent = false;
+  private silenceTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly id: string,
@@ -134,14 +143,47 @@ export class WeriftPeerSession implements PeerSession {
       }
     });
     this.pc.connectionStateChange.subscribe((state) => {
-      if (state === 'connected')
-        for (const s of this.sendersByMid.values()) if (s.codec !== 'opus') s.keyframe.emit('connected');
+      if (state === 'connected') {
+        this.lastInboundAt = performance.now();
+        this.silent = false;
+        this.watchSilence();
+        this.requestKeyframes();
+      } else if (state === 'failed' || state === 'closed') {
+        this.stopWatchingSilence();
+      }
       this.stateListeners.emit(state);
     });
   }
 
   get connectionState(): PeerConnectionState {
-    return this.pc.connectionState;
+    const state = this.pc.connectionState;
+    return state === 'connected' && this.silent ? 'disconnected' : state;
+  }
+
+  private requestKeyframes(): void {
+    for (const s of this.sendersByMid.values()) if (s.codec !== 'opus') s.keyframe.emit('connected');
+  }
+
+  private watchSilence(): void {
+    if (this.silenceTimer) return;
+    this.silenceTimer = setInterval(() => {
+      if (this.pc.connectionState !== 'connected') return;
+      const quiet = performance.now() - this.lastInboundAt > DISCONNECTED_AFTER_MS;
+      if (quiet && !this.silent) {
+        this.silent = true;
+        this.stateListeners.emit('disconnected');
+      } else if (!quiet && this.silent) {
+        this.silent = false;
+        this.requestKeyframes();
+        this.stateListeners.emit('connected');
+      }
+    }, SILENCE_CHECK_MS);
+    this.silenceTimer.unref();
+  }
+
+  private stopWatchingSilence(): void {
+    if (this.silenceTimer) clearInterval(this.silenceTimer);
+    this.silenceTimer = null;
   }
 
   async applyOffer(offerSdp: string): Promise<OfferedMedia[]> {
@@ -248,7 +290,7 @@ export class WeriftPeerSession implements PeerSession {
     const remote = pair ? byId.get(pair.remoteCandidateId as string) : undefined;
     const pairRtt = num(pair?.currentRoundTripTime);
     return {
-      connectionState: this.pc.connectionState,
+      connectionState: this.connectionState,
       localCandidateType: (local?.candidateType as string | undefined) ?? null,
       remoteCandidateType: (remote?.candidateType as string | undefined) ?? null,
       roundTripTimeMs:
@@ -260,7 +302,12 @@ export class WeriftPeerSession implements PeerSession {
     };
   }
 
+  localDescription(): string | null {
+    return this.pc.localDescription?.sdp ?? null;
+  }
+
   async close(): Promise<void> {
+    this.stopWatchingSilence();
     for (const s of this.sendersByMid.values()) (s as unknown as { track?: MediaStreamTrack }).track?.stop();
     await this.pc.close();
   }
@@ -306,7 +353,13 @@ export class WeriftPeerSession implements PeerSession {
     const dtls = this.pc.dtlsTransports[0];
     if (!dtls) return;
     this.rtcpSubscribed = true;
-    dtls.onRtcp.subscribe((packet) => this.onRtcp(packet));
+    dtls.onRtcp.subscribe((packet) => {
+      this.lastInboundAt = performance.now();
+      this.onRtcp(packet);
+    });
+    dtls.onRtp.subscribe(() => {
+      this.lastInboundAt = performance.now();
+    });
   }
 
   private onRtcp(packet: RtcpPacket): void {

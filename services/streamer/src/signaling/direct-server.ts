@@ -1,0 +1,39 @@
+// Direct (LAN) mode: the streamer embeds the signaling server itself, with the in-process bus, so an app on the
+// robot's network connects to ws://robot:STREAMER_DIRECT_PORT/v1/ws with its app token, with the same protocol
+// and no cloud. App tokens are verified with the deployment's public key alone: no secret on the robot.
+import { buildSignalingServer, loadConfig, type SignalingServer } from '@robostream/signaling';
+
+export interface DirectServer {
+  server: SignalingServer;
+  /** http://host:port of the embedded server. */
+  httpUrl: string;
+  /** The URL the streamer's own endpoint connects to (loopback when listening on every interface). */
+  loopbackWsUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startDirectServer(options: {
+  host: string;
+  port: number;
+  appPublicKeyPem: string;
+  logLevel: string;
+}): Promise<DirectServer> {
+  const config = loadConfig({
+    PORT: String(options.port),
+    HOST: options.host,
+    PUBLIC_KEY: options.appPublicKeyPem,
+    LOG_LEVEL: options.logLevel,
+    SHUTDOWN_GRACE_MS: '500',
+  });
+  // The streamer's own registry carries the process metrics; two collectors of them would clash.
+  const server = await buildSignalingServer(config, { defaultMetrics: false });
+  const httpUrl = await server.listen();
+  const port = new URL(httpUrl).port;
+  const loopbackHost = ['0.0.0.0', '::', '127.0.0.1'].includes(options.host) ? '127.0.0.1' : options.host;
+  return {
+    server,
+    httpUrl,
+    loopbackWsUrl: `ws://${loopbackHost}:${port}/v1/ws`,
+    stop: () => server.shutdown(),
+  };
+}

@@ -1,0 +1,137 @@
+// The whole streamer process minus the env reading and signal handling of main.ts: media core, the `media`
+// endpoint on every signaling connection (cloud services and the embedded direct-mode server), /healthz and
+// /metrics, periodic stats. Tests start it in-process.
+import WebSocket from 'ws';
+import type { Logger } from 'pino';
+import { SignalingClient, type WebSocketCtor } from '@robostream/protocol/client';
+import type { StreamerConfig } from './config.js';
+import { StreamerCore, type StreamerCoreDeps } from './core/streamer-core.js';
+import { startHttpServer } from './http/http-server.js';
+import { StreamerMetrics } from './http/metrics.js';
+import type { ServiceConfig } from './service-config.js';
+import { startDirectServer, type DirectServer } from './signaling/direct-server.js';
+import { MediaEndpoint } from './signaling/media-endpoint.js';
+import { StatsReporter } from './stats-reporter.js';
+
+export interface StreamerService {
+  core: StreamerCore;
+  endpoint: MediaEndpoint;
+  metrics: StreamerMetrics;
+  /** One per signaling connection, labelled `signaling-<n>` (SIGNALING_URL order) or `direct`. */
+  clients: Map<string, SignalingClient>;
+  direct: DirectServer | null;
+  /** http://host:port of /healthz and /metrics. */
+  httpUrl: string;
+  stats: StatsReporter;
+  /** Closes sessions, signaling, pipelines and servers; the process can then exit. */
+  close(): Promise<void>;
+}
+
+export interface StreamerServiceDeps extends StreamerCoreDeps {
+  log: Logger;
+  /** Node's default process metrics (off when several services share one test process). */
+  defaultMetrics?: boolean;
+  /** Signaling client reconnect backoff (tests shorten it). */
+  reconnect?: { initialDelayMs: number; maxDelayMs: number };
+}
+
+export async function startStreamerService(
+  service: ServiceConfig,
+  media: StreamerConfig,
+  deps: StreamerServiceDeps,
+): Promise<StreamerService> {
+  const log = deps.log;
+  const core = await StreamerCore.start(media, deps);
+  const metrics = new StreamerMetrics(core, deps.defaultMetrics ?? true);
+  const endpoint = new MediaEndpoint(core, {
+    name: service.name,
+    maxViewers: service.maxViewers,
+    log,
+    iceTransportPolicy: service.iceTransportPolicy,
+    onIceRestartRequested: () => metrics.iceRestartsRequested.inc(),
+  });
+  const clients = new Map<string, SignalingClient>();
+  let direct: DirectServer | null = null;
+  let http: Awaited<ReturnType<typeof startHttpServer>>;
+  const stats = new StatsReporter(core, metrics, log);
+  let closed = false;
+
+  const connect = async (label: string, url: string): Promise<void> => {
+    const token = service.robotToken;
+    if (!token) throw new Error('a robot token is required to connect to signaling');
+    const client = new SignalingClient({
+      url,
+      token: () => token(),
+      WebSocket: WebSocket as unknown as WebSocketCtor,
+      clientName: 'robostream-streamer',
+      ...(deps.reconnect ? { reconnect: deps.reconnect } : {}),
+    });
+    clients.set(label, client);
+    client.on('state', (state) => log.info({ signaling: label, state }, 'signaling connection'));
+    client.on('error', (err) =>
+      log.warn({ signaling: label, code: err.code, err: err.message }, 'signaling error'),
+    );
+    client.on('fatal', (f) =>
+      log.error({ signaling: label, code: f.code, reason: f.reason }, 'signaling refused the robot'),
+    );
+    await endpoint.attach(client, label);
+    // Not awaited to the end: a cloud service that is down must not hold the robot's start-up (LAN, direct
+    // mode and media keep working); the client keeps retrying with backoff.
+    client.connect().then(
+      (w) => log.info({ signaling: label, robot: w.subject, url }, 'registered with signaling'),
+      (err: Error) => log.error({ signaling: label, err: err.message }, 'signaling connection refused'),
+    );
+  };
+
+  try {
+    if (service.direct && service.appPublicKeyPem) {
+      direct = await startDirectServer({
+        host: service.direct.host,
+        port: service.direct.port,
+        appPublicKeyPem: service.appPublicKeyPem,
+        logLevel: service.logLevel === 'info' ? 'warn' : service.logLevel,
+      });
+      log.info({ url: direct.httpUrl }, 'direct mode: embedded signaling server listening');
+      await connect('direct', direct.loopbackWsUrl);
+    }
+    for (const [i, url] of service.signalingUrls.entries()) await connect(`signaling-${i + 1}`, url);
+    http = await startHttpServer(service.http.host, service.http.port, metrics, {
+      problem: () => (closed ? 'shutting down' : null),
+      details: () => ({
+        robot: service.robotId,
+        viewers: core.viewers().length,
+        sessions: endpoint.sessionCount,
+        videoEncodersRunning: core.introspect().runningVideoEncoders,
+        signaling: Object.fromEntries([...clients].map(([label, c]) => [label, c.state])),
+      }),
+    });
+    stats.start(service.statsIntervalMs);
+  } catch (err) {
+    for (const c of clients.values()) c.close();
+    await direct?.stop().catch(() => undefined);
+    await core.close();
+    throw err;
+  }
+  const httpServer = http;
+
+  return {
+    core,
+    endpoint,
+    metrics,
+    clients,
+    direct,
+    httpUrl: httpServer.url,
+    stats,
+    async close() {
+      if (closed) return;
+      closed = true;
+      stats.stop();
+      // Sessions first, so apps hear session_close while signaling is still up.
+      await endpoint.close();
+      for (const c of clients.values()) c.close();
+      await direct?.stop().catch((err: Error) => log.warn({ err: err.message }, 'direct server stop'));
+      await core.close();
+      await httpServer.app.close();
+    },
+  };
+}
