@@ -46,7 +46,8 @@ export class GatewayModel {
 
   service(name: string): ServiceView {
     let s = this.services.get(name);
-    if (!s) this.services.set(name, (s = { service: name, up: true, topics: new Map(), recent: [], dropped: 0 }));
+    if (!s)
+      this.services.set(name, (s = { service: name, up: true, topics: new Map(), recent: [], dropped: 0 }));
     return s;
   }
 
@@ -78,18 +79,42 @@ export class GatewayModel {
         this.note(now, 'event', true, `${m.service}: ${JSON.stringify(m.payload)}`);
         return;
       case 'reply':
-        this.note(now, 'reply', m.ok, `${m.service} ${m.ok ? 'ok' : 'failed'} [${m.ref}] ${m.payload === undefined ? '' : JSON.stringify(m.payload)}`);
+        this.note(
+          now,
+          'reply',
+          m.ok,
+          `${m.service} ${m.ok ? 'ok' : 'failed'} [${m.ref}] ${m.payload === undefined ? '' : JSON.stringify(m.payload)}`,
+        );
         return;
       case 'error':
-        this.note(now, 'error', false, `${m.code}${m.service ? ` (${m.service})` : ''}${m.ref ? ` [${m.ref}]` : ''}: ${m.message}`);
+        this.note(
+          now,
+          'error',
+          false,
+          `${m.code}${m.service ? ` (${m.service})` : ''}${m.ref ? ` [${m.ref}]` : ''}: ${m.message}`,
+        );
         return;
       case 'lock.state':
-        this.lock = { holder: m.holder, cause: m.cause, ...(m.previous !== undefined ? { previous: m.previous } : {}) };
-        this.note(now, 'lock', true, m.holder ? `control lock: ${m.holder.sub} (${m.cause})` : `control lock free (${m.cause})`);
+        this.lock = {
+          holder: m.holder,
+          cause: m.cause,
+          ...(m.previous !== undefined ? { previous: m.previous } : {}),
+        };
+        this.note(
+          now,
+          'lock',
+          true,
+          m.holder ? `control lock: ${m.holder.sub} (${m.cause})` : `control lock free (${m.cause})`,
+        );
         return;
       case 'deadman':
         this.deadman = m.status;
-        this.note(now, 'deadman', m.status === 'ok', `deadman ${m.status}${m.holder ? ` (${m.holder.sub}, silent ${m.silentMs} ms)` : ''}`);
+        this.note(
+          now,
+          'deadman',
+          m.status === 'ok',
+          `deadman ${m.status}${m.holder ? ` (${m.holder.sub}, silent ${m.silentMs} ms)` : ''}`,
+        );
         return;
       case 'estop': {
         const by = m.source.kind === 'app' ? m.source.sub : `service ${m.source.service}`;

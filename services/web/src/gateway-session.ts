@@ -14,7 +14,8 @@ import {
 import { OfferingPeer } from './offering-peer.js';
 import { GatewayModel } from './gateway-model.js';
 
-export type GatewayState = 'opening' | 'connecting' | 'authenticating' | 'ready' | 'reconnecting' | 'failed' | 'closed';
+export type GatewayState =
+  'opening' | 'connecting' | 'authenticating' | 'ready' | 'reconnecting' | 'failed' | 'closed';
 
 export interface GatewaySessionEvents {
   state: { state: GatewayState; detail: string };
@@ -57,7 +58,10 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
       this.client.closeSession(sessionId, 'closed by the operator');
       return;
     }
-    const pc = new RTCPeerConnection({ iceServers: this.client.iceServers as RTCIceServer[], bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({
+      iceServers: this.client.iceServers as RTCIceServer[],
+      bundlePolicy: 'max-bundle',
+    });
     this.pc = pc;
     const reliable = pc.createDataChannel('gateway-reliable', { ordered: true });
     const lossy = pc.createDataChannel('gateway-lossy', { ordered: false, maxRetransmits: 0 });
@@ -75,7 +79,8 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
       const s = pc.connectionState;
       if (s === 'disconnected') this.set('reconnecting', 'connection interrupted');
       else if (s === 'failed') void this.restart('connection failed');
-      else if (s === 'connected' && this._state === 'reconnecting') this.set(this.model.link ? 'ready' : 'authenticating', 'back');
+      else if (s === 'connected' && this._state === 'reconnecting')
+        this.set(this.model.link ? 'ready' : 'authenticating', 'back');
     });
     this.peer = new OfferingPeer(this.client, sessionId, pc, {
       onIceRestartRequest: () => void this.restart('the robot asked for an ICE restart'),
@@ -129,7 +134,10 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
     const m = r.msg;
     this.model.apply(m);
     if (m.type === 'welcome') this.set('ready', `link ${m.link}`);
-    if (m.type === 'error' && (m.code === 'token_expired' || m.code === 'token_invalid' || m.code === 'forbidden')) {
+    if (
+      m.type === 'error' &&
+      (m.code === 'token_expired' || m.code === 'token_invalid' || m.code === 'forbidden')
+    ) {
       this.set('failed', `the gateway refused the token: ${m.code}`);
     }
     if (m.type === 'welcome' || m.type === 'lock.state') this.updateHeartbeat();

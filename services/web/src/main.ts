@@ -4,7 +4,15 @@
  */
 import { SignalingClient, type ClientState } from '@robostream/protocol/client';
 import { h, replace, setText, formatDuration, formatTime } from './dom.js';
-import { decodeToken, forgetToken, signalingUrl, storeToken, takeTokenFromLocation, TokenFormatError, type TokenInfo } from './token.js';
+import {
+  decodeToken,
+  forgetToken,
+  signalingUrl,
+  storeToken,
+  takeTokenFromLocation,
+  TokenFormatError,
+  type TokenInfo,
+} from './token.js';
 import { RobotDirectory } from './robot-directory.js';
 import { RobotList } from './views/robot-list.js';
 import { RobotView } from './views/robot-view.js';
@@ -38,7 +46,12 @@ function signIn(reason: string | null): void {
   document.title = 'robostream — sign in';
   replace(
     root,
-    h('header', { class: 'topbar' }, h('span', { class: 'brand' }, 'robostream'), h('span', { class: 'muted' }, 'operator console')),
+    h(
+      'header',
+      { class: 'topbar' },
+      h('span', { class: 'brand' }, 'robostream'),
+      h('span', { class: 'muted' }, 'operator console'),
+    ),
     signInView(reason, (token) => start(token)),
   );
 }
@@ -49,7 +62,9 @@ function start(token: string): void {
     info = decodeToken(token);
   } catch (err) {
     forgetToken();
-    return signIn(err instanceof TokenFormatError ? `That is not a usable app token: ${err.message}.` : String(err));
+    return signIn(
+      err instanceof TokenFormatError ? `That is not a usable app token: ${err.message}.` : String(err),
+    );
   }
   if (info.expiresAt !== null && info.expiresAt <= Date.now()) {
     forgetToken();
@@ -58,7 +73,11 @@ function start(token: string): void {
   storeToken(info.token);
   session?.stop();
 
-  const client = new SignalingClient({ url: signalingUrl(), token: info.token, clientName: 'robostream-web' });
+  const client = new SignalingClient({
+    url: signalingUrl(),
+    token: info.token,
+    clientName: 'robostream-web',
+  });
   const dir = new RobotDirectory();
   let view: RobotView | null = null;
   const sigPill = h('span', { class: 'pill', 'data-testid': 'signaling-state' });
@@ -74,7 +93,15 @@ function start(token: string): void {
 
   replace(
     root,
-    h('header', { class: 'topbar' }, h('span', { class: 'brand' }, 'robostream'), sigPill, h('span', { class: 'spacer' }), who, signOut),
+    h(
+      'header',
+      { class: 'topbar' },
+      h('span', { class: 'brand' }, 'robostream'),
+      sigPill,
+      h('span', { class: 'spacer' }),
+      who,
+      signOut,
+    ),
     banner,
     h('div', { class: 'layout' }, h('aside', { class: 'sidebar' }, h('h3', {}, 'Robots'), list.el), main),
   );
@@ -87,7 +114,11 @@ function start(token: string): void {
     list.selected = robotId;
     list.render();
     replace(main, view.el);
-    history.replaceState(null, '', `${location.pathname}${location.search}#robot=${encodeURIComponent(robotId)}`);
+    history.replaceState(
+      null,
+      '',
+      `${location.pathname}${location.search}#robot=${encodeURIComponent(robotId)}`,
+    );
   }
 
   const renderHeader = () => {
@@ -95,11 +126,19 @@ function start(token: string): void {
     sigPill.dataset['state'] = client.state;
     sigPill.className = `pill ${client.state === 'ready' ? 'ok' : client.state === 'closed' ? 'bad' : 'warn'}`;
     const left = info.expiresAt === null ? null : info.expiresAt - Date.now();
-    setText(who, `${info.sub}${left === null ? '' : ` · token ${left > 0 ? `expires in ${formatDuration(left)}` : 'expired'}`}`);
+    setText(
+      who,
+      `${info.sub}${left === null ? '' : ` · token ${left > 0 ? `expires in ${formatDuration(left)}` : 'expired'}`}`,
+    );
     const warnings: string[] = [];
-    if (client.state === 'reconnecting') warnings.push('Connection to signaling lost — reconnecting. Live video and the gateway link keep running.');
+    if (client.state === 'reconnecting')
+      warnings.push(
+        'Connection to signaling lost — reconnecting. Live video and the gateway link keep running.',
+      );
     if (left !== null && left < EXPIRY_WARNING_MS && left > 0)
-      warnings.push(`Your token expires at ${formatTime(info.expiresAt!)} (in ${formatDuration(left)}). Get a fresh one before then.`);
+      warnings.push(
+        `Your token expires at ${formatTime(info.expiresAt!)} (in ${formatDuration(left)}). Get a fresh one before then.`,
+      );
     banner.hidden = warnings.length === 0;
     banner.className = `banner ${client.state === 'reconnecting' ? 'warn' : 'warn'}`;
     setText(banner, warnings.join('  '));
@@ -121,7 +160,14 @@ function start(token: string): void {
       if (!refused(f.reason)) signIn(`Signaling closed the connection: ${f.reason || f.code}.`);
     }),
     // After a reconnect the presence subscription is renewed by the client; refresh the full list too.
-    client.on('welcome', () => void client.subscribePresence().then((robots) => dir.reset(robots), () => undefined)),
+    client.on(
+      'welcome',
+      () =>
+        void client.subscribePresence().then(
+          (robots) => dir.reset(robots),
+          () => undefined,
+        ),
+    ),
   ];
   const tick = setInterval(() => {
     renderHeader();
@@ -150,7 +196,10 @@ function start(token: string): void {
     (err: unknown) => {
       // A refused token is handled by the error/fatal listeners; anything else is shown here.
       if (session?.client === client && root.querySelector('[data-testid=sign-in]') === null) {
-        setText(banner, `Cannot reach signaling at ${signalingUrl()}: ${err instanceof Error ? err.message : String(err)}`);
+        setText(
+          banner,
+          `Cannot reach signaling at ${signalingUrl()}: ${err instanceof Error ? err.message : String(err)}`,
+        );
         banner.hidden = false;
         banner.className = 'banner bad';
       }

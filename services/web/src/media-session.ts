@@ -89,7 +89,10 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       if (s !== 'ready') this.sessionLive = false;
     });
     this.offs.push(offState);
-    const pc = new RTCPeerConnection({ iceServers: client.iceServers as RTCIceServer[], bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({
+      iceServers: client.iceServers as RTCIceServer[],
+      bundlePolicy: 'max-bundle',
+    });
     this.pc = pc;
     this.sampler = new StatsSampler(pc);
     const videoTx = this.o.cameras.map(() => pc.addTransceiver('video', { direction: 'recvonly' }));
@@ -122,7 +125,9 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     const sender = this.audioTx?.sender;
     if (!sender) throw new Error('no media session');
     if (on && !this.micTrack) {
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: true, noiseSuppression: true },
+      });
       const track = stream.getAudioTracks()[0];
       if (!track) throw new Error('no microphone');
       await sender.replaceTrack(track);
@@ -184,7 +189,10 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       this.set('connected', 'media flowing');
     } else if (s === 'disconnected') {
       this.set('reconnecting', 'connection interrupted');
-      this.disconnectedTimer = setTimeout(() => void this.restartIce('disconnected for 2 s'), DISCONNECTED_GRACE_MS);
+      this.disconnectedTimer = setTimeout(
+        () => void this.restartIce('disconnected for 2 s'),
+        DISCONNECTED_GRACE_MS,
+      );
     } else if (s === 'failed') {
       void this.restartIce('connection failed');
     }

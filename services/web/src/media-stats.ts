@@ -51,10 +51,12 @@ export class StatsSampler {
 
     let pair: Rec | undefined;
     for (const s of all.values()) {
-      if (s['type'] === 'transport' && str(s, 'selectedCandidatePairId')) pair = all.get(str(s, 'selectedCandidatePairId'));
+      if (s['type'] === 'transport' && str(s, 'selectedCandidatePairId'))
+        pair = all.get(str(s, 'selectedCandidatePairId'));
     }
     if (!pair) {
-      for (const s of all.values()) if (s['type'] === 'candidate-pair' && s['nominated'] && s['state'] === 'succeeded') pair = s;
+      for (const s of all.values())
+        if (s['type'] === 'candidate-pair' && s['nominated'] && s['state'] === 'succeeded') pair = s;
     }
     const local = pair ? all.get(str(pair, 'localCandidateId')) : undefined;
     const remote = pair ? all.get(str(pair, 'remoteCandidateId')) : undefined;
@@ -90,7 +92,10 @@ export class StatsSampler {
       }
     }
     this.prev = { at: now, bytes };
-    const rtt = pair && typeof pair['currentRoundTripTime'] === 'number' ? (pair['currentRoundTripTime'] as number) * 1000 : null;
+    const rtt =
+      pair && typeof pair['currentRoundTripTime'] === 'number'
+        ? (pair['currentRoundTripTime'] as number) * 1000
+        : null;
     return {
       rttMs: rtt,
       path: !pair ? 'unknown' : localType === 'relay' || remoteType === 'relay' ? 'relayed' : 'direct',

@@ -61,7 +61,8 @@ export class RobotDirectory extends TypedEmitter<{ change: string | null }> {
 
   displayName(robotId: string): string {
     const r = this.robots.get(robotId);
-    for (const e of r?.endpoints.values() ?? []) if (typeof e.meta['name'] === 'string') return e.meta['name'];
+    for (const e of r?.endpoints.values() ?? [])
+      if (typeof e.meta['name'] === 'string') return e.meta['name'];
     return robotId;
   }
 

@@ -17,7 +17,8 @@ export class TokenFormatError extends Error {}
 
 export function decodeToken(token: string): TokenInfo {
   const parts = token.trim().split('.');
-  if (parts.length !== 3 || !parts[1]) throw new TokenFormatError('not a JWT (expected three dot-separated parts)');
+  if (parts.length !== 3 || !parts[1])
+    throw new TokenFormatError('not a JWT (expected three dot-separated parts)');
   let payload: unknown;
   try {
     const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
@@ -26,7 +27,8 @@ export function decodeToken(token: string): TokenInfo {
   } catch {
     throw new TokenFormatError('the token payload is not readable JSON');
   }
-  if (typeof payload !== 'object' || payload === null) throw new TokenFormatError('the token payload is not an object');
+  if (typeof payload !== 'object' || payload === null)
+    throw new TokenFormatError('the token payload is not an object');
   const p = payload as Record<string, unknown>;
   if (p['role'] !== undefined && p['role'] !== 'app') {
     throw new TokenFormatError(`this is a ${String(p['role'])} token; the console needs an app token`);

@@ -19,7 +19,8 @@ function rows(payload: unknown, prefix = ''): [string, string][] {
   const out: [string, string][] = [];
   for (const [k, val] of Object.entries(payload as Record<string, unknown>)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (val !== null && typeof val === 'object' && !Array.isArray(val) && out.length < 24) out.push(...rows(val, key));
+    if (val !== null && typeof val === 'object' && !Array.isArray(val) && out.length < 24)
+      out.push(...rows(val, key));
     else out.push([key, fmt(val)]);
   }
   return out;
@@ -40,7 +41,11 @@ export class GatewayPanel {
   private readonly deadman = h('span', { class: 'pill', 'data-testid': 'deadman' });
   private readonly takeBtn = h('button', { 'data-testid': 'lock-take', type: 'button' }, 'Take control');
   private readonly releaseBtn = h('button', { 'data-testid': 'lock-release', type: 'button' }, 'Release');
-  private readonly takeoverBtn = h('button', { 'data-testid': 'lock-takeover', type: 'button', class: 'warn' }, 'Take over');
+  private readonly takeoverBtn = h(
+    'button',
+    { 'data-testid': 'lock-takeover', type: 'button', class: 'warn' },
+    'Take over',
+  );
   private readonly telemetry = h('div', { class: 'telemetry', 'data-testid': 'telemetry' });
   private readonly serviceList = h('datalist', { id: 'gateway-services' });
   private readonly serviceInput = h('input', {
@@ -51,10 +56,17 @@ export class GatewayPanel {
     pattern: '^[a-z][a-z0-9_\\-]{0,31}$',
     autocomplete: 'off',
   });
-  private readonly payloadInput = h('textarea', { name: 'payload', rows: 3, spellcheck: false }, '{"action": "start"}');
+  private readonly payloadInput = h(
+    'textarea',
+    { name: 'payload', rows: 3, spellcheck: false },
+    '{"action": "start"}',
+  );
   private readonly formHint = h('div', { class: 'small muted', 'data-testid': 'command-hint' });
   private readonly log = h('ol', { class: 'log', 'data-testid': 'gateway-log' });
-  private readonly cards = new Map<string, { card: HTMLElement; rate: HTMLElement; body: HTMLElement; state: HTMLElement }>();
+  private readonly cards = new Map<
+    string,
+    { card: HTMLElement; rate: HTMLElement; body: HTMLElement; state: HTMLElement }
+  >();
   private timer: ReturnType<typeof setInterval>;
   private loggedCount = 0;
 
@@ -65,7 +77,12 @@ export class GatewayPanel {
     const form = h(
       'form',
       { class: 'command-form', 'data-testid': 'command-form' },
-      h('div', { class: 'row' }, this.serviceInput, h('button', { type: 'submit', class: 'primary' }, 'Send command')),
+      h(
+        'div',
+        { class: 'row' },
+        this.serviceInput,
+        h('button', { type: 'submit', class: 'primary' }, 'Send command'),
+      ),
       this.payloadInput,
       this.formHint,
       this.serviceList,
@@ -77,7 +94,12 @@ export class GatewayPanel {
     this.el = h(
       'div',
       { class: 'gateway-panel' },
-      h('section', { class: 'card' }, h('h3', {}, 'Gateway'), h('div', { class: 'row' }, this.stateEl, this.stateDetail)),
+      h(
+        'section',
+        { class: 'card' },
+        h('h3', {}, 'Gateway'),
+        h('div', { class: 'row' }, this.stateEl, this.stateDetail),
+      ),
       h(
         'section',
         { class: 'card' },
@@ -119,7 +141,8 @@ export class GatewayPanel {
     const id = this.gw.command(service, payload);
     setText(this.formHint, id ? `sent ${id} to ${service}` : 'not sent: the gateway link is not up');
     this.formHint.className = id ? 'small muted' : 'small bad';
-    if (id) this.gw.model.note(Date.now(), 'info', true, `command ${id} -> ${service} ${JSON.stringify(payload)}`);
+    if (id)
+      this.gw.model.note(Date.now(), 'info', true, `command ${id} -> ${service} ${JSON.stringify(payload)}`);
     this.render();
   }
 
@@ -199,7 +222,14 @@ export class GatewayPanel {
     for (const [topic, value] of s.topics) {
       if (topic) lines.push(h('div', { class: 'tm-topic' }, topic));
       for (const [k, val] of rows(value.payload)) {
-        lines.push(h('div', { class: 'kv' }, h('span', {}, k), h('span', { 'data-key': topic ? `${topic}.${k}` : k }, val)));
+        lines.push(
+          h(
+            'div',
+            { class: 'kv' },
+            h('span', {}, k),
+            h('span', { 'data-key': topic ? `${topic}.${k}` : k }, val),
+          ),
+        );
       }
     }
     const sig = lines.map((l) => l.textContent).join('|');

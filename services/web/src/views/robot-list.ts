@@ -16,10 +16,18 @@ export class RobotList {
 
   render(): void {
     const robots = [...this.dir.robots.values()].sort(
-      (a, b) => Number(b.endpoints.size > 0) - Number(a.endpoints.size > 0) || a.robotId.localeCompare(b.robotId),
+      (a, b) =>
+        Number(b.endpoints.size > 0) - Number(a.endpoints.size > 0) || a.robotId.localeCompare(b.robotId),
     );
     if (!robots.length) {
-      replace(this.el, h('p', { class: 'muted empty' }, 'No robot granted by this token is online. Robots appear here as they connect.'));
+      replace(
+        this.el,
+        h(
+          'p',
+          { class: 'muted empty' },
+          'No robot granted by this token is online. Robots appear here as they connect.',
+        ),
+      );
       return;
     }
     replace(

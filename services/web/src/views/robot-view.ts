@@ -38,16 +38,42 @@ export class RobotView {
   private readonly presence = h('span', { class: 'pill', 'data-testid': 'robot-status' });
   private readonly mediaPill = h('span', { class: 'pill', 'data-testid': 'media-state' });
   private readonly pathPill = h('span', { class: 'pill', 'data-testid': 'path' });
-  private readonly stateOverlay = h('div', { class: 'state-overlay', 'data-testid': 'robot-state', hidden: true });
-  private readonly estopBanner = h('div', { class: 'estop-banner', 'data-testid': 'estop-banner', hidden: true });
+  private readonly stateOverlay = h('div', {
+    class: 'state-overlay',
+    'data-testid': 'robot-state',
+    hidden: true,
+  });
+  private readonly estopBanner = h('div', {
+    class: 'estop-banner',
+    'data-testid': 'estop-banner',
+    hidden: true,
+  });
   private readonly grid = h('div', { class: 'video-grid' });
   private readonly audio = h('audio', { autoplay: true });
-  private readonly micBtn = h('button', { type: 'button', 'data-testid': 'mic', 'aria-pressed': 'false' }, 'Microphone off');
-  private readonly audioBtn = h('button', { type: 'button', 'data-testid': 'robot-audio', 'aria-pressed': 'true' }, 'Robot audio on');
-  private readonly camBtn = h('button', { type: 'button', 'data-testid': 'camera', 'aria-pressed': 'false' }, 'My camera off');
+  private readonly micBtn = h(
+    'button',
+    { type: 'button', 'data-testid': 'mic', 'aria-pressed': 'false' },
+    'Microphone off',
+  );
+  private readonly audioBtn = h(
+    'button',
+    { type: 'button', 'data-testid': 'robot-audio', 'aria-pressed': 'true' },
+    'Robot audio on',
+  );
+  private readonly camBtn = h(
+    'button',
+    { type: 'button', 'data-testid': 'camera', 'aria-pressed': 'false' },
+    'My camera off',
+  );
   private readonly offerCam = h('input', { type: 'checkbox', 'data-testid': 'offer-camera' });
   private readonly mediaDetail = h('div', { class: 'small muted', 'data-testid': 'media-detail' });
-  private readonly selfView = h('video', { class: 'self-view', muted: true, autoplay: true, playsinline: true, hidden: true });
+  private readonly selfView = h('video', {
+    class: 'self-view',
+    muted: true,
+    autoplay: true,
+    playsinline: true,
+    hidden: true,
+  });
   private readonly gatewaySlot = h('div', { class: 'gateway-col' });
   private readonly estopBtn = h(
     'button',
@@ -90,7 +116,12 @@ export class RobotView {
       h(
         'header',
         { class: 'robot-head' },
-        h('div', { class: 'robot-title' }, this.title, h('div', { class: 'row' }, this.presence, this.mediaPill, this.pathPill)),
+        h(
+          'div',
+          { class: 'robot-title' },
+          this.title,
+          h('div', { class: 'row' }, this.presence, this.mediaPill, this.pathPill),
+        ),
         this.estopBtn,
       ),
       this.estopBanner,
@@ -138,12 +169,14 @@ export class RobotView {
     const hasMedia = r?.endpoints.has('media') ?? false;
     const hasGateway = r?.endpoints.has('gateway') ?? false;
     setText(this.title, this.dir.displayName(this.robotId));
-    if (hasMedia && (!this.media || this.media.state === 'closed' || this.media.state === 'failed')) this.startMedia();
+    if (hasMedia && (!this.media || this.media.state === 'closed' || this.media.state === 'failed'))
+      this.startMedia();
     if (!hasMedia && this.media) {
       this.media.close('the robot went offline');
       this.media = null;
     }
-    if (hasGateway && (!this.gateway || this.gateway.state === 'closed' || this.gateway.state === 'failed')) this.startGateway();
+    if (hasGateway && (!this.gateway || this.gateway.state === 'closed' || this.gateway.state === 'failed'))
+      this.startGateway();
     if (!hasGateway && this.gateway) {
       this.gateway.close('the robot went offline');
     }
@@ -206,10 +239,16 @@ export class RobotView {
     this.estopBanner.hidden = false;
     this.estopBanner.className = 'estop-banner bad';
     if (!sent) {
-      setText(this.estopBanner, 'E-STOP NOT DELIVERED — no gateway link to this robot. Use the robot’s physical stop.');
+      setText(
+        this.estopBanner,
+        'E-STOP NOT DELIVERED — no gateway link to this robot. Use the robot’s physical stop.',
+      );
       this.estopBanner.dataset['delivered'] = 'false';
     } else {
-      setText(this.estopBanner, `E-STOP sent at ${formatTime(Date.now())} — waiting for the gateway to confirm…`);
+      setText(
+        this.estopBanner,
+        `E-STOP sent at ${formatTime(Date.now())} — waiting for the gateway to confirm…`,
+      );
       this.estopBanner.dataset['delivered'] = 'pending';
     }
   }
@@ -219,7 +258,10 @@ export class RobotView {
     if (!e) return;
     this.estopBanner.hidden = false;
     this.estopBanner.dataset['delivered'] = 'true';
-    setText(this.estopBanner, `E-STOP at ${formatTime(e.at)} by ${e.by}${e.reason ? ` — ${e.reason}` : ''}. Resuming is the robot’s decision.`);
+    setText(
+      this.estopBanner,
+      `E-STOP at ${formatTime(e.at)} by ${e.by}${e.reason ? ` — ${e.reason}` : ''}. Resuming is the robot’s decision.`,
+    );
   }
 
   private tile(camera: string): Tile {
@@ -228,7 +270,13 @@ export class RobotView {
     const video = h('video', { muted: true, autoplay: true, playsinline: true, 'data-camera': camera });
     video.muted = true; // the attribute alone does not mute for autoplay purposes in every browser
     const overlay = new StatsOverlay();
-    const el = h('figure', { class: 'tile', 'data-camera': camera }, video, h('figcaption', {}, camera), overlay.el);
+    const el = h(
+      'figure',
+      { class: 'tile', 'data-camera': camera },
+      video,
+      h('figcaption', {}, camera),
+      overlay.el,
+    );
     this.grid.append(el);
     this.tiles.set(camera, (t = { el, video, overlay }));
     return t;
@@ -272,7 +320,10 @@ export class RobotView {
 
   private renderAudio(blocked = false): void {
     this.audioBtn.setAttribute('aria-pressed', String(!this.audio.muted && !blocked));
-    setText(this.audioBtn, blocked ? 'Click to hear the robot' : this.audio.muted ? 'Robot audio muted' : 'Robot audio on');
+    setText(
+      this.audioBtn,
+      blocked ? 'Click to hear the robot' : this.audio.muted ? 'Robot audio muted' : 'Robot audio on',
+    );
   }
 
   private async pollStats(): Promise<void> {
@@ -280,7 +331,10 @@ export class RobotView {
     this.lastStats = s;
     for (const [cam, t] of this.tiles) {
       const mid = this.media?.midOf(cam);
-      t.overlay.update(s, s?.videos.find((v) => v.mid === mid));
+      t.overlay.update(
+        s,
+        s?.videos.find((v) => v.mid === mid),
+      );
     }
     this.renderState();
   }
@@ -318,15 +372,27 @@ export class RobotView {
           : 'The robot is not connected to signaling. This view reconnects by itself when it is back.',
       };
     } else if (sig === 'reconnecting' || sig === 'connecting' || sig === 'authenticating') {
-      overlay = { kind: 'reconnecting', title: 'Reconnecting to signaling…', text: 'Live media keeps playing meanwhile.' };
+      overlay = {
+        kind: 'reconnecting',
+        title: 'Reconnecting to signaling…',
+        text: 'Live media keeps playing meanwhile.',
+      };
     } else if (ms === 'failed') {
       overlay = { kind: 'failed', title: 'Media failed', text: this.mediaDetail.textContent ?? '' };
     } else if (ms === 'reconnecting') {
-      overlay = { kind: 'reconnecting', title: 'Reconnecting media…', text: this.mediaDetail.textContent ?? '' };
+      overlay = {
+        kind: 'reconnecting',
+        title: 'Reconnecting media…',
+        text: this.mediaDetail.textContent ?? '',
+      };
     } else if (ms === null && !r?.endpoints.has('media')) {
       overlay = { kind: 'no-media', title: 'No video', text: 'This robot has no media endpoint online.' };
     } else if (ms !== 'connected') {
-      overlay = { kind: 'connecting', title: MEDIA_TEXT[ms ?? 'opening'], text: this.mediaDetail.textContent ?? '' };
+      overlay = {
+        kind: 'connecting',
+        title: MEDIA_TEXT[ms ?? 'opening'],
+        text: this.mediaDetail.textContent ?? '',
+      };
     }
     // Reconnecting over live media: show it as a strip, not a curtain.
     const soft = overlay?.kind === 'reconnecting' && ms === 'connected';
