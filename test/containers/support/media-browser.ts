@@ -1,0 +1,108 @@
+/**
+ * Chromium (Debian's, driven by playwright-core) with pages that run browser-media-app.ts: the project's
+ * SignalingClient bundled by esbuild for the browser, served from a loopback origin (a secure context, so the
+ * fake microphone works). The signaling URL may be any host: the signaling service does not check origins.
+ */
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { MediaAppOptions, MediaAppStats } from './browser-media-app.js';
+
+// Flags measured on this machine (shared/ENVIRONMENT.md).
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+];
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+async function bundle(): Promise<string> {
+  const r = await build({
+    entryPoints: [join(here, 'browser-media-app.ts')],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  const out = r.outputFiles[0];
+  if (!out) throw new Error('esbuild produced nothing');
+  return out.text;
+}
+
+/** One page running one media session. */
+export class MediaPage {
+  constructor(readonly page: Page) {}
+
+  stats(): Promise<MediaAppStats> {
+    return this.page.evaluate(() => {
+      if (!window.mediaApp) throw new Error('no media app started');
+      return window.mediaApp.stats();
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.page.evaluate(() => window.mediaApp?.close()).catch(() => undefined);
+    await this.page.close();
+  }
+}
+
+export interface MediaBrowser {
+  /** Opens a page and starts a media session in it (resolves once the offer is sent). */
+  open(options: MediaAppOptions): Promise<MediaPage>;
+  close(): Promise<void>;
+}
+
+export async function launchMediaBrowser(): Promise<MediaBrowser> {
+  const js = await bundle();
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/app.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.end(js);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<!doctype html><title>container test app</title><script type="module" src="/app.js"></script>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no server address');
+  const origin = `http://127.0.0.1:${address.port}`;
+  const userDataDir = mkdtempSync(join(tmpdir(), 'robostream-containers-chromium-'));
+  const context: BrowserContext = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium',
+    args: CHROMIUM_FLAGS,
+    headless: true,
+  });
+  return {
+    async open(options) {
+      const page = await context.newPage();
+      page.on('pageerror', (err) => console.error('[page error]', err.message));
+      await page.goto(origin);
+      await page.waitForFunction(() => typeof window.MediaApp === 'function');
+      await page.evaluate(async (o) => {
+        window.mediaApp = await window.MediaApp.start(o);
+      }, options);
+      return new MediaPage(page);
+    },
+    async close() {
+      await context.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
