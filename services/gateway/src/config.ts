@@ -33,8 +33,21 @@ export interface GatewayLimits {
   highWaterBytes: number;
 }
 
+/** The app link through signaling (WebRTC data channels); null: LAN-only. */
+export interface SignalingLinkConfig {
+  /** ws(s)://host:port/v1/ws */
+  url: string;
+  /** The robot token; read again before every (re)connect when it comes from a file, so it can be rotated. */
+  token: () => string;
+  /** 'relay': only TURN candidates (networks where direct UDP must not be used). */
+  iceTransportPolicy: 'all' | 'relay';
+  /** Concurrent data-channel sessions; more are rejected. */
+  maxSessions: number;
+}
+
 export interface GatewayConfig {
   robotId: string;
+  signaling: SignalingLinkConfig | null;
   local: LocalListen;
   /** null: no direct LAN listener (apps only through signaling). */
   lan: LanListen | null;
@@ -91,9 +104,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   const positive = (name: string, fallback: number, min = 1, max = 2 ** 31 - 1) =>
     read<number>(name, Type.Integer({ minimum: min, maximum: max }), fallback, int);
 
-  const robotId = read<string>('GATEWAY_ROBOT_ID', Type.String({ pattern: ID_PATTERN.source }), '');
-  if (!robotId && !problems.some((p) => p.startsWith('GATEWAY_ROBOT_ID'))) {
-    problems.push('GATEWAY_ROBOT_ID is required (the robot id app tokens must grant)');
+  let robotId = read<string>('GATEWAY_ROBOT_ID', Type.String({ pattern: ID_PATTERN.source }), '');
+  const signaling = readSignaling(env, problems, read, positive);
+  if (signaling) {
+    // The robot id is the robot token's subject; GATEWAY_ROBOT_ID may repeat it, never contradict it.
+    if (robotId && signaling.subject && robotId !== signaling.subject) {
+      problems.push(
+        `GATEWAY_ROBOT_ID=${robotId} does not match the robot token's subject (${signaling.subject})`,
+      );
+    }
+    if (!robotId) robotId = signaling.subject;
+  }
+  if (!robotId && !problems.some((p) => p.startsWith('GATEWAY_ROBOT_ID') || p.startsWith('ROBOT_TOKEN'))) {
+    problems.push(
+      'GATEWAY_ROBOT_ID is required (the robot id app tokens must grant), or ROBOT_TOKEN with SIGNALING_URL',
+    );
   }
 
   const socketPath = read<string>('GATEWAY_LOCAL_SOCKET', Type.String({ minLength: 1, maxLength: 107 }), '');
@@ -158,7 +183,86 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   const logLevel = read<string>('LOG_LEVEL', LogLevel, 'info');
 
   if (problems.length > 0 || !appPublicKey) throw new ConfigError(problems);
-  return { robotId, local, lan, appPublicKey, limits, logLevel };
+  return {
+    robotId,
+    signaling: signaling ? { ...signaling.config } : null,
+    local,
+    lan,
+    appPublicKey,
+    limits,
+    logLevel,
+  };
+}
+
+type Reader = <T>(name: string, schema: TSchema, fallback: T, convert?: (s: string) => unknown) => T;
+
+/** SIGNALING_URL, ROBOT_TOKEN / ROBOT_TOKEN_FILE and the ICE options; null when SIGNALING_URL is unset. */
+function readSignaling(
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+  read: Reader,
+  positive: (name: string, fallback: number, min?: number, max?: number) => number,
+): { config: SignalingLinkConfig; subject: string } | null {
+  const url = env['SIGNALING_URL'] ?? '';
+  const policy = read<'all' | 'relay'>(
+    'GATEWAY_ICE_TRANSPORT_POLICY',
+    Type.Union([Type.Literal('all'), Type.Literal('relay')]),
+    'all',
+  );
+  const maxSessions = positive('GATEWAY_MAX_DATACHANNEL_SESSIONS', 16, 1, 10_000);
+  if (!url) {
+    if (env['ROBOT_TOKEN'] || env['ROBOT_TOKEN_FILE'])
+      problems.push('ROBOT_TOKEN/ROBOT_TOKEN_FILE is set but SIGNALING_URL is not');
+    return null;
+  }
+  if (!/^wss?:\/\/[^/]+/.test(url))
+    problems.push(`SIGNALING_URL=${JSON.stringify(url)}: not a ws:// or wss:// URL`);
+  const inline = env['ROBOT_TOKEN'];
+  const file = env['ROBOT_TOKEN_FILE'];
+  let token: () => string = () => '';
+  let first = '';
+  if (inline && file) problems.push('set only one of ROBOT_TOKEN and ROBOT_TOKEN_FILE');
+  else if (!inline && !file) problems.push('ROBOT_TOKEN or ROBOT_TOKEN_FILE is required with SIGNALING_URL');
+  else if (inline) {
+    first = inline.trim();
+    token = () => first;
+  } else if (file) {
+    first = readText('ROBOT_TOKEN_FILE', file, problems).trim();
+    token = () => {
+      try {
+        return readFileSync(file, 'utf8').trim();
+      } catch {
+        return first; // a rotation in progress: keep the last good one
+      }
+    };
+  }
+  let subject = '';
+  if (first) {
+    const claims = unverifiedClaims(first);
+    const name = inline ? 'ROBOT_TOKEN' : 'ROBOT_TOKEN_FILE';
+    if (!claims) problems.push(`${name}: not a JWT`);
+    else if (claims.role !== 'robot')
+      problems.push(`${name}: not a robot token (role ${String(claims.role)})`);
+    else if (typeof claims.sub !== 'string' || !ID_PATTERN.test(claims.sub))
+      problems.push(`${name}: the token's subject is not a robot id`);
+    else subject = claims.sub;
+  }
+  return { config: { url, token, iceTransportPolicy: policy, maxSessions }, subject };
+}
+
+/**
+ * The robot token's claims, read without verifying it: signaling verifies it, the gateway only needs to know which
+ * robot it is. (Nothing here is trusted for authorization.)
+ */
+function unverifiedClaims(jwt: string): Record<string, unknown> | null {
+  const part = jwt.split('.')[1];
+  if (!part || jwt.split('.').length !== 3) return null;
+  try {
+    const v: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 function readText(name: string, file: string, problems: string[]): string {

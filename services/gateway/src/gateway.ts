@@ -17,13 +17,20 @@ export interface Gateway {
   /** Plug in an app link from another transport (the WebRTC data channels through signaling). */
   attachLink(link: AppLink, claims?: AppClaims): string;
   stats(): HubStats;
+  /** Listens to the connected service names changing (a program connected or went away). */
+  onServicesChanged(listener: (services: string[]) => void): () => void;
+  config: GatewayConfig;
   metrics: GatewayMetrics;
   close(): Promise<void>;
 }
 
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
   const metrics = new GatewayMetrics();
+  const serviceListeners = new Set<(services: string[]) => void>();
   const hub = new Hub({
+    onServicesChanged: (names) => {
+      for (const l of serviceListeners) l(names);
+    },
     robotId: config.robotId,
     appPublicKey: config.appPublicKey,
     limits: config.limits,
@@ -97,6 +104,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     lanUrl,
     attachLink: (link, claims) => hub.attachLink(link, claims),
     stats: () => hub.stats(),
+    onServicesChanged(listener) {
+      serviceListeners.add(listener);
+      return () => serviceListeners.delete(listener);
+    },
+    config,
     metrics,
     async close() {
       hub.close();

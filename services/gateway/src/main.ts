@@ -2,6 +2,7 @@
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { startGateway } from './gateway.js';
+import { GatewayEndpoint } from './signaling/gateway-endpoint.js';
 
 let config;
 try {
@@ -16,13 +17,31 @@ try {
 const logger = pino({ level: config.logLevel, base: { svc: 'gateway', robot: config.robotId } });
 const gateway = await startGateway(config, logger);
 
+// Optional: the app link through signaling (WebRTC data channels). Without SIGNALING_URL the gateway is LAN-only.
+let endpoint: GatewayEndpoint | null = null;
+if (config.signaling) {
+  const ep = new GatewayEndpoint({
+    signaling: config.signaling,
+    robotId: config.robotId,
+    attachLink: (link) => gateway.attachLink(link),
+    services: () => gateway.stats().services,
+    lowWaterBytes: config.limits.highWaterBytes / 2,
+    metrics: gateway.metrics,
+    logger,
+  });
+  gateway.onServicesChanged((names) => ep.updateServices(names));
+  ep.start();
+  endpoint = ep;
+}
+
 let stopping = false;
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, () => {
     if (stopping) return;
     stopping = true;
     logger.info({ sig }, 'stopping');
-    gateway.close().then(
+    // The hub first (every link hears shutting_down), then signaling (sessions closed, endpoint gone).
+    Promise.all([gateway.close(), endpoint?.close()]).then(
       () => process.exit(0),
       (err: Error) => {
         logger.error({ err: err.message }, 'unclean stop');

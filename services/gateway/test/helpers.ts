@@ -48,6 +48,7 @@ export async function startTestGateway(
   const dir = mkdtempSync(join(tmpdir(), 'gw-test-'));
   const config: GatewayConfig = {
     robotId: ROBOT,
+    signaling: null,
     local: o.unixSocket
       ? { kind: 'unix', path: join(dir, 'gw.sock') }
       : { kind: 'tcp', host: '127.0.0.1', port: 0 },

@@ -42,6 +42,8 @@ export interface HubOptions {
   limits: GatewayLimits;
   logger: Logger;
   metrics: GatewayMetrics;
+  /** Called with the connected service names whenever one comes or goes (signaling presence meta). */
+  onServicesChanged?: (services: string[]) => void;
 }
 
 interface ServiceSession {
@@ -155,6 +157,7 @@ export class Hub {
     this.known.add(name);
     this.o.metrics.services.set(this.services.size);
     s.log.info({ restarted }, 'service up');
+    this.o.onServicesChanged?.([...this.services.keys()].sort());
     this.toService(s, {
       v,
       type: 'welcome',
@@ -234,6 +237,7 @@ export class Hub {
     this.services.delete(s.name);
     this.o.metrics.services.set(this.services.size);
     s.log.info('service down');
+    this.o.onServicesChanged?.([...this.services.keys()].sort());
     if (!this.closing) this.broadcastApps(enc({ v, type: 'service.down', service: s.name }), 'service.down');
   }
 

@@ -54,6 +54,23 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly signalingConnected = new Gauge({
+    name: 'gateway_signaling_connected',
+    help: '1 while the gateway is registered with signaling (endpoint gateway)',
+    registers: [this.registry],
+  });
+  readonly datachannelSessions = new Gauge({
+    name: 'gateway_datachannel_sessions',
+    help: 'Data-channel peer connections (through signaling), authenticated or not',
+    registers: [this.registry],
+  });
+  readonly datachannelSessionsTotal = new Counter({
+    name: 'gateway_datachannel_sessions_total',
+    help: 'Data-channel sessions by outcome (accepted, rejected, connected, failed, closed, ice_restart)',
+    labelNames: ['event'],
+    registers: [this.registry],
+  });
+
   private readonly messageChildren = new Map<string, { inc(n?: number): void }>();
 
   /** Hot path: label children are looked up once per (side, direction, type), not hashed per frame. */
