@@ -10,6 +10,7 @@ import type { Config } from './config/config.js';
 import { loggerOptions } from './logging.js';
 import { SignalingMetrics } from './http/metrics.js';
 import { operationalRoutes } from './http/routes.js';
+import { whepRoutes } from './http/whep.js';
 import { LocalRouter } from './routing/local-router.js';
 import { RedisRouter } from './routing/redis-router.js';
 import type { Router } from './routing/router.js';
@@ -60,7 +61,9 @@ export async function buildSignalingServer(
   const rateRedis = config.redisUrl
     ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 1000, enableOfflineQueue: false })
     : undefined;
-  rateRedis?.on('error', (err: Error) => log.warn({ err: err.message }, 'rate-limit redis error (limits fail open)'));
+  rateRedis?.on('error', (err: Error) =>
+    log.warn({ err: err.message }, 'rate-limit redis error (limits fail open)'),
+  );
   await app.register(rateLimit, {
     global: false,
     ...(rateRedis ? { redis: rateRedis, nameSpace: `${config.redisKeyPrefix}rl:` } : {}),
@@ -72,6 +75,7 @@ export async function buildSignalingServer(
     // browsers never send, so it cannot reach these request logs.
     await app.register(fastifyStatic, { root: config.webRoot, prefix: '/', index: ['index.html'] });
   }
+  await app.register(whepRoutes, { hub });
   await app.register(operationalRoutes, { router, metrics, isDraining: () => hub.draining });
 
   app.get(

@@ -67,7 +67,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const limitsProblem =
     e.MAX_MESSAGE_BYTES > e.MAX_FRAME_BYTES ? ['MAX_MESSAGE_BYTES must not exceed MAX_FRAME_BYTES'] : [];
   problems.push(...limitsProblem);
-  if (e.WEB_ROOT && !existsSync(resolve(e.WEB_ROOT, 'index.html'))) problems.push(`WEB_ROOT=${JSON.stringify(e.WEB_ROOT)}: no index.html there (build the web app first)`);
+  if (e.WEB_ROOT && !existsSync(resolve(e.WEB_ROOT, 'index.html')))
+    problems.push(`WEB_ROOT=${JSON.stringify(e.WEB_ROOT)}: no index.html there (build the web app first)`);
   if (problems.length || !key) throw new ConfigError(problems);
 
   return {

@@ -105,7 +105,12 @@ export const EnvSchema = Type.Object({
     default: 5000,
     description: 'drain time on SIGTERM',
   }),
-  WEB_ROOT: Type.Optional(Type.String({ minLength: 1, description: 'directory of the built web app to serve at / (unset = API only)' })),
+  WEB_ROOT: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'directory of the built web app to serve at / (unset = API only)',
+    }),
+  ),
   TRUST_PROXY: Type.Boolean({
     default: false,
     description: 'take client IPs from X-Forwarded-For (behind a load balancer)',

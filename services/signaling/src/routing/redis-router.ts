@@ -95,7 +95,10 @@ export class RedisRouter implements Router {
       [...this.local.values()].map((l) => this.unregisterEndpoint(l.robotId, l.endpoint, l.peerId)),
     );
     // QUIT waits for Redis; when Redis is gone, do not wait for ever.
-    await Promise.race([Promise.allSettled([this.sub.quit(), this.pub.quit()]), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await Promise.race([
+      Promise.allSettled([this.sub.quit(), this.pub.quit()]),
+      new Promise((r) => setTimeout(r, 1000).unref()),
+    ]);
     this.sub.disconnect();
     this.pub.disconnect();
   }

@@ -37,8 +37,20 @@ export class Hub {
     router.onPresence((c) => this.onPresence(c));
   }
 
+  /** Peers that are not WebSockets (a WHEP HTTP session): they get routed messages through a callback. */
+  private readonly virtualPeers = new Map<string, (m: RoutedMessage) => void>();
+
+  newPeerId(): string {
+    return `${this.router.instanceId}.${(++this.seq).toString(36)}`;
+  }
+
+  addVirtualPeer(peerId: string, onMessage: (m: RoutedMessage) => void): () => void {
+    this.virtualPeers.set(peerId, onMessage);
+    return () => this.virtualPeers.delete(peerId);
+  }
+
   accept(ws: WebSocket, ip: string): Peer {
-    const peerId = `${this.router.instanceId}.${(++this.seq).toString(36)}`;
+    const peerId = this.newPeerId();
     const peer = new Peer(peerId, ws, ip, this, this.log);
     this.peers.set(peerId, peer);
     if (this.draining) peer.send({ type: 'goaway', reason: 'instance is shutting down', reconnectInMs: 0 });
@@ -89,6 +101,8 @@ export class Hub {
   }
 
   private onRouted(to: string, message: RoutedMessage): void {
+    const virtual = this.virtualPeers.get(to);
+    if (virtual) return virtual(message);
     const peer = this.peers.get(to);
     if (!peer || peer.state !== 'ready') {
       if ('sessionId' in message && message.kind !== 'undeliverable' && message.kind !== 'session_closed') {

@@ -1,0 +1,246 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { RobotId, SessionId, type ErrorCode } from '@robostream/protocol';
+import { TokenError, appMayReach, type AppClaims } from '@robostream/protocol/auth';
+import type { Hub } from '../ws/hub.js';
+import type { RoutedMessage } from '../routing/routed-message.js';
+import { newSessionId } from '../sessions/session-table.js';
+
+const STATUS: Partial<Record<ErrorCode | 'timeout' | 'rejected' | 'bad_content_type', number>> = {
+  token_invalid: 401,
+  token_expired: 401,
+  wrong_role: 403,
+  forbidden: 403,
+  robot_offline: 404,
+  unknown_session: 404,
+  session_limit: 429,
+  rejected: 409,
+  timeout: 504,
+  bad_content_type: 415,
+  bad_message: 400,
+};
+
+class WhepError extends Error {
+  constructor(
+    readonly code: keyof typeof STATUS,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface WhepSession {
+  sessionId: string;
+  robotId: string;
+  subject: string;
+  peerId: string;
+  robotPeer: string;
+  release: () => void;
+}
+
+/**
+ * WHEP (RFC 9725), view-only, relayed to the robot's `media` endpoint: the HTTP request becomes a session with
+ * meta {whep: true} whose app side is a virtual peer on this instance. Without trickle (PATCH answers 405), the
+ * robot puts its candidates in the answer. The session lives until DELETE, or until the robot ends it.
+ */
+export async function whepRoutes(app: FastifyInstance, opts: { hub: Hub; answerTimeoutMs?: number }) {
+  const { hub } = opts;
+  const timeoutMs = opts.answerTimeoutMs ?? 15_000;
+  const sessions = new Map<string, WhepSession>();
+  const Params = Type.Object({ robotId: RobotId });
+  const SessionParams = Type.Object({ robotId: RobotId, sessionId: SessionId });
+
+  app.addContentTypeParser(
+    'application/sdp',
+    { parseAs: 'string', bodyLimit: 64 * 1024 },
+    (_req, body, done) => done(null, body),
+  );
+
+  async function authenticate(header: string | undefined, robotId: string): Promise<AppClaims> {
+    const token = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header ?? '')?.[1];
+    if (!token)
+      throw new WhepError('token_invalid', 'an Authorization: Bearer <app token> header is required');
+    let claims;
+    try {
+      claims = await hub.verifier.verify(token);
+    } catch (err) {
+      throw new WhepError(
+        err instanceof TokenError ? err.code : 'token_invalid',
+        err instanceof Error ? err.message : 'invalid token',
+      );
+    }
+    if (claims.role !== 'app') throw new WhepError('wrong_role', 'WHEP needs an app token');
+    if (!appMayReach(claims, robotId))
+      throw new WhepError('forbidden', `this token does not grant robot ${robotId}`);
+    return claims;
+  }
+
+  function fail(reply: FastifyReply, err: unknown) {
+    if (err instanceof WhepError) {
+      hub.metrics.errors.inc({ code: err.code });
+      return reply.code(STATUS[err.code] ?? 400).send({ code: err.code, message: err.message });
+    }
+    throw err;
+  }
+
+  app.post('/v1/robots/:robotId/whep', { schema: { params: Params } }, async (req, reply) => {
+    const { robotId } = req.params as { robotId: string };
+    try {
+      if (!String(req.headers['content-type'] ?? '').startsWith('application/sdp')) {
+        throw new WhepError('bad_content_type', 'the offer must be sent as application/sdp');
+      }
+      const offer = req.body;
+      if (typeof offer !== 'string' || !offer.startsWith('v=0'))
+        throw new WhepError('bad_message', 'the body is not an SDP offer');
+      const claims = await authenticate(req.headers.authorization, robotId);
+      if (hub.sessions.appSessions(claims.sub) >= hub.config.limits.maxSessionsPerApp) {
+        throw new WhepError(
+          'session_limit',
+          `at most ${hub.config.limits.maxSessionsPerApp} open sessions per app`,
+        );
+      }
+      const robotPeer = await hub.router.lookupEndpoint(robotId, 'media');
+      if (!robotPeer) throw new WhepError('robot_offline', `robot ${robotId} has no media endpoint online`);
+
+      const sessionId = newSessionId();
+      const peerId = hub.newPeerId();
+      let waiter: ((m: RoutedMessage) => void) | undefined;
+      const end = () => {
+        const s = sessions.get(sessionId);
+        sessions.delete(sessionId);
+        s?.release();
+        hub.sessions.remove(peerId, sessionId);
+        hub.countConnections();
+      };
+      const release = hub.addVirtualPeer(peerId, (m) => {
+        if (m.from !== robotPeer) return;
+        if (m.kind === 'session_closed' || m.kind === 'undeliverable' || m.kind === 'session_rejected') end();
+        waiter?.(m);
+      });
+      sessions.set(sessionId, { sessionId, robotId, subject: claims.sub, peerId, robotPeer, release });
+      hub.sessions.add(peerId, {
+        sessionId,
+        remote: robotPeer,
+        side: 'app',
+        robotId,
+        endpoint: 'media',
+        appSubject: claims.sub,
+        state: 'pending',
+      });
+      hub.countConnections();
+
+      const next = (want: (m: RoutedMessage) => boolean) =>
+        new Promise<RoutedMessage>((resolve, reject) => {
+          const t = setTimeout(
+            () => reject(new WhepError('timeout', 'the robot did not answer in time')),
+            timeoutMs,
+          );
+          waiter = (m) => {
+            if (m.kind === 'session_rejected')
+              reject(new WhepError('rejected', `the robot rejected the session: ${m.reason}`));
+            else if (m.kind === 'session_closed' || m.kind === 'undeliverable')
+              reject(new WhepError('robot_offline', 'the robot ended the session'));
+            else if (want(m)) resolve(m);
+            else return;
+            clearTimeout(t);
+            waiter = undefined;
+          };
+        });
+      try {
+        const accepted = next((m) => m.kind === 'session_accepted');
+        if (
+          !(await hub.deliver(robotPeer, {
+            kind: 'session_request',
+            sessionId,
+            from: peerId,
+            app: { subject: claims.sub },
+            robotId,
+            endpoint: 'media',
+            meta: { whep: true },
+          }))
+        ) {
+          throw new WhepError('robot_offline', `robot ${robotId} is not reachable`);
+        }
+        await accepted;
+        const answered = next((m) => m.kind === 'relay' && m.msg.type === 'answer');
+        await hub.deliver(robotPeer, {
+          kind: 'relay',
+          sessionId,
+          from: peerId,
+          msg: { type: 'offer', sessionId, sdp: offer },
+        });
+        const answer = await answered;
+        if (answer.kind !== 'relay' || answer.msg.type !== 'answer')
+          throw new WhepError('timeout', 'no answer');
+        req.log.info({ sessionId, robotId, sub: claims.sub }, 'whep session started');
+        return reply
+          .code(201)
+          .header('content-type', 'application/sdp')
+          .header('location', `/v1/robots/${robotId}/whep/${sessionId}`)
+          .send(answer.msg.sdp);
+      } catch (err) {
+        if (sessions.has(sessionId)) {
+          await hub.deliver(robotPeer, {
+            kind: 'session_closed',
+            sessionId,
+            from: peerId,
+            reason: 'whep request failed',
+            by: 'peer',
+          });
+          end();
+        }
+        throw err;
+      }
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
+
+  app.delete(
+    '/v1/robots/:robotId/whep/:sessionId',
+    { schema: { params: SessionParams } },
+    async (req, reply) => {
+      const { robotId, sessionId } = req.params as { robotId: string; sessionId: string };
+      try {
+        const claims = await authenticate(req.headers.authorization, robotId);
+        const s = sessions.get(sessionId);
+        // Only the subject that started a session may end it; to anyone else it does not exist.
+        if (!s || s.robotId !== robotId || s.subject !== claims.sub)
+          throw new WhepError('unknown_session', 'no such WHEP session');
+        sessions.delete(sessionId);
+        await hub.deliver(s.robotPeer, {
+          kind: 'session_closed',
+          sessionId,
+          from: s.peerId,
+          reason: 'whep viewer left',
+          by: 'peer',
+        });
+        s.release();
+        hub.sessions.remove(s.peerId, sessionId);
+        hub.countConnections();
+        return reply.code(200).send();
+      } catch (err) {
+        return fail(reply, err);
+      }
+    },
+  );
+
+  // No trickle and no ICE restart over PATCH (RFC 9725 lets a server refuse both with 405).
+  app.patch('/v1/robots/:robotId/whep/:sessionId', async (_req, reply) =>
+    reply.code(405).header('allow', 'POST, DELETE').send(),
+  );
+
+  app.addHook('onClose', async () => {
+    for (const s of sessions.values()) {
+      await hub.deliver(s.robotPeer, {
+        kind: 'session_closed',
+        sessionId: s.sessionId,
+        from: s.peerId,
+        reason: 'signaling shutting down',
+        by: 'service',
+      });
+      s.release();
+    }
+    sessions.clear();
+  });
+}
