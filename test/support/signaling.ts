@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import {
   SignalingClient,
@@ -48,16 +49,28 @@ export interface SpawnedSignaling {
   terminate(): Promise<number | null>;
 }
 
-/** A signaling server as its own process (for crash and restart tests). */
+/** A free TCP port on loopback (the machine may be shared: never assume a fixed one). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** A signaling server as its own process (for crash and restart tests); ready once /healthz answers. */
 export async function spawnSignaling(keys: TestKeys, env: Record<string, string>): Promise<SpawnedSignaling> {
+  const port = env['PORT'] ?? String(await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', 'services/signaling/src/main.ts'], {
     env: {
       ...process.env,
-      PORT: '0',
       HOST: '127.0.0.1',
       PUBLIC_KEY: keys.publicPem,
       LOG_LEVEL: 'info',
       ...env,
+      PORT: port,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -65,23 +78,22 @@ export async function spawnSignaling(keys: TestKeys, env: Record<string, string>
   let out = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const httpUrl = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      const m = /"address":"(http:\/\/[^"]+)"[^\n]*"signaling ready"|"msg":"signaling ready"[^\n]*/.exec(buf);
-      const addr = /"address":"(http:\/\/[^"]+)"/.exec(buf);
-      if (m && addr?.[1]) {
-        child.stdout!.off('data', onData);
-        resolve(addr[1]);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) =>
-      reject(new Error(`signaling exited (${code}) before it was ready: ${stderr}`)),
-    );
-    setTimeout(() => reject(new Error(`signaling did not start in time: ${stderr}`)), 20_000).unref();
-  });
+  const httpUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`signaling exited (${child.exitCode}) before it was ready: ${stderr}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`signaling did not start in time: ${stderr}`);
+    }
+    try {
+      if ((await fetch(`${httpUrl}/healthz`)).status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return {
     url: `${httpUrl.replace(/^http/, 'ws')}/v1/ws`,
     httpUrl,

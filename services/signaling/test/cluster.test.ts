@@ -4,13 +4,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { TestKeys } from '../../../test/support/tokens.js';
 import {
   RawSocket,
   client,
   eventually,
+  freePort,
   spawnSignaling,
   startSignaling,
   type RunningSignaling,
@@ -20,15 +20,6 @@ import { startRedis, type RedisHandle } from '../../../test/support/docker.js';
 
 const keys = new TestKeys();
 const PRESENCE_TTL_MS = 3000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('signaling cluster on Redis', () => {
   let redis: RedisHandle;
