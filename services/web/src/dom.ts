@@ -9,10 +9,12 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 ): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
+    // data-* and aria-* keep "false"; for other attributes false means absent (disabled, hidden, ...).
+    if (v === null || v === undefined || (v === false && !k.startsWith('data-') && !k.startsWith('aria-')))
+      continue;
     if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
     else if (k === 'class') el.className = String(v);
-    else if (v === true) el.setAttribute(k, '');
+    else if (v === true && !k.startsWith('data-') && !k.startsWith('aria-')) el.setAttribute(k, '');
     else el.setAttribute(k, String(v));
   }
   append(el, ...children);

@@ -27,7 +27,8 @@ function rows(payload: unknown, prefix = ''): [string, string][] {
 }
 
 function fmt(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 10 ? 3 : 1);
+  // At most 3 decimals, and no trailing zeros: a slowly changing value still shows each change.
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toFixed(3)));
   if (typeof v === 'string') return v;
   return JSON.stringify(v);
 }

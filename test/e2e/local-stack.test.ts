@@ -1,0 +1,360 @@
+// End to end against the one-command local stack (scripts/dev-stack.sh: signaling + simulated robot + demo battery
+// service + the built web app) with a real Chromium (fake camera and microphone). Screenshots go to
+// test-artifacts/e2e/*.png.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { mintToken } from '@robostream/protocol/auth';
+import { generateSigningKeys, loadOrCreateDevKeys } from '@robostream/protocol/auth/keys';
+import { eventually } from '../support/signaling.js';
+import { startLocalStack, type LocalStack } from './support/local-stack.js';
+import { changedPixels, sampleVideo, spread, type FrameSample } from './support/video-pixels.js';
+
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'e2e');
+const ROBOT = '[data-robot="sim-robot"]';
+const FRONT = 'video[data-camera="front"]';
+
+// Flags measured on this machine (shared/ENVIRONMENT.md); the fake devices stand in for a camera and microphone.
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+];
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function text(page: Page, selector: string): Promise<string> {
+  return (await page.locator(selector).first().textContent({ timeout: 5_000 })) ?? '';
+}
+
+async function attr(page: Page, selector: string, name: string): Promise<string | null> {
+  return page.locator(selector).first().getAttribute(name, { timeout: 5_000 });
+}
+
+async function logEntries(page: Page): Promise<string[]> {
+  return page.locator('[data-testid=gateway-log] li').allTextContents();
+}
+
+describe('local stack in Chromium', { timeout: 300_000 }, () => {
+  let stack: LocalStack;
+  let keysDir: string;
+  let userDataDir: string;
+  let context: BrowserContext;
+  let page: Page;
+
+  const shot = (name: string, p: Page = page) => p.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    keysDir = mkdtempSync(join(tmpdir(), 'robostream-e2e-keys-'));
+    stack = await startLocalStack(
+      {
+        DEV_KEYS_DIR: keysDir,
+        // The robot decodes the operator's microphone into a counting sink, and logs per-session stats each second.
+        STREAMER_AUDIO_SINK: 'counting',
+        STREAMER_STATS_INTERVAL_MS: '1000',
+        LOG_LEVEL: 'info',
+      },
+      process.env['E2E_ECHO'] === '1',
+    );
+    userDataDir = mkdtempSync(join(tmpdir(), 'robostream-e2e-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: '/usr/bin/chromium',
+      args: CHROMIUM_FLAGS,
+      headless: true,
+      viewport: { width: 1440, height: 900 },
+    });
+    page = await context.newPage();
+  });
+
+  after(async () => {
+    await context?.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await stack?.stop();
+    if (keysDir) rmSync(keysDir, { recursive: true, force: true });
+  });
+
+  test('the printed URL signs in and the robot appears in the list with live presence', async () => {
+    assert.match(stack.url, new RegExp(`^http://localhost:${stack.ports.web}/#token=`));
+    await page.goto(stack.url);
+    // The token leaves the address bar as soon as the page has read it.
+    assert.doesNotMatch(page.url(), /token=/);
+    await page.waitForSelector(`${ROBOT}[data-online="true"]`, { timeout: 20_000 });
+    assert.match(await text(page, ROBOT), /sim-robot · gateway \+ media · 2 cam/);
+    assert.equal(await attr(page, '[data-testid=signaling-state]', 'data-state'), 'ready');
+    await shot('01-robot-list');
+  });
+
+  test('opening the robot plays every camera: frames are not blank and change over time', async () => {
+    await page.click(ROBOT);
+    await page.waitForSelector('#robot-view[data-state="live"]', { timeout: 30_000 });
+    const first = await eventually(
+      async () => (await sampleVideo(page, FRONT)) ?? undefined,
+      20_000,
+      'a decoded front frame',
+    );
+    assert.equal(first.width, 960);
+    assert.equal(first.height, 540);
+    assert.ok(spread(first) > 100, `front frame is not blank (grey spread ${spread(first)})`);
+    // The ball moves: a later frame differs in clearly changed pixels.
+    let later: FrameSample | null = null;
+    await eventually(
+      async () => {
+        later = await sampleVideo(page, FRONT);
+        return later && later.currentTime > first.currentTime && changedPixels(first, later) >= 4;
+      },
+      10_000,
+      'the front picture to change',
+    );
+    const rear = await eventually(
+      async () => (await sampleVideo(page, 'video[data-camera="rear"]')) ?? undefined,
+      20_000,
+      'a rear frame',
+    );
+    assert.equal(rear.width, 640);
+    assert.ok(spread(rear) > 100, 'rear frame (colour bars) is not blank');
+    // The overlay shows live figures and the path.
+    const overlay = await eventually(
+      async () => {
+        const t = await text(page, `figure[data-camera="front"] [data-testid=stats]`);
+        return /RTT \d+ ms/.test(t) && /fps/.test(t) && t;
+      },
+      10_000,
+      'stats overlay figures',
+    );
+    assert.match(overlay, /loss \d+\.\d%/);
+    assert.match(overlay, /direct/);
+    assert.equal(await attr(page, '[data-testid=path]', 'data-path'), 'direct');
+    await shot('02-robot-view');
+  });
+
+  test("the operator's microphone reaches the robot", async () => {
+    assert.equal(await attr(page, '[data-testid=mic]', 'aria-pressed'), 'false');
+    const from = stack.lines.length;
+    await page.click('[data-testid=mic]');
+    await page.waitForSelector('[data-testid=mic][aria-pressed="true"]', { timeout: 10_000 });
+    // The streamer's per-session stats line counts audio buffers decoded on the robot from the page's microphone.
+    const decoded = () => {
+      for (let i = stack.lines.length - 1; i >= from; i--) {
+        const m = /\[streamer\].*session stats.*sinks=audio:(\d+)/.exec(stack.lines[i] ?? '');
+        if (m) return Number(m[1]);
+      }
+      return 0;
+    };
+    const n1 = await eventually(() => decoded(), 20_000, 'a robot audio sink for the microphone');
+    const n2 = await eventually(
+      () => decoded() > Math.max(n1, 25) && decoded(),
+      20_000,
+      'decoded microphone buffers to grow on the robot',
+    );
+    assert.ok(n2 > 25);
+    await page.click('[data-testid=mic]');
+    await page.waitForSelector('[data-testid=mic][aria-pressed="false"]', { timeout: 10_000 });
+  });
+
+  test('battery telemetry from the demo service updates on the page', async () => {
+    const percent = '[data-service="battery"] [data-key="percent"]';
+    await page.waitForSelector(percent, { timeout: 15_000 });
+    const seen = new Set<string>();
+    await eventually(
+      async () => {
+        seen.add(await text(page, percent));
+        return seen.size >= 3;
+      },
+      20_000,
+      'three different battery percentages',
+    );
+    for (const v of seen) assert.ok(Number(v) > 0 && Number(v) <= 100, `percent ${v}`);
+    assert.match(await text(page, '[data-service="battery"] [data-key="voltage"]'), /^2\d\.\d+$/);
+    assert.match(await text(page, '[data-service="battery"] [data-testid=rate]'), /\d\.\d Hz/);
+  });
+
+  test('a command needs the control lock, then reaches the demo service and its reply shows', async () => {
+    await page.fill('input[name=service]', 'battery');
+    await page.fill('textarea[name=payload]', '{"action": "set_speed", "value": 0.8}');
+    await page.click('[data-testid=command-form] button[type=submit]');
+    await eventually(
+      async () => (await logEntries(page)).some((e) => /not_operator/.test(e)),
+      10_000,
+      'not_operator',
+    );
+
+    await page.click('[data-testid=lock-take]');
+    await eventually(
+      async () => (await attr(page, '[data-testid=lock-holder]', 'data-holder')) === 'me',
+      10_000,
+      'lock held',
+    );
+    const from = stack.lines.length;
+    await page.click('[data-testid=command-form] button[type=submit]');
+    await stack.waitForLine(
+      /\[battery\].*command\s+action=set_speed from=dev/,
+      'the command at the demo service',
+      10_000,
+      from,
+    );
+    await eventually(
+      async () => (await logEntries(page)).some((e) => /battery ok \[c\d+\] \{"speed":0\.8\}/.test(e)),
+      10_000,
+      'the reply on the page',
+    );
+    await eventually(
+      async () => (await text(page, '[data-service="battery"] [data-key="speed"]')) === '0.8',
+      10_000,
+      'speed telemetry',
+    );
+    await shot('03-command-and-lock');
+  });
+
+  test('lock: release, take over from a second console; e-stop reaches the robot from any console', async () => {
+    await page.click('[data-testid=lock-release]');
+    await eventually(
+      async () => (await attr(page, '[data-testid=lock-holder]', 'data-holder')) === 'free',
+      10_000,
+      'lock free',
+    );
+    await page.click('[data-testid=lock-take]');
+    await eventually(
+      async () => (await attr(page, '[data-testid=lock-holder]', 'data-holder')) === 'me',
+      10_000,
+      'lock held again',
+    );
+    assert.equal(await attr(page, '[data-testid=deadman]', 'data-status'), 'ok');
+
+    const second = await context.newPage();
+    try {
+      await second.goto(stack.url);
+      await second.click(ROBOT);
+      await second.waitForSelector('[data-testid=gateway-state][data-state="ready"]', { timeout: 20_000 });
+      assert.equal(await attr(second, '[data-testid=lock-holder]', 'data-holder'), 'other');
+      assert.ok(
+        await second.locator('[data-testid=lock-take]').isDisabled(),
+        'take is disabled while another holds it',
+      );
+      await second.click('[data-testid=lock-takeover]');
+      await eventually(
+        async () => (await attr(second, '[data-testid=lock-holder]', 'data-holder')) === 'me',
+        10_000,
+        'takeover',
+      );
+      await eventually(
+        async () => (await attr(page, '[data-testid=lock-holder]', 'data-holder')) === 'other',
+        10_000,
+        'first console sees it',
+      );
+      assert.ok(
+        await page.locator('[data-testid=lock-release]').isDisabled(),
+        'release is disabled for a non-holder',
+      );
+
+      // E-stop from the console that does NOT hold the lock: anyone watching may stop the robot.
+      const from = stack.lines.length;
+      await page.click('[data-testid=estop]');
+      await stack.waitForLine(/\[battery\].*E-STOP received/, 'e-stop at the demo service', 10_000, from);
+      for (const p of [page, second]) {
+        await eventually(
+          async () => (await attr(p, '[data-testid=estop-banner]', 'data-delivered')) === 'true',
+          10_000,
+          'e-stop confirmed',
+        );
+        assert.match(await text(p, '[data-testid=estop-banner]'), /E-STOP at .* by dev/);
+      }
+      await shot('04-estop');
+      await second.click('[data-testid=lock-release]');
+      await eventually(
+        async () => (await attr(page, '[data-testid=lock-holder]', 'data-holder')) === 'free',
+        10_000,
+        'released',
+      );
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('the robot going offline shows it offline, and the view recovers when it is back', async () => {
+    stack.toggleRobot();
+    await page.waitForSelector(`${ROBOT}[data-online="false"]`, { timeout: 20_000 });
+    await page.waitForSelector('#robot-view[data-state="offline"]', { timeout: 10_000 });
+    assert.match(await text(page, '[data-testid=robot-state]'), /Robot offline/);
+    assert.equal(await text(page, '[data-testid=robot-status]'), 'Offline');
+    await shot('05-robot-offline');
+    // The e-stop stays one click away, and says plainly that it could not be delivered.
+    await page.click('[data-testid=estop]');
+    assert.equal(await attr(page, '[data-testid=estop-banner]', 'data-delivered'), 'false');
+
+    stack.toggleRobot();
+    await page.waitForSelector(`${ROBOT}[data-online="true"]`, { timeout: 60_000 });
+    await page.waitForSelector('#robot-view[data-state="live"]', { timeout: 60_000 });
+    await eventually(
+      async () => (await sampleVideo(page, FRONT)) ?? undefined,
+      20_000,
+      'video again after the robot came back',
+    );
+    await page.waitForSelector('[data-testid=gateway-state][data-state="ready"]', { timeout: 20_000 });
+  });
+
+  test('token states: an expired token and a forged token each get a clear sign-in message', async () => {
+    const keys = loadOrCreateDevKeys(keysDir);
+    const origin = `http://localhost:${stack.ports.web}/`;
+    const expired = await mintToken(keys.privateKey, {
+      role: 'app',
+      sub: 'late',
+      robots: '*',
+      ttlSec: 60,
+      alg: keys.alg,
+      nowSec: Math.floor(Date.now() / 1000) - 3600,
+    });
+    const p = await context.newPage();
+    try {
+      await p.goto(`${origin}#token=${expired}`);
+      await p.waitForSelector('[data-testid=sign-in]');
+      assert.match(await text(p, '[data-testid=sign-in-reason]'), /expired/);
+      await shot('06-token-expired', p);
+
+      // Well formed and unexpired, but signed by another key: only signaling can tell, and it refuses it.
+      const other = generateSigningKeys('EdDSA');
+      const forged = await mintToken(other.privateKey, {
+        role: 'app',
+        sub: 'mallory',
+        robots: '*',
+        ttlSec: 600,
+        alg: 'EdDSA',
+      });
+      await p.goto('about:blank');
+      await p.goto(`${origin}#token=${forged}`);
+      await p.waitForSelector('[data-testid=sign-in-reason]', { timeout: 15_000 });
+      assert.match(await text(p, '[data-testid=sign-in-reason]'), /refused this token/);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('Ctrl-C stops every process of the stack cleanly', async () => {
+    const code = await stack.stop();
+    assert.equal(code, 0, stack.lines.slice(-20).join('\n'));
+    assert.ok(stack.lines.some((l) => /\[stack\] stopped cleanly/.test(l)));
+    assert.ok(!stack.lines.some((l) => /exited unexpectedly/.test(l)), 'no child died on its own');
+    for (const port of Object.values(stack.ports))
+      assert.equal(await listening(port), false, `port ${port} is closed`);
+  });
+});
