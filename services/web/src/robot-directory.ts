@@ -12,6 +12,8 @@ export interface RobotInfo {
   endpoints: Map<string, EndpointInfo>;
   /** unix ms when its last endpoint went away; null while online */
   offlineSince: number | null;
+  /** The last name an endpoint announced (kept while offline, so the view keeps its title). */
+  name: string | null;
 }
 
 export class RobotDirectory extends TypedEmitter<{ change: string | null }> {
@@ -26,7 +28,10 @@ export class RobotDirectory extends TypedEmitter<{ change: string | null }> {
     }
     for (const p of list) {
       const r = this.robot(p.robotId);
-      for (const e of p.endpoints) r.endpoints.set(e.name, { since: e.since, meta: e.meta ?? {} });
+      for (const e of p.endpoints) {
+        r.endpoints.set(e.name, { since: e.since, meta: e.meta ?? {} });
+        if (typeof e.meta?.['name'] === 'string') r.name = e.meta['name'];
+      }
       if (r.endpoints.size) r.offlineSince = null;
     }
     this.emit('change', null);
@@ -37,6 +42,7 @@ export class RobotDirectory extends TypedEmitter<{ change: string | null }> {
     if (p.online) {
       r.endpoints.set(p.endpoint, { since: p.since ?? Date.now(), meta: p.meta ?? {} });
       r.offlineSince = null;
+      if (typeof p.meta?.['name'] === 'string') r.name = p.meta['name'];
     } else {
       r.endpoints.delete(p.endpoint);
       if (!r.endpoints.size) r.offlineSince = Date.now();
@@ -68,7 +74,7 @@ export class RobotDirectory extends TypedEmitter<{ change: string | null }> {
 
   private robot(robotId: string): RobotInfo {
     let r = this.robots.get(robotId);
-    if (!r) this.robots.set(robotId, (r = { robotId, endpoints: new Map(), offlineSince: null }));
+    if (!r) this.robots.set(robotId, (r = { robotId, endpoints: new Map(), offlineSince: null, name: null }));
     return r;
   }
 }

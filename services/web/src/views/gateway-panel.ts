@@ -186,7 +186,7 @@ export class GatewayPanel {
           .map((e) =>
             h(
               'li',
-              { class: `${e.kind} ${e.ok ? '' : 'bad'}`, 'data-kind': e.kind },
+              { class: `kind-${e.kind} ${e.ok ? '' : 'bad'}`, 'data-kind': e.kind },
               h('time', {}, formatTime(e.at)),
               ' ',
               e.text,
