@@ -11,4 +11,9 @@ export {
   type SessionRelayMessage,
   type SessionRelayType,
 } from './messages/client-messages.js';
-export { SERVER_MESSAGE_SCHEMAS, type ServerMessage, type ServerMessageOf, type ServerMessageType } from './messages/server-messages.js';
+export {
+  SERVER_MESSAGE_SCHEMAS,
+  type ServerMessage,
+  type ServerMessageOf,
+  type ServerMessageType,
+} from './messages/server-messages.js';

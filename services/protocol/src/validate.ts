@@ -35,17 +35,30 @@ function makeParser<T>(schemas: Record<string, TObject>) {
     const ref = typeof obj['ref'] === 'string' && obj['ref'].length <= 64 ? obj['ref'] : undefined;
     const type = obj['type'];
     if (typeof type !== 'string') {
-      return { ok: false, error: { code: 'bad_message', message: 'field "type" must be a string', ...(ref ? { ref } : {}) } };
+      return {
+        ok: false,
+        error: { code: 'bad_message', message: 'field "type" must be a string', ...(ref ? { ref } : {}) },
+      };
     }
     const check = checks.get(type);
     if (!check) {
-      return { ok: false, error: { code: 'unknown_type', message: `unknown message type ${JSON.stringify(type.slice(0, 64))}`, ...(ref ? { ref } : {}) } };
+      return {
+        ok: false,
+        error: {
+          code: 'unknown_type',
+          message: `unknown message type ${JSON.stringify(type.slice(0, 64))}`,
+          ...(ref ? { ref } : {}),
+        },
+      };
     }
     if (!check.Check(value)) {
       const first = check.Errors(value).First();
       const where = first?.path ? `field ${first.path}` : 'message';
       const detail = first ? `${where}: ${first.message}` : 'invalid message';
-      return { ok: false, error: { code: 'bad_message', message: `${type}: ${detail}`, ...(ref ? { ref } : {}) } };
+      return {
+        ok: false,
+        error: { code: 'bad_message', message: `${type}: ${detail}`, ...(ref ? { ref } : {}) },
+      };
     }
     return { ok: true, msg: value as T };
   };

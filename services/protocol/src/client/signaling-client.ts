@@ -167,7 +167,8 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
 
   async register(name: string, meta?: RobotMeta): Promise<void> {
     this.endpoints.set(name, meta ? { name, meta } : { name });
-    if (this._state === 'ready') await this.request({ type: 'register', endpoint: name, ...(meta ? { meta } : {}) }, ['registered']);
+    if (this._state === 'ready')
+      await this.request({ type: 'register', endpoint: name, ...(meta ? { meta } : {}) }, ['registered']);
   }
 
   async unregister(name: string): Promise<void> {
@@ -204,7 +205,10 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
 
   /** Opens a session to a robot endpoint; resolves once the robot accepted it. */
   async openSession(robotId: string, endpoint: string, meta?: RobotMeta): Promise<string> {
-    const created = await this.request({ type: 'session_open', robotId, endpoint, ...(meta ? { meta } : {}) }, ['session_created']);
+    const created = await this.request(
+      { type: 'session_open', robotId, endpoint, ...(meta ? { meta } : {}) },
+      ['session_created'],
+    );
     if (created.type !== 'session_created') throw new SignalingError('internal', 'unexpected reply');
     const { sessionId } = created;
     return new Promise<string>((resolve, reject) => {
@@ -260,14 +264,18 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
 
   async refreshIceServers(): Promise<IceServer[]> {
     const m = await this.request({ type: 'refresh_ice_servers' }, ['ice_servers']);
-    if (m.type === 'ice_servers') this.applyIceServers(m.iceServers, m.iceServersExpireAt);
+    if (m.type === 'ice_servers') {
+      this.applyIceServers(m.iceServers, m.iceServersExpireAt);
+      this.emit('ice_servers', m);
+    }
     return this._iceServers;
   }
 
   /** Sends a message; false when the connection is not ready (nothing is queued: signaling is live or lost). */
   send(msg: ClientMessage): boolean {
     const ws = this.ws;
-    if (!ws || ws.readyState !== OPEN || (this._state !== 'ready' && msg.type !== 'authenticate')) return false;
+    if (!ws || ws.readyState !== OPEN || (this._state !== 'ready' && msg.type !== 'authenticate'))
+      return false;
     ws.send(JSON.stringify(msg));
     return true;
   }
@@ -313,7 +321,13 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     ws.onopen = () => {
       this.setState('authenticating');
       this.lastHeard = Date.now();
-      ws.send(JSON.stringify({ type: 'authenticate', token, ...(this.opts.clientName ? { client: this.opts.clientName } : {}) }));
+      ws.send(
+        JSON.stringify({
+          type: 'authenticate',
+          token,
+          ...(this.opts.clientName ? { client: this.opts.clientName } : {}),
+        }),
+      );
     };
     ws.onmessage = (ev) => this.onFrame(ev.data);
     ws.onerror = () => {
@@ -357,7 +371,10 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     this.lastHeard = Date.now();
     const parsed = parseServerMessage(typeof data === 'string' ? data : String(data));
     if (!parsed.ok) {
-      this.emit('error', new SignalingError(parsed.error.code, `invalid frame from the service: ${parsed.error.message}`));
+      this.emit(
+        'error',
+        new SignalingError(parsed.error.code, `invalid frame from the service: ${parsed.error.message}`),
+      );
       return;
     }
     const msg = parsed.msg;
@@ -419,7 +436,9 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     this.startKeepalive();
     try {
       for (const e of this.endpoints.values()) {
-        await this.request({ type: 'register', endpoint: e.name, ...(e.meta ? { meta: e.meta } : {}) }, ['registered']);
+        await this.request({ type: 'register', endpoint: e.name, ...(e.meta ? { meta: e.meta } : {}) }, [
+          'registered',
+        ]);
       }
       if (this.wantPresence) await this.request({ type: 'subscribe_presence' }, ['subscribed']);
     } catch (err) {
@@ -435,9 +454,9 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     // Ask for fresh TURN credentials at three quarters of their remaining life.
     const inMs = Math.max(1_000, (expiresAt - Date.now()) * 0.75);
     this.iceTimer = setTimeout(() => {
-      this.refreshIceServers()
-        .then(() => this.emit('ice_servers', { type: 'ice_servers', iceServers: this._iceServers, iceServersExpireAt: expiresAt }))
-        .catch(() => undefined);
+      this.refreshIceServers().catch((err: unknown) =>
+        this.emit('error', err instanceof SignalingError ? err : new SignalingError('internal', String(err))),
+      );
     }, inMs);
   }
 

@@ -1,10 +1,21 @@
 /** Messages a client (robot endpoint or app) sends to the signaling service. */
-import { Type, type Static, type TObject, type TProperties, type TLiteral, type TOptional, type TString } from '@sinclair/typebox';
+import {
+  Type,
+  type Static,
+  type TObject,
+  type TProperties,
+  type TLiteral,
+  type TOptional,
+  type TString,
+} from '@sinclair/typebox';
 import { EndpointName, IceCandidate, Reason, Ref, RobotId, RobotMeta, Sdp, SessionId } from './common.js';
 
 function message<T extends string, P extends TProperties>(type: T, props: P) {
   return Type.Object(
-    { type: Type.Literal(type), ref: Type.Optional(Ref), ...props } as { type: TLiteral<T>; ref: TOptional<TString> } & P,
+    { type: Type.Literal(type), ref: Type.Optional(Ref), ...props } as {
+      type: TLiteral<T>;
+      ref: TOptional<TString>;
+    } & P,
     { additionalProperties: false },
   );
 }
@@ -61,6 +72,12 @@ export type ClientMessageOf<T extends ClientMessageType> = Static<(typeof CLIENT
 export type ClientMessage = { [K in ClientMessageType]: ClientMessageOf<K> }[ClientMessageType];
 
 /** Messages that belong to a session and are relayed verbatim to the session's other side. */
-export const SESSION_RELAY_TYPES = ['offer', 'answer', 'candidate', 'end_of_candidates', 'ice_restart'] as const;
+export const SESSION_RELAY_TYPES = [
+  'offer',
+  'answer',
+  'candidate',
+  'end_of_candidates',
+  'ice_restart',
+] as const;
 export type SessionRelayType = (typeof SESSION_RELAY_TYPES)[number];
 export type SessionRelayMessage = ClientMessageOf<SessionRelayType>;

@@ -29,9 +29,13 @@ export const IceServer = Type.Object({
 export type IceServer = Static<typeof IceServer>;
 
 /** Free-form, small robot description shown to apps (name, model, camera list...). */
-export const RobotMeta = Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 256 }), Type.Number(), Type.Boolean()]), {
-  maxProperties: 32,
-});
+export const RobotMeta = Type.Record(
+  Type.String({ maxLength: 64 }),
+  Type.Union([Type.String({ maxLength: 256 }), Type.Number(), Type.Boolean()]),
+  {
+    maxProperties: 32,
+  },
+);
 export type RobotMeta = Static<typeof RobotMeta>;
 
 export const EndpointPresence = Type.Object({

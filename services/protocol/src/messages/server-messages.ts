@@ -1,10 +1,23 @@
 /** Messages the signaling service sends to clients. */
 import { Type, type Static, type TObject, type TProperties, type TLiteral } from '@sinclair/typebox';
 import { ERROR_CODES } from '../errors.js';
-import { EndpointName, IceCandidate, IceServer, Reason, Ref, RobotId, RobotMeta, RobotPresence, Sdp, SessionId } from './common.js';
+import {
+  EndpointName,
+  IceCandidate,
+  IceServer,
+  Reason,
+  Ref,
+  RobotId,
+  RobotMeta,
+  RobotPresence,
+  Sdp,
+  SessionId,
+} from './common.js';
 
 function message<T extends string, P extends TProperties>(type: T, props: P) {
-  return Type.Object({ type: Type.Literal(type), ...props } as { type: TLiteral<T> } & P, { additionalProperties: false });
+  return Type.Object({ type: Type.Literal(type), ...props } as { type: TLiteral<T> } & P, {
+    additionalProperties: false,
+  });
 }
 const OptRef = Type.Optional(Ref);
 
@@ -27,7 +40,11 @@ export const Welcome = message('welcome', {
   }),
 });
 export const Registered = message('registered', { ref: OptRef, robotId: RobotId, endpoint: EndpointName });
-export const Unregistered = message('unregistered', { ref: OptRef, robotId: RobotId, endpoint: EndpointName });
+export const Unregistered = message('unregistered', {
+  ref: OptRef,
+  robotId: RobotId,
+  endpoint: EndpointName,
+});
 export const Robots = message('robots', { ref: OptRef, robots: Type.Array(RobotPresence) });
 export const Subscribed = message('subscribed', { ref: OptRef, robots: Type.Array(RobotPresence) });
 export const Unsubscribed = message('unsubscribed', { ref: OptRef });
@@ -38,7 +55,12 @@ export const Presence = message('presence', {
   since: Type.Optional(Type.Integer()),
   meta: Type.Optional(RobotMeta),
 });
-export const SessionCreated = message('session_created', { ref: OptRef, sessionId: SessionId, robotId: RobotId, endpoint: EndpointName });
+export const SessionCreated = message('session_created', {
+  ref: OptRef,
+  sessionId: SessionId,
+  robotId: RobotId,
+  endpoint: EndpointName,
+});
 export const SessionRequest = message('session_request', {
   sessionId: SessionId,
   endpoint: EndpointName,
@@ -59,7 +81,11 @@ export const SessionClosed = message('session_closed', {
   /** Who ended it: the other side, or the service (peer_gone, replaced, shutting_down...). */
   by: Type.Union([Type.Literal('peer'), Type.Literal('service'), Type.Literal('self')]),
 });
-export const Pong = message('pong', { ref: OptRef, t: Type.Optional(Type.Number()), serverTime: Type.Integer() });
+export const Pong = message('pong', {
+  ref: OptRef,
+  t: Type.Optional(Type.Number()),
+  serverTime: Type.Integer(),
+});
 export const IceServers = message('ice_servers', {
   ref: OptRef,
   iceServers: Type.Array(IceServer),

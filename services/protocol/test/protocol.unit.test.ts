@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseClientMessage, parseServerMessage } from '../src/index.js';
+import { backoffDelay, DEFAULT_BACKOFF } from '../src/client/index.js';
+
+test('client messages: valid ones pass, invalid ones get the code and name the field', () => {
+  const ok = parseClientMessage(
+    '{"type":"candidate","ref":"r","sessionId":"abc","candidate":{"candidate":"candidate:1 1 udp 1 1.2.3.4 5 typ host","sdpMid":"0","sdpMLineIndex":0}}',
+  );
+  assert.equal(ok.ok, true);
+  const cases: Array<[string, string, RegExp?]> = [
+    ['{', 'bad_json'],
+    ['7', 'bad_message'],
+    ['{"type":"nope","ref":"x"}', 'unknown_type'],
+    ['{"type":"session_open","robotId":"r","endpoint":"Media"}', 'bad_message', /endpoint/],
+    ['{"type":"offer","sessionId":"a b","sdp":"v=0"}', 'bad_message', /sessionId/],
+    ['{"type":"ping","t":"soon"}', 'bad_message', /\/t/],
+  ];
+  for (const [raw, code, field] of cases) {
+    const r = parseClientMessage(raw);
+    assert.equal(r.ok, false, raw);
+    if (!r.ok) {
+      assert.equal(r.error.code, code, raw);
+      if (field) assert.match(r.error.message, field);
+    }
+  }
+  const withRef = parseClientMessage('{"type":"register","ref":"abc","endpoint":5}');
+  assert.equal(!withRef.ok && withRef.error.ref, 'abc');
+});
+
+test('server messages are validated by the client too', () => {
+  assert.equal(parseServerMessage('{"type":"error","code":"forbidden","message":"x"}').ok, true);
+  assert.equal(parseServerMessage('{"type":"error","code":"made_up","message":"x"}').ok, false);
+});
+
+test('backoff grows exponentially to the cap, with jitter taking at most its share', () => {
+  const o = DEFAULT_BACKOFF;
+  assert.equal(
+    backoffDelay(0, o, () => 0),
+    o.initialDelayMs,
+  );
+  assert.equal(
+    backoffDelay(3, o, () => 0),
+    o.initialDelayMs * 8,
+  );
+  assert.equal(
+    backoffDelay(50, o, () => 0),
+    o.maxDelayMs,
+  );
+  assert.equal(
+    backoffDelay(50, o, () => 1),
+    Math.round(o.maxDelayMs * (1 - o.jitter)),
+  );
+  const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(4, o)));
+  assert.ok(spread.size > 10, 'delays differ so a fleet does not reconnect in lockstep');
+});
