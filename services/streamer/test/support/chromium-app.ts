@@ -30,9 +30,18 @@ export interface AppBrowser {
   close(): Promise<void>;
 }
 
+/** Files the test origin serves besides its empty page (e.g. a bundled script), by path. */
+export type PageAssets = Record<string, { contentType: string; body: string }>;
+
 /** Chromium with a fresh profile, and a loopback HTTP origin (getUserMedia needs a secure context). */
-export async function launchAppBrowser(): Promise<AppBrowser> {
-  const server: Server = createServer((_req, res) => {
+export async function launchAppBrowser(assets: PageAssets = {}): Promise<AppBrowser> {
+  const server: Server = createServer((req, res) => {
+    const asset = assets[new URL(req.url ?? '/', 'http://x').pathname];
+    if (asset) {
+      res.writeHead(200, { 'content-type': asset.contentType });
+      res.end(asset.body);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/html' });
     res.end('<!doctype html><title>robostream test app</title>');
   });

@@ -1,0 +1,232 @@
+// The streamer service end to end: a real signaling server (in-process), the streamer service (GStreamer + werift)
+// registered on it and serving direct mode, and a real Chromium whose page runs the protocol's SignalingClient.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
+import { detectEncoders, type EncoderDetection } from '../src/media/encoders.js';
+import { loadServiceConfig } from '../src/service-config.js';
+import { startStreamerService, type StreamerService } from '../src/streamer-service.js';
+import {
+  client,
+  eventually,
+  startSignaling,
+  type RunningSignaling,
+} from '../../../test/support/signaling.js';
+import { TestKeys } from '../../../test/support/tokens.js';
+import type { AppBrowser } from './support/chromium-app.js';
+import { freeUdpPort } from './support/coturn.js';
+import { MediaAppPage, launchMediaAppBrowser } from './support/signaling-page.js';
+
+const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+const ROBOT = 'robot-sig';
+
+describe('streamer service through signaling, with Chromium', { timeout: 180_000 }, () => {
+  const keys = new TestKeys();
+  let signaling: RunningSignaling;
+  let streamer: StreamerService;
+  let app: AppBrowser;
+  let encoders: EncoderDetection;
+  let directPort: number;
+
+  before(async () => {
+    encoders = await detectEncoders('auto');
+    signaling = await startSignaling(keys);
+    directPort = await freeUdpPort(); // a free number; the TCP port of that number is free too on loopback in practice
+    const service = loadServiceConfig({
+      SIGNALING_URL: signaling.url,
+      ROBOT_TOKEN: await keys.robot(ROBOT),
+      STREAMER_APP_PUBLIC_KEY: keys.publicPem,
+      STREAMER_DIRECT_PORT: String(directPort),
+      STREAMER_DIRECT_HOST: '127.0.0.1',
+      STREAMER_HTTP_PORT: '0',
+      STREAMER_HTTP_HOST: '127.0.0.1',
+      STREAMER_MAX_VIEWERS: '2',
+      LOG_LEVEL: 'warn',
+    });
+    const media = loadConfig(
+      {},
+      { audioSink: 'counting', videoSink: 'counting', lingerMs: 1000, iceIncludeLoopback: true },
+    );
+    streamer = await startStreamerService(service, media, {
+      log,
+      encoders,
+      defaultMetrics: false,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+    });
+    app = await launchMediaAppBrowser();
+    // Both connections registered the media endpoint (presence seen by an app).
+    const watcher = client(signaling.url, await keys.app('watcher', [ROBOT]));
+    await watcher.connect();
+    await eventually(async () => {
+      const robots = await watcher.listRobots();
+      return robots.find((r) => r.robotId === ROBOT)?.endpoints.find((e) => e.name === 'media');
+    });
+    watcher.close();
+  });
+
+  after(async () => {
+    await app?.close();
+    await streamer?.close();
+    await signaling?.stop();
+  });
+
+  test('presence shows the media endpoint with name, cameras and codecs', async () => {
+    const watcher = client(signaling.url, await keys.app('watcher', [ROBOT]));
+    await watcher.connect();
+    try {
+      const robot = (await watcher.listRobots()).find((r) => r.robotId === ROBOT);
+      const media = robot?.endpoints.find((e) => e.name === 'media');
+      assert.equal(media?.meta?.name, ROBOT);
+      assert.equal(media?.meta?.cameras, 'front');
+      assert.match(String(media?.meta?.codecs), /^h264(,vp8)?$/);
+    } finally {
+      watcher.close();
+    }
+  });
+
+  test('through signaling: 1280x720 video and Opus reach the page, its microphone reaches the robot; healthz and metrics count the viewer', async () => {
+    const page = await MediaAppPage.open(app);
+    try {
+      await page.connect(signaling.url, await keys.app('operator', [ROBOT]));
+      const sessionId = await page.start({ robotId: ROBOT, cameras: 1, mic: true, relay: false });
+      const first = await eventually(
+        async () => {
+          const s = await page.stats();
+          return s.framesDecoded > 0 && s;
+        },
+        20_000,
+        'first decoded frame',
+      );
+      const later = await eventually(
+        async () => {
+          const s = await page.stats();
+          return s.framesDecoded > first.framesDecoded + 30 && s.audioPacketsReceived > 20 && s;
+        },
+        20_000,
+        'video and audio to keep arriving',
+      );
+      assert.equal(later.frameWidth, 1280);
+      assert.equal(later.frameHeight, 720);
+      assert.equal(later.videoCodec, 'video/h264');
+      assert.equal(later.connectionState, 'connected');
+
+      const sink = await eventually(
+        () => {
+          const s = streamer.core.introspect().sinks.find((k) => k.kind === 'audio');
+          return s && (s.decodedBuffers ?? 0) > 25 && s;
+        },
+        20_000,
+        'the page microphone decoded on the robot',
+      );
+      assert.equal(sink.codec, 'opus');
+      assert.deepEqual(
+        streamer.endpoint.list().map((s) => [s.id, s.label, s.whep]),
+        [[sessionId, 'signaling-1', false]],
+      );
+
+      const health = await fetch(`${streamer.httpUrl}/healthz`);
+      assert.equal(health.status, 200);
+      const body = (await health.json()) as Record<string, unknown>;
+      assert.equal(body.viewers, 1);
+      assert.deepEqual(body.signaling, { direct: 'ready', 'signaling-1': 'ready' });
+
+      await streamer.stats.report();
+      const metrics = await (await fetch(`${streamer.httpUrl}/metrics`)).text();
+      assert.match(metrics, /^streamer_viewers 1$/m);
+      assert.match(metrics, /^streamer_video_encoders_running 1$/m);
+      const viewerId = `signaling-1-${sessionId}`;
+      const kbps = new RegExp(
+        `^streamer_session_send_bitrate_kbps\\{session="${viewerId}",kind="video",source="front"\\} (\\S+)$`,
+        'm',
+      ).exec(metrics);
+      assert.ok(kbps && Number(kbps[1]) > 0, 'video bitrate of the session');
+      assert.match(
+        metrics,
+        new RegExp(
+          `^streamer_session_candidate\\{session="${viewerId}",local="host",remote="(host|prflx)"\\} 1$`,
+          'm',
+        ),
+      );
+      assert.match(metrics, /^streamer_keyframes_forced_total [1-9]/m);
+    } finally {
+      await page.close();
+    }
+    // The app closing its session ends the viewer on the robot.
+    await eventually(() => streamer.core.viewers().length === 0, 10_000, 'viewer closed after the app left');
+  });
+
+  test('past STREAMER_MAX_VIEWERS the robot rejects the session with a reason', async () => {
+    const apps = await Promise.all(
+      ['a', 'b', 'c'].map(async (n) => {
+        const c = client(signaling.url, await keys.app(`app-${n}`, [ROBOT]));
+        await c.connect();
+        return c;
+      }),
+    );
+    try {
+      await apps[0]!.openSession(ROBOT, 'media');
+      await apps[1]!.openSession(ROBOT, 'media');
+      await assert.rejects(apps[2]!.openSession(ROBOT, 'media'), /too many viewers/);
+    } finally {
+      for (const c of apps) c.close();
+    }
+    await eventually(() => streamer.endpoint.sessionCount === 0, 10_000, 'sessions of closed apps to end');
+  });
+
+  test('direct mode: the page connects to the embedded server on STREAMER_DIRECT_PORT with its app token', async () => {
+    const page = await MediaAppPage.open(app);
+    try {
+      await page.connect(`ws://127.0.0.1:${directPort}/v1/ws`, await keys.app('lan-operator', [ROBOT]));
+      await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: false });
+      const s = await eventually(
+        async () => {
+          const st = await page.stats();
+          return st.framesDecoded > 30 && st;
+        },
+        20_000,
+        'frames decoded over direct mode',
+      );
+      assert.equal(s.frameWidth, 1280);
+      assert.deepEqual(
+        streamer.endpoint.list().map((x) => x.label),
+        ['direct'],
+      );
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('media keeps flowing when the signaling service goes away', async () => {
+    const page = await MediaAppPage.open(app);
+    try {
+      await page.connect(signaling.url, await keys.app('operator-2', [ROBOT]));
+      await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: false });
+      await eventually(
+        async () => (await page.stats()).framesDecoded > 10,
+        20_000,
+        'frames before the outage',
+      );
+      await signaling.stop();
+      await eventually(
+        () => streamer.clients.get('signaling-1')?.state === 'reconnecting',
+        10_000,
+        'robot notices',
+      );
+      const during = await page.stats();
+      const resumed = await eventually(
+        async () => {
+          const s = await page.stats();
+          return s.framesDecoded > during.framesDecoded + 60 && s;
+        },
+        20_000,
+        'frames to keep decoding without signaling',
+      );
+      assert.equal(resumed.connectionState, 'connected');
+      assert.equal(streamer.core.viewers().length, 1);
+      assert.equal(streamer.endpoint.list()[0]?.signaled, false);
+    } finally {
+      await page.close();
+    }
+  });
+});

@@ -1,0 +1,165 @@
+// Runs IN CHROMIUM (bundled by esbuild, see page-bundle.ts): the app side of a media session exactly as the web
+// app does it, with the same SignalingClient: open the session, offer (recvonly cameras, sendrecv audio with the
+// fake microphone), trickle, answer `ice_restart` with an ICE-restart offer. Also a WHEP player (one POST).
+import { SignalingClient } from '@robostream/protocol/client';
+
+export interface StartOptions {
+  robotId: string;
+  cameras: number;
+  mic: boolean;
+  relay: boolean;
+  meta?: Record<string, string | number | boolean>;
+}
+
+export interface MediaAppStats {
+  framesDecoded: number;
+  frameWidth: number;
+  frameHeight: number;
+  videoCodec: string;
+  audioPacketsReceived: number;
+  connectionState: string;
+  iceConnectionState: string;
+  localCandidateType: string | null;
+  remoteCandidateType: string | null;
+  iceRestartsReceived: number;
+  answersReceived: number;
+  localUfrag: string | null;
+  sessionClosed: string | null;
+}
+
+class MediaApp {
+  client: SignalingClient | null = null;
+  pc: RTCPeerConnection | null = null;
+  sessionId: string | null = null;
+  private pending: RTCIceCandidateInit[] = [];
+  iceRestartsReceived = 0;
+  answersReceived = 0;
+  sessionClosed: string | null = null;
+  whepLocation: string | null = null;
+
+  async connect(url: string, token: string): Promise<void> {
+    this.client = new SignalingClient({ url, token, reconnect: { initialDelayMs: 100, maxDelayMs: 1000 } });
+    await this.client.connect();
+  }
+
+  async start(o: StartOptions): Promise<string> {
+    const client = this.client;
+    if (!client) throw new Error('connect first');
+    const sessionId = await client.openSession(o.robotId, 'media', o.meta);
+    this.sessionId = sessionId;
+    const pc = this.makePeer(o.relay, client.iceServers);
+    await this.addMedia(pc, o.cameras, o.mic);
+    pc.onicecandidate = (e) => {
+      if (e.candidate) client.sendCandidate(sessionId, e.candidate.toJSON() as never);
+      else client.sendEndOfCandidates(sessionId);
+    };
+    client.on('answer', async (m) => {
+      if (m.sessionId !== sessionId) return;
+      this.answersReceived++;
+      await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+      for (const c of this.pending.splice(0)) await pc.addIceCandidate(c);
+    });
+    client.on('candidate', async (m) => {
+      if (m.sessionId !== sessionId) return;
+      const c: RTCIceCandidateInit = {
+        candidate: m.candidate.candidate,
+        sdpMid: m.candidate.sdpMid ?? null,
+        sdpMLineIndex: m.candidate.sdpMLineIndex ?? null,
+      };
+      if (pc.remoteDescription && pc.signalingState === 'stable') await pc.addIceCandidate(c);
+      else this.pending.push(c);
+    });
+    client.on('ice_restart', async (m) => {
+      if (m.sessionId !== sessionId) return;
+      // The robot asks, the app (the offerer) restarts: a new offer with new ICE credentials, same session.
+      this.iceRestartsReceived++;
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+      client.sendOffer(sessionId, pc.localDescription?.sdp ?? '');
+    });
+    client.on('session_closed', (m) => {
+      if (m.sessionId === sessionId) this.sessionClosed = m.reason;
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    client.sendOffer(sessionId, pc.localDescription?.sdp ?? '');
+    return sessionId;
+  }
+
+  /** WHEP: one POST with the complete offer (candidates included), the answer carries the robot's candidates. */
+  async whep(url: string, token: string, relay: boolean, iceServers: RTCIceServer[]): Promise<number> {
+    const pc = this.makePeer(relay, iceServers);
+    await this.addMedia(pc, 1, false);
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise<void>((resolve) => {
+      if (pc.iceGatheringState === 'complete') resolve();
+      pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
+    });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/sdp' },
+      body: pc.localDescription?.sdp ?? '',
+    });
+    if (res.status !== 201) throw new Error(`WHEP POST answered ${res.status}: ${await res.text()}`);
+    this.whepLocation = res.headers.get('location');
+    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    return res.status;
+  }
+
+  async stats(): Promise<MediaAppStats> {
+    const pc = this.pc;
+    if (!pc) throw new Error('no peer connection');
+    const all: Record<string, unknown>[] = [];
+    (await pc.getStats()).forEach((s: Record<string, unknown>) => all.push(s));
+    const video = all.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+    const audio = all.find((s) => s.type === 'inbound-rtp' && s.kind === 'audio');
+    const transport = all.find((s) => s.type === 'transport');
+    const pair = all.find((s) => s.id === transport?.selectedCandidatePairId);
+    const local = all.find((s) => s.id === pair?.localCandidateId);
+    const remote = all.find((s) => s.id === pair?.remoteCandidateId);
+    const ufrag = /a=ice-ufrag:(\S+)/.exec(pc.localDescription?.sdp ?? '');
+    return {
+      framesDecoded: Number(video?.framesDecoded ?? 0),
+      frameWidth: Number(video?.frameWidth ?? 0),
+      frameHeight: Number(video?.frameHeight ?? 0),
+      videoCodec: String(all.find((c) => c.id === video?.codecId)?.mimeType ?? '').toLowerCase(),
+      audioPacketsReceived: Number(audio?.packetsReceived ?? 0),
+      connectionState: pc.connectionState,
+      iceConnectionState: pc.iceConnectionState,
+      localCandidateType: (local?.candidateType as string | undefined) ?? null,
+      remoteCandidateType: (remote?.candidateType as string | undefined) ?? null,
+      iceRestartsReceived: this.iceRestartsReceived,
+      answersReceived: this.answersReceived,
+      localUfrag: ufrag?.[1] ?? null,
+      sessionClosed: this.sessionClosed,
+    };
+  }
+
+  close(): void {
+    if (this.sessionId) this.client?.closeSession(this.sessionId, 'app closed');
+    this.pc?.close();
+    this.client?.close();
+  }
+
+  private makePeer(relay: boolean, iceServers: RTCIceServer[]): RTCPeerConnection {
+    const pc = new RTCPeerConnection({
+      iceServers,
+      bundlePolicy: 'max-bundle',
+      iceTransportPolicy: relay ? 'relay' : 'all',
+    });
+    this.pc = pc;
+    return pc;
+  }
+
+  private async addMedia(pc: RTCPeerConnection, cameras: number, mic: boolean): Promise<void> {
+    for (let i = 0; i < cameras; i++) pc.addTransceiver('video', { direction: 'recvonly' });
+    if (mic) {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      const track = stream.getAudioTracks()[0];
+      if (!track) throw new Error('no fake microphone');
+      pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });
+    } else {
+      pc.addTransceiver('audio', { direction: 'recvonly' });
+    }
+  }
+}
+
+(globalThis as unknown as { mediaApp: MediaApp }).mediaApp = new MediaApp();

@@ -1,0 +1,79 @@
+// Drives test/support/browser/media-app.ts in a real Chromium: the page runs the protocol's SignalingClient,
+// bundled for the browser with esbuild, so the tests exercise the same client code as the web app.
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { Page } from 'playwright-core';
+import type { MediaAppStats, StartOptions } from './browser/media-app.js';
+import { launchAppBrowser, type AppBrowser } from './chromium-app.js';
+
+let bundled: Promise<string> | undefined;
+
+/** media-app.ts and @robostream/protocol/client as one browser ES module. */
+export function bundleMediaApp(): Promise<string> {
+  bundled ??= build({
+    entryPoints: [fileURLToPath(new URL('./browser/media-app.ts', import.meta.url))],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'chrome120',
+    write: false,
+    logLevel: 'silent',
+  }).then((r) => r.outputFiles[0]?.text ?? '');
+  return bundled;
+}
+
+export async function launchMediaAppBrowser(): Promise<AppBrowser> {
+  const code = await bundleMediaApp();
+  return launchAppBrowser({ '/media-app.js': { contentType: 'text/javascript', body: code } });
+}
+
+interface Window {
+  mediaApp: {
+    connect(url: string, token: string): Promise<void>;
+    start(o: StartOptions): Promise<string>;
+    whep(url: string, token: string, relay: boolean, iceServers: RTCIceServer[]): Promise<number>;
+    stats(): Promise<MediaAppStats>;
+    close(): void;
+  };
+}
+
+export class MediaAppPage {
+  private constructor(readonly page: Page) {}
+
+  static async open(app: AppBrowser): Promise<MediaAppPage> {
+    const page = await app.context.newPage();
+    await page.goto(app.origin);
+    await page.addScriptTag({ url: '/media-app.js', type: 'module' });
+    await page.waitForFunction(() => 'mediaApp' in window);
+    return new MediaAppPage(page);
+  }
+
+  connect(url: string, token: string): Promise<void> {
+    return this.page.evaluate(([u, t]) => (window as unknown as Window).mediaApp.connect(u, t), [
+      url,
+      token,
+    ] as const);
+  }
+
+  start(o: StartOptions): Promise<string> {
+    return this.page.evaluate((opts) => (window as unknown as Window).mediaApp.start(opts), o);
+  }
+
+  whep(url: string, token: string, relay: boolean, iceServers: RTCIceServer[] = []): Promise<number> {
+    return this.page.evaluate(([u, t, r, s]) => (window as unknown as Window).mediaApp.whep(u, t, r, s), [
+      url,
+      token,
+      relay,
+      iceServers,
+    ] as const);
+  }
+
+  stats(): Promise<MediaAppStats> {
+    return this.page.evaluate(() => (window as unknown as Window).mediaApp.stats());
+  }
+
+  async close(): Promise<void> {
+    await this.page.evaluate(() => (window as unknown as Window).mediaApp.close()).catch(() => undefined);
+    await this.page.close();
+  }
+}
