@@ -45,12 +45,12 @@ RUN node docker/bundle.mjs /out/streamer.mjs services/streamer/src/main.ts --ext
 # --- runtime: Debian slim, GStreamer's runtime plugins and the Node binary.
 FROM node:22-bookworm-slim AS node
 FROM debian:bookworm-slim
-# base/good/bad/ugly: sources, x264, webrtc helpers, v4l2, kmssink; libav: decoders; nice: ICE for webrtcbin;
-# alsa/pulseaudio: microphones and speakers.
+# tools: gst-inspect-1.0 (the streamer probes encoders with it); base/good/bad/ugly: sources, x264, RTP,
+# v4l2, kmssink; x: pango (timeoverlay on test sources); libav: decoders; nice: ICE for webrtcbin; alsa/pulseaudio: microphones and speakers.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends \
-    gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
-    gstreamer1.0-libav gstreamer1.0-nice gstreamer1.0-alsa gstreamer1.0-pulseaudio \
+    gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
+    gstreamer1.0-x gstreamer1.0-libav gstreamer1.0-nice gstreamer1.0-alsa gstreamer1.0-pulseaudio \
   && rm -rf /var/lib/apt/lists/*
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 # Non-root; audio and video are the Debian groups that own /dev/snd/* and /dev/video*. Other device groups

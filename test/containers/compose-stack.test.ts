@@ -15,6 +15,7 @@ import {
   docker,
   dockerHostAddress,
   freePort,
+  sessionOpen,
   TEST_TAG,
   waitFor,
 } from './support/docker-cli.js';
@@ -118,13 +119,13 @@ describe('compose.yaml: the local stack', { timeout: 900_000 }, () => {
     try {
       const first = await waitFor(
         () => page.stats(),
-        (s) => s.framesDecoded > 0,
+        sessionOpen((s) => s.framesDecoded > 0),
         'the first decoded frame',
         60_000,
       );
       const later = await waitFor(
         () => page.stats(),
-        (s) => s.framesDecoded > first.framesDecoded + 30,
+        sessionOpen((s) => s.framesDecoded > first.framesDecoded + 30),
         'frames to keep decoding',
       );
       assert.equal(later.connectionState, 'connected');
@@ -145,7 +146,7 @@ describe('compose.yaml: the local stack', { timeout: 900_000 }, () => {
     try {
       const playing = await waitFor(
         () => page.stats(),
-        (s) => s.framesDecoded > 30,
+        sessionOpen((s) => s.framesDecoded > 30),
         'video through the edge',
         60_000,
       );

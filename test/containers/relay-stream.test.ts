@@ -15,7 +15,14 @@ import {
 import { TestKeys } from '../support/tokens.js';
 import { stopContainer } from '../support/docker.js';
 import { composeConfig, type ComposeService } from './support/compose.js';
-import { buildImages, containerLogs, IMAGES, robotMicBuffers, waitFor } from './support/docker-cli.js';
+import {
+  buildImages,
+  containerLogs,
+  IMAGES,
+  robotMicBuffers,
+  sessionOpen,
+  waitFor,
+} from './support/docker-cli.js';
 import { launchMediaBrowser, type MediaBrowser } from './support/media-browser.js';
 
 const ROBOT_ID = 'relay-robot';
@@ -41,6 +48,20 @@ describe('robot container to Chromium, relay-only through the coturn container',
   let robot: StartedTestContainer;
   let browser: MediaBrowser;
 
+  /** Starts a container; when it never becomes ready, the error carries the container's last log lines. */
+  async function start(name: string, container: GenericContainer): Promise<StartedTestContainer> {
+    let logs = '';
+    container.withLogConsumer((stream) => stream.on('data', (d: Buffer | string) => (logs += String(d))));
+    try {
+      const c = await container.start();
+      started.push(c);
+      return c;
+    } catch (err) {
+      const tail = logs.trim().split('\n').slice(-25).join('\n');
+      throw new Error(`${name} did not become ready: ${(err as Error).message}\n${tail}`, { cause: err });
+    }
+  }
+
   before(async () => {
     await buildImages('signaling', 'robot');
     // The services' settings exactly as compose.yaml passes them; only addresses and keys differ here.
@@ -53,61 +74,64 @@ describe('robot container to Chromium, relay-only through the coturn container',
     network = await new Network().start();
     const secretFile = { content: turnSecret, target: '/run/secrets/turn_secret', mode: 0o444 };
 
-    const redis = await new GenericContainer('redis:7-bookworm')
-      .withNetwork(network)
-      .withNetworkAliases('redis')
-      .withCommand(['redis-server', '--save', '', '--appendonly', 'no'])
-      .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
-      .start();
-    started.push(redis);
+    await start(
+      'redis',
+      new GenericContainer('redis:7-bookworm')
+        .withNetwork(network)
+        .withNetworkAliases('redis')
+        .withCommand(['redis-server', '--save', '', '--appendonly', 'no'])
+        .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/)),
+    );
 
-    const coturn = await new GenericContainer(coturnSpec.image ?? 'coturn/coturn:4.6')
-      .withNetwork(network)
-      .withNetworkAliases('coturn')
-      .withEntrypoint(coturnSpec.entrypoint ?? [])
-      .withCopyFilesToContainer([
-        { source: 'docker/coturn/turnserver.conf', target: '/etc/coturn/turnserver.conf', mode: 0o444 },
-      ])
-      .withCopyContentToContainer([secretFile])
-      .withHealthCheck({ test: healthTest(coturnSpec), interval: 1000, timeout: 3000, retries: 20 })
-      .withWaitStrategy(Wait.forHealthCheck())
-      .start();
-    started.push(coturn);
+    const coturn = await start(
+      'coturn',
+      new GenericContainer(coturnSpec.image ?? 'coturn/coturn:4.6')
+        .withNetwork(network)
+        .withNetworkAliases('coturn')
+        .withEntrypoint(coturnSpec.entrypoint ?? [])
+        .withCopyFilesToContainer([
+          { source: 'docker/coturn/turnserver.conf', target: '/etc/coturn/turnserver.conf', mode: 0o444 },
+        ])
+        .withCopyContentToContainer([secretFile])
+        .withHealthCheck({ test: healthTest(coturnSpec), interval: 1000, timeout: 3000, retries: 20 })
+        .withWaitStrategy(Wait.forHealthCheck()),
+    );
     // Chromium on the host and the robot container both reach coturn at its address on the test network.
     const turnIp = coturn.getIpAddress(network.getName());
 
     const startSignaling = async (alias: string) => {
-      const c = await new GenericContainer(IMAGES.signaling.tag)
-        .withNetwork(network)
-        .withNetworkAliases(alias)
-        .withEnvironment({
-          ...signalingEnv,
-          PUBLIC_KEY: keys.publicPem,
-          TURN_URLS: `turn:${turnIp}:3478?transport=udp`,
-          LOG_LEVEL: 'warn',
-        })
-        .withCopyContentToContainer([secretFile])
-        .withExposedPorts(8080)
-        .withWaitStrategy(Wait.forHealthCheck())
-        .start();
-      started.push(c);
-      return c;
+      return start(
+        alias,
+        new GenericContainer(IMAGES.signaling.tag)
+          .withNetwork(network)
+          .withNetworkAliases(alias)
+          .withEnvironment({
+            ...signalingEnv,
+            PUBLIC_KEY: keys.publicPem,
+            TURN_URLS: `turn:${turnIp}:3478?transport=udp`,
+            LOG_LEVEL: 'warn',
+          })
+          .withCopyContentToContainer([secretFile])
+          .withExposedPorts(8080)
+          .withWaitStrategy(Wait.forHealthCheck()),
+      );
     };
     [signalingA] = await Promise.all([startSignaling('signaling-a'), startSignaling('signaling-b')]);
 
-    robot = await new GenericContainer(IMAGES.robot.tag)
-      .withNetwork(network)
-      .withEnvironment({
-        ...streamerEnv,
-        SIGNALING_URL: 'ws://signaling-b:8080/v1/ws',
-        ROBOT_TOKEN: await keys.robot(ROBOT_ID, 3600),
-        STREAMER_APP_PUBLIC_KEY: keys.publicPem,
-        STREAMER_ICE_TRANSPORT_POLICY: 'relay',
-        STREAMER_STATS_INTERVAL_MS: '1000',
-      })
-      .withWaitStrategy(Wait.forHealthCheck())
-      .start();
-    started.push(robot);
+    robot = await start(
+      'robot',
+      new GenericContainer(IMAGES.robot.tag)
+        .withNetwork(network)
+        .withEnvironment({
+          ...streamerEnv,
+          SIGNALING_URL: 'ws://signaling-b:8080/v1/ws',
+          ROBOT_TOKEN: await keys.robot(ROBOT_ID, 3600),
+          STREAMER_APP_PUBLIC_KEY: keys.publicPem,
+          STREAMER_ICE_TRANSPORT_POLICY: 'relay',
+          STREAMER_STATS_INTERVAL_MS: '1000',
+        })
+        .withWaitStrategy(Wait.forHealthCheck()),
+    );
     browser = await launchMediaBrowser();
   });
 
@@ -127,13 +151,13 @@ describe('robot container to Chromium, relay-only through the coturn container',
     try {
       const first = await waitFor(
         () => page.stats(),
-        (s) => s.framesDecoded > 0,
+        sessionOpen((s) => s.framesDecoded > 0),
         'the first decoded frame',
         60_000,
       );
       const later = await waitFor(
         () => page.stats(),
-        (s) => s.framesDecoded > first.framesDecoded + 30,
+        sessionOpen((s) => s.framesDecoded > first.framesDecoded + 30),
         'frames to keep decoding',
       );
       assert.equal(later.connectionState, 'connected');

@@ -50,9 +50,12 @@ export class ComposeStack {
     );
   }
 
+  /** The resolved configuration, with compose's `$$` escapes turned back into the `$` a container sees. */
   async config(): Promise<ComposeConfig> {
     const { stdout } = await this.run(['config', '--format', 'json']);
-    return JSON.parse(stdout) as ComposeConfig;
+    return JSON.parse(stdout, (_key, value: unknown) =>
+      typeof value === 'string' ? value.replaceAll('$$', '$') : value,
+    ) as ComposeConfig;
   }
 
   /** The container ids and health of every container of the project (running or not). */

@@ -122,6 +122,16 @@ export async function waitFor<T>(
   }
 }
 
+/** For waitFor on page stats: a session the robot closed (e.g. cannot answer) fails at once, with its reason. */
+export function sessionOpen<T extends { sessionClosed: string | null }>(
+  done: (s: T) => boolean,
+): (s: T) => boolean {
+  return (s) => {
+    if (s.sessionClosed) throw new Error(`the robot closed the session: ${s.sessionClosed}`);
+    return done(s);
+  };
+}
+
 /** Robot stats lines the streamer logs every STREAMER_STATS_INTERVAL_MS: decoded buffers of the app's mic. */
 export function robotMicBuffers(logs: string): number {
   let best = 0;
