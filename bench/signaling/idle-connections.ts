@@ -16,7 +16,8 @@ const keys = new TestKeys();
 
 async function memory(httpUrl: string): Promise<{ rss: number; heap: number }> {
   const text = await (await fetch(`${httpUrl}/metrics`)).text();
-  const read = (name: string) => Number(new RegExp(`^${name} (\\d+(?:\\.\\d+)?)`, 'm').exec(text)?.[1] ?? NaN);
+  const read = (name: string) =>
+    Number(new RegExp(`^${name} (\\d+(?:\\.\\d+)?)`, 'm').exec(text)?.[1] ?? NaN);
   return { rss: read('process_resident_memory_bytes'), heap: read('nodejs_heap_size_used_bytes') };
 }
 
@@ -33,14 +34,20 @@ function connect(url: string, token: string): Promise<WebSocket> {
   });
 }
 
-const s = await spawnSignaling(keys, { CONNECTIONS_PER_IP_PER_MIN: '1000000', LOG_LEVEL: 'warn', AUTH_TIMEOUT_MS: '60000' });
+const s = await spawnSignaling(keys, {
+  CONNECTIONS_PER_IP_PER_MIN: '1000000',
+  LOG_LEVEL: 'warn',
+  AUTH_TIMEOUT_MS: '60000',
+});
 const token = await keys.app('idle', '*');
 await new Promise((r) => setTimeout(r, 1000));
 const before = await memory(s.httpUrl);
 const sockets: WebSocket[] = [];
 const t0 = performance.now();
 for (let i = 0; i < N; i += BATCH) {
-  sockets.push(...(await Promise.all(Array.from({ length: Math.min(BATCH, N - i) }, () => connect(s.url, token)))));
+  sockets.push(
+    ...(await Promise.all(Array.from({ length: Math.min(BATCH, N - i) }, () => connect(s.url, token)))),
+  );
 }
 const connectSec = (performance.now() - t0) / 1000;
 await new Promise((r) => setTimeout(r, 3000));

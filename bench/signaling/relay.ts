@@ -20,7 +20,12 @@ const DURATION_MS = Number(process.env['DURATION_MS'] ?? 3000);
 const THROUGHPUT_N = Number(process.env['THROUGHPUT_N'] ?? 30_000);
 const RATES = [1000, 5000];
 const keys = new TestKeys();
-const UNLIMITED = { RATE_MESSAGES_PER_SEC: '100000', RATE_BURST: '100000', CONNECTIONS_PER_IP_PER_MIN: '100000', LOG_LEVEL: 'warn' };
+const UNLIMITED = {
+  RATE_MESSAGES_PER_SEC: '100000',
+  RATE_BURST: '100000',
+  CONNECTIONS_PER_IP_PER_MIN: '100000',
+  LOG_LEVEL: 'warn',
+};
 
 interface Pair {
   send(seq: number): void;
@@ -52,7 +57,11 @@ function candidateFrame(sessionId: string, seq: number): string {
   return JSON.stringify({
     type: 'candidate',
     sessionId,
-    candidate: { candidate: `candidate:${seq} 1 udp 2122260223 192.168.1.20 ${performance.now()} typ host generation 0`, sdpMid: '0', sdpMLineIndex: 0 },
+    candidate: {
+      candidate: `candidate:${seq} 1 udp 2122260223 192.168.1.20 ${performance.now()} typ host generation 0`,
+      sdpMid: '0',
+      sdpMLineIndex: 0,
+    },
   });
 }
 function parseCandidate(raw: string): [number, number] {
@@ -152,7 +161,9 @@ async function throughput(pair: Pair): Promise<number> {
 
 async function main(): Promise<void> {
   console.error('starting the baseline relay');
-  const bare = spawn(process.execPath, ['--import', 'tsx', 'bench/signaling/bare-relay.ts'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const bare = spawn(process.execPath, ['--import', 'tsx', 'bench/signaling/bare-relay.ts'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const [line] = (await once(bare.stdout!, 'data')) as [Buffer];
   const bareUrl = `ws://127.0.0.1:${(JSON.parse(line.toString()) as { port: number }).port}`;
   console.error('baseline relay up; starting signaling instances and Redis');
@@ -167,7 +178,10 @@ async function main(): Promise<void> {
     local: (i) => signalingPair(local.url, local.url, `bench-l${i}`),
     redis: (i) => signalingPair(b.url, a.url, `bench-r${i}`),
   };
-  const results: Record<string, { lat: Record<number, { p50: number[]; p99: number[]; lost: number }>; tput: number[] }> = {};
+  const results: Record<
+    string,
+    { lat: Record<number, { p50: number[]; p99: number[]; lost: number }>; tput: number[] }
+  > = {};
   let pairNo = 0;
   for (let run = 0; run < RUNS; run++) {
     for (const [name, make] of Object.entries(targets)) {
@@ -190,11 +204,19 @@ async function main(): Promise<void> {
   const bareTput = median(results['bare']!.tput);
   const rows = Object.entries(results).map(([name, r]) => ({
     path: name,
-    ...Object.fromEntries(RATES.flatMap((rate) => [[`p50 ms @${rate}/s`, median(r.lat[rate]!.p50)], [`p99 ms @${rate}/s`, median(r.lat[rate]!.p99)], [`lost @${rate}/s`, r.lat[rate]!.lost]])),
+    ...Object.fromEntries(
+      RATES.flatMap((rate) => [
+        [`p50 ms @${rate}/s`, median(r.lat[rate]!.p50)],
+        [`p99 ms @${rate}/s`, median(r.lat[rate]!.p99)],
+        [`lost @${rate}/s`, r.lat[rate]!.lost],
+      ]),
+    ),
     'max msgs/s': Math.round(median(r.tput)),
     'vs bare': `${((median(r.tput) / bareTput) * 100).toFixed(0)}%`,
   }));
-  console.log(`\nSignaling relay, app -> robot, candidate messages (~180 bytes); medians of ${RUNS} runs, ${DURATION_MS} ms per paced run, ${THROUGHPUT_N} msgs per throughput run\n`);
+  console.log(
+    `\nSignaling relay, app -> robot, candidate messages (~180 bytes); medians of ${RUNS} runs, ${DURATION_MS} ms per paced run, ${THROUGHPUT_N} msgs per throughput run\n`,
+  );
   console.log(table(rows));
   for (const s of [local, a, b]) await s.kill();
   bare.kill();
