@@ -1,5 +1,6 @@
 # The robot image: the streamer (GStreamer capture/encode + WebRTC) and the gateway (data channels to robot
-# programs). One image, two processes: compose runs it twice with different commands.
+# programs), plus the demo robot program the local stack runs (examples/demo-service). One image, one process
+# per container: compose runs it with different commands.
 # Build from the repository root:  docker build -f docker/robot.Dockerfile -t robostream/robot .
 # Behind an HTTPS-intercepting proxy, give npm the proxy's CA for the build only:
 #   docker build --secret id=npm_ca,src=/etc/ssl/certs/ca-certificates.crt -f docker/robot.Dockerfile .
@@ -34,8 +35,10 @@ COPY services/protocol/src services/protocol/src
 COPY services/signaling/src services/signaling/src
 COPY services/gateway/src services/gateway/src
 COPY services/streamer/src services/streamer/src
+COPY examples/demo-service/battery-service.ts examples/demo-service/
 RUN node docker/bundle.mjs /out/streamer.mjs services/streamer/src/main.ts --external gstreamer-superficial \
   && node docker/bundle.mjs /out/gateway.mjs services/gateway/src/main.ts \
+  && node docker/bundle.mjs /out/demo-service.mjs examples/demo-service/battery-service.ts \
   && cp docker/robot-healthcheck.mjs /out/healthcheck.mjs \
   && mkdir -p /out/node_modules/gstreamer-superficial/build/Release \
   && cp node_modules/gstreamer-superficial/package.json /out/node_modules/gstreamer-superficial/ \

@@ -22,7 +22,16 @@ import {
 import { launchMediaBrowser, type MediaBrowser } from './support/media-browser.js';
 
 const SIM_ROBOT = 'sim-robot';
-const SERVICES = ['redis', 'signaling-a', 'signaling-b', 'edge', 'coturn', 'sim-streamer', 'sim-gateway'];
+const SERVICES = [
+  'redis',
+  'signaling-a',
+  'signaling-b',
+  'edge',
+  'coturn',
+  'sim-streamer',
+  'sim-gateway',
+  'sim-demo',
+];
 
 interface Replica {
   service: string;
@@ -99,11 +108,14 @@ describe('compose.yaml: the local stack', { timeout: 900_000 }, () => {
     for (const r of replicas) {
       const robots = await waitFor(
         () => presenceVia(r.url),
-        (list) => list.some((p) => p.robotId === SIM_ROBOT && p.endpoints.some((e) => e.name === 'media')),
-        `${SIM_ROBOT} in presence on ${r.service}`,
+        (list) => {
+          const names = list.find((p) => p.robotId === SIM_ROBOT)?.endpoints.map((e) => e.name) ?? [];
+          return names.includes('media') && names.includes('gateway');
+        },
+        `${SIM_ROBOT} (streamer and gateway) in presence on ${r.service}`,
       );
       const sim = robots.find((p) => p.robotId === SIM_ROBOT);
-      assert.ok(sim?.endpoints.some((e) => e.name === 'media'));
+      assert.deepEqual(sim?.endpoints.map((e) => e.name).sort(), ['gateway', 'media']);
     }
   });
 
