@@ -7,21 +7,27 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 force=0
 [[ ${1:-} == --force ]] && force=1
-if [[ -e .env && $force == 0 ]]; then
-  echo "make-env: .env exists; run with --force to replace it" >&2
+out=${ENV_FILE:-.env} # another path to try it without touching .env
+if [[ -e $out && $force == 0 ]]; then
+  echo "make-env: $out exists; run with --force to replace it" >&2
   exit 1
 fi
+die() {
+  echo "make-env: $*" >&2
+  exit 1
+}
 
 token() { DEV_KEYS_DIR=.dev-keys npx --no-install tsx services/signaling/src/cli/token.ts "$@"; }
 sim_id=sim-robot
-# One line with \n escapes: compose's .env reads a double-quoted value's \n as a line break.
+# awk turns line breaks into \n for sed, which writes them back: a double-quoted multi-line value, which compose reads.
 public_key=$(token public-key | awk '{ printf "%s\\n", $0 }')
 sim_token=$(token robot "$sim_id" --ttl 365d)
+[[ $public_key == *BEGIN* && -n $sim_token ]] || die "the token CLI printed nothing (is the workspace installed? npm ci)"
 turn_secret=$(node -e "console.log(require('node:crypto').randomBytes(32).toString('hex'))")
 turn_host=$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}' 2>/dev/null || true)
 gid() { getent group "$1" | cut -d: -f3; }
 
-tmp=$(mktemp .env.XXXXXX)
+tmp=$(mktemp "$out.XXXXXX")
 chmod 600 "$tmp"
 sed \
   -e "s|^ROBOSTREAM_PUBLIC_KEY=.*|ROBOSTREAM_PUBLIC_KEY=\"${public_key%\\n}\"|" \
@@ -33,5 +39,5 @@ sed \
   -e "s|^AUDIO_GID=.*|AUDIO_GID=$(gid audio || echo 29)|" \
   -e "s|^RENDER_GID=.*|RENDER_GID=$(gid render || echo 65534)|" \
   .env.example >"$tmp"
-mv "$tmp" .env
-echo "make-env: wrote .env (simulated robot '$sim_id'; app tokens: npm run token -- app <you> --robots '*')"
+mv "$tmp" "$out"
+echo "make-env: wrote $out (simulated robot '$sim_id'; app tokens: npm run token -- app <you> --robots '*')"
