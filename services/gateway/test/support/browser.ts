@@ -9,6 +9,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Received } from './browser-gateway-app.js';
 
 // Flags measured on this machine (shared/ENVIRONMENT.md).
 const CHROMIUM_FLAGS = [
@@ -86,4 +87,56 @@ export async function launchBrowser(): Promise<TestBrowser> {
       rmSync(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface RoundTrip {
+  welcome: Received;
+  reply: Received;
+  pair: { local: string; remote: string; localProtocol: string } | null;
+}
+
+/**
+ * In the page: a new app `key` opens a gateway session, authenticates with `token` over the reliable channel,
+ * takes the lock and sends command `id` to `service`; returns the welcome, the reply and the selected pair.
+ */
+export function dataChannelRoundTrip(
+  page: Page,
+  o: {
+    url: string;
+    token: string;
+    robot: string;
+    key: string;
+    service: string;
+    id: string;
+    relayOnly?: boolean;
+  },
+): Promise<RoundTrip> {
+  return page.evaluate(async (o) => {
+    const app = await window.BrowserGatewayApp.open({
+      signalingUrl: o.url,
+      token: o.token,
+      robotId: o.robot,
+      relayOnly: !!o.relayOnly,
+    });
+    window.apps[o.key] = app;
+    app.send({ v: 1, type: 'auth', token: o.token });
+    const welcome = await app.next('welcome');
+    app.send({ v: 1, type: 'lock.takeover', id: `${o.id}-lock` });
+    await app.next('lock.state');
+    app.send({ v: 1, type: 'command', id: o.id, service: o.service, payload: { n: 1 } });
+    const reply = await app.next('reply', { ref: o.id });
+    return { welcome, reply, pair: await app.selectedPair() };
+  }, o);
+}
+
+/** In the page: command `id` again on an app opened before; resolves with its reply. */
+export function dataChannelCommand(page: Page, key: string, service: string, id: string): Promise<Received> {
+  return page.evaluate(
+    async ({ key, service, id }) => {
+      const app = window.apps[key]!;
+      app.send({ v: 1, type: 'command', id, service, payload: { n: 2 } });
+      return app.next('reply', { ref: id });
+    },
+    { key, service, id },
+  );
 }

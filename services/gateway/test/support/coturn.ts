@@ -68,6 +68,9 @@ export async function startCoturn(): Promise<Coturn> {
       '--fingerprint',
       // Loopback tests only: peers on 127.0.0.1 would be refused otherwise. Never in a shipped config.
       '--allow-loopback-peers',
+      // werift 0.24.4 waits for its next allocation refresh on a ref'd timer (5/6 of the lifetime) even after
+      // pc.close(): with coturn's default 600 s the test process would linger ~8 minutes. 6 s -> at most 5 s.
+      '--max-allocate-lifetime=6',
       '--log-file=stdout',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },

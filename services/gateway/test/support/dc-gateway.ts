@@ -14,7 +14,7 @@ export async function startDcGateway(
   keys: TestKeys,
   robotId: string,
   signalingUrl: string,
-  o: { iceTransportPolicy?: 'all' | 'relay' } = {},
+  o: { iceTransportPolicy?: 'all' | 'relay'; tls?: { cert: string; key: string } } = {},
 ): Promise<DcGateway> {
   const robotToken = await keys.robot(robotId);
   const logger = pino({ level: process.env['GATEWAY_TEST_LOG'] ?? 'silent' });
@@ -28,7 +28,7 @@ export async function startDcGateway(
         maxSessions: 16,
       },
       local: { kind: 'tcp', host: '127.0.0.1', port: 0 },
-      lan: { host: '127.0.0.1', port: 0, tls: null },
+      lan: { host: '127.0.0.1', port: 0, tls: o.tls ?? null },
       appPublicKey: keys.keys.publicKey,
       limits: DEFAULT_LIMITS,
       logLevel: 'silent',
