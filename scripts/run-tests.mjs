@@ -32,7 +32,18 @@ const env = {
 const concurrency = process.env.TEST_CONCURRENCY ?? '1';
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...selected],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    // A file whose tests are done must not keep CI waiting on a handle it leaked (a native pipeline, a child
+    // service); and a test that hangs fails after 5 minutes instead of hanging the run.
+    '--test-force-exit',
+    '--test-timeout=300000',
+    '--test-reporter=spec',
+    ...selected,
+  ],
   { stdio: 'inherit', env },
 );
 process.exit(r.status ?? 1);
