@@ -1,12 +1,14 @@
 /**
- * Gateway benchmark: app -> service -> app round trip over a direct wss link, against a bare `ws` echo over wss
- * measured in the same run (same certificate, same client code, same machine load).
+ * Gateway benchmark: app -> service -> app round trip over a direct wss link and over the WebRTC data channels
+ * (through signaling), against a bare `ws` echo over wss measured in the same run (same machine load).
  *
  *   npx tsx bench/gateway/round-trip.ts [--rtt 5000] [--pipelined 50000] [--stream 100000]
  *
- * Processes: the gateway (services/gateway/src/main.ts) and the echo service each run in their own process, the
- * app in this one; the baseline echo server runs in its own process too. Printed figures only; no pass/fail.
- * The data-channel transport is measured here once the lead wires it (it plugs in as another AppLink).
+ * Processes: the gateway (services/gateway/src/main.ts, with SIGNALING_URL and ROBOT_TOKEN) and the echo service
+ * each run in their own process; the baseline echo server runs in its own process too. This process holds the
+ * apps (a ws client for wss, a werift peer for the data channels) and a signaling server (setup only).
+ * Printed figures only; no pass/fail. Data-channel telemetry is lossy by contract (maxRetransmits 0): frames lost
+ * on the way are reported as `lost`, frames the gateway dropped (slow reader) as `dropped`.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -19,6 +21,8 @@ import { mintToken } from '@robostream/protocol/auth';
 import { generateSigningKeys, publicKeyPem } from '@robostream/protocol/auth/keys';
 import { GATEWAY_ENVELOPE_VERSION as v } from '@robostream/protocol/gateway';
 import { ServiceClient } from '@robostream/gateway/client';
+import { buildSignalingServer, loadConfig } from '@robostream/signaling';
+import { openWeriftGatewayApp } from './werift-app.js';
 
 const self = new URL(import.meta.url).pathname;
 const role = process.argv[2];
@@ -81,7 +85,11 @@ function streamFrames(n: number, send: (i: number) => void): void {
 
 interface Transport {
   name: string;
-  ws: WebSocket;
+  send(frame: string): void;
+  /** Every incoming frame; returns the unsubscribe. */
+  onFrame(handler: (frame: string) => void): () => void;
+  /** Before each measurement: gateway links take the control lock (only the operator may send commands). */
+  prepare?(): Promise<void>;
   /** Frame for one echo request with a numeric tag. */
   request(tag: number): string;
   /** The tag of an echo answer, or null for other frames. */
@@ -132,6 +140,21 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   const stop = () => children.forEach((c) => c.kill('SIGTERM'));
   process.on('exit', stop);
+  // Interrupted (Ctrl-C, timeout): take the child processes down too.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+
+  // Signaling in this process: only the data-channel setup goes through it.
+  const signaling = await buildSignalingServer(
+    loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PUBLIC_KEY: publicKeyPem(keys.publicKey),
+      LOG_LEVEL: 'silent',
+      SHUTDOWN_GRACE_MS: '200',
+    }),
+    { defaultMetrics: false },
+  );
+  const signalingUrl = `${(await signaling.listen()).replace(/^http/, 'ws')}/v1/ws`;
 
   try {
     // Gateway, as deployed: its own process, env config, wss with the certificate.
@@ -148,6 +171,13 @@ async function main(): Promise<void> {
         GATEWAY_RELIABLE_QUEUE: '100000',
         GATEWAY_TELEMETRY_QUEUE: String(STREAM_N),
         GATEWAY_DEADMAN_MS: '60000',
+        SIGNALING_URL: signalingUrl,
+        ROBOT_TOKEN: await mintToken(keys.privateKey, {
+          role: 'robot',
+          sub: 'bench',
+          ttlSec: 600,
+          alg: 'EdDSA',
+        }),
         LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -180,29 +210,45 @@ async function main(): Promise<void> {
       alg: 'EdDSA',
     });
     const gwWs = await open(`wss://${listening.lan}/v1/app`, ca);
-    gwWs.send(JSON.stringify({ v, type: 'auth', token }));
-    await nextFrame(gwWs, (f) => f.includes('"welcome"'));
-    gwWs.send(JSON.stringify({ v, type: 'lock.take' }));
-    await nextFrame(gwWs, (f) => f.includes('"lock.state"'));
-
-    const gateway: Transport = {
-      name: 'gateway (direct wss)',
-      ws: gwWs,
-      request: (tag) => `{"v":1,"type":"command","id":"${tag}","service":"echo","payload":${tag}}`,
-      answerTag: (f) =>
+    const envelope = {
+      request: (tag: number) => `{"v":1,"type":"command","id":"${tag}","service":"echo","payload":${tag}}`,
+      answerTag: (f: string) =>
         f.startsWith('{"v":1,"type":"reply"') ? Number((JSON.parse(f) as { ref: string }).ref) : null,
-      streamRequest: (n) =>
+      streamRequest: (n: number) =>
         JSON.stringify({ v, type: 'command', id: 'stream', service: 'echo', payload: { stream: n } }),
-      streamCount: (f) => {
+      streamCount: (f: string) => {
         if (f.startsWith('{"v":1,"type":"telemetry"')) return { received: 1, dropped: 0 };
         if (f.startsWith('{"v":1,"type":"drops"'))
           return { received: 0, dropped: (JSON.parse(f) as { dropped: number }).dropped };
         return { received: 0, dropped: 0 };
       },
     };
+    const gateway: Transport = { name: 'gateway (direct wss)', ...wsIo(gwWs), ...envelope };
+    gateway.prepare = () => takeLock(gateway);
+    await authenticate(gateway, token);
+
+    // The data-channel app: werift in this process, through signaling, once the gateway has registered.
+    const probe = await openProbe(signalingUrl, token);
+    const dcApp = await openWeriftGatewayApp({ signalingUrl, token, robotId: 'bench' });
+    probe.close();
+    const datachannel: Transport = {
+      name: 'gateway (data channels)',
+      send: (f) => dcApp.reliable.send(f),
+      onFrame: (h) => {
+        const subs = [dcApp.reliable, dcApp.lossy].map((dc) =>
+          dc.onMessage.subscribe((d) => h(typeof d === 'string' ? d : d.toString('utf8'))),
+        );
+        return () => subs.forEach((x) => x.unSubscribe());
+      },
+      ...envelope,
+    };
+    datachannel.prepare = () => takeLock(datachannel);
+    await authenticate(datachannel, token);
+
+    const baselineWs = await open(`wss://127.0.0.1:${echoPort}/`, ca);
     const baseline: Transport = {
       name: 'bare ws echo (wss)',
-      ws: await open(`wss://127.0.0.1:${echoPort}/`, ca),
+      ...wsIo(baselineWs),
       request: (tag) => `{"v":1,"type":"command","id":"${tag}","service":"echo","payload":${tag}}`,
       answerTag: (f) =>
         f.startsWith('{"v":1,"type":"command"') ? Number((JSON.parse(f) as { id: string }).id) : null,
@@ -211,8 +257,10 @@ async function main(): Promise<void> {
     };
 
     const rows: string[][] = [];
-    for (const tr of [baseline, gateway, baseline, gateway]) {
+    const paths = [baseline, gateway, datachannel];
+    for (const tr of [...paths, ...paths]) {
       // Interleaved twice: the second pass is reported (warm JIT, warm sockets); the first is warm-up.
+      await tr.prepare?.();
       const rtt = await roundTrips(tr, RTT_N);
       const pipe = await pipelined(tr, PIPE_N, 256);
       const stream = await streamed(tr, STREAM_N);
@@ -224,6 +272,7 @@ async function main(): Promise<void> {
         int(pipe),
         int(stream.rate),
         String(stream.dropped),
+        String(stream.lost),
       ]);
     }
     console.log(
@@ -240,14 +289,17 @@ async function main(): Promise<void> {
       'round trips/s (pipelined)',
       'frames/s one way',
       'dropped',
+      'lost',
     ];
-    const table = [head, ...rows.slice(2)];
+    const table = [head, ...rows.slice(paths.length)];
     const widths = head.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
     for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
     gwWs.close();
-    baseline.ws.close();
+    baselineWs.close();
+    await dcApp.close();
   } finally {
     stop();
+    await signaling.shutdown();
   }
 }
 
@@ -255,8 +307,9 @@ async function roundTrips(tr: Transport, n: number): Promise<{ p50: number; p99:
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    tr.ws.send(tr.request(i));
-    await nextFrame(tr.ws, (f) => tr.answerTag(f) === i);
+    const answered = nextFrame(tr, (f) => tr.answerTag(f) === i);
+    tr.send(tr.request(i));
+    await answered;
     samples.push(performance.now() - t0);
   }
   samples.sort((a, b) => a - b);
@@ -273,38 +326,83 @@ function pipelined(tr: Transport, n: number, window: number): Promise<number> {
     let sent = 0;
     let done = 0;
     const t0 = performance.now();
-    const onMsg = (data: WebSocket.RawData) => {
-      if (tr.answerTag(data.toString()) === null) return;
+    const off = tr.onFrame((f) => {
+      if (tr.answerTag(f) === null) return;
       done++;
-      if (sent < n) tr.ws.send(tr.request(sent++));
+      if (sent < n) tr.send(tr.request(sent++));
       if (done === n) {
-        tr.ws.off('message', onMsg);
+        off();
         resolve((n / (performance.now() - t0)) * 1000);
       }
-    };
-    tr.ws.on('message', onMsg);
-    while (sent < Math.min(window, n)) tr.ws.send(tr.request(sent++));
+    });
+    while (sent < Math.min(window, n)) tr.send(tr.request(sent++));
   });
 }
 
-/** Frames per second from the far end to the app through one link. */
-function streamed(tr: Transport, n: number): Promise<{ rate: number; dropped: number }> {
+/**
+ * Frames per second from the far end to the app through one link. Ends when every frame is accounted for, or
+ * (lossy channels) one second after the last one; the rate is counted up to the last frame received.
+ */
+function streamed(tr: Transport, n: number): Promise<{ rate: number; dropped: number; lost: number }> {
   return new Promise((resolve) => {
     let received = 0;
     let dropped = 0;
     const t0 = performance.now();
-    const onMsg = (data: WebSocket.RawData) => {
-      const c = tr.streamCount(data.toString());
+    let last = t0;
+    const finish = () => {
+      off();
+      clearInterval(idle);
+      resolve({ rate: (received / (last - t0)) * 1000, dropped, lost: n - received - dropped });
+    };
+    const off = tr.onFrame((f) => {
+      const c = tr.streamCount(f);
+      if (c.received + c.dropped === 0) return;
       received += c.received;
       dropped += c.dropped;
-      if (received + dropped === n) {
-        tr.ws.off('message', onMsg);
-        resolve({ rate: (received / (performance.now() - t0)) * 1000, dropped });
-      }
-    };
-    tr.ws.on('message', onMsg);
-    tr.ws.send(tr.streamRequest(n));
+      last = performance.now();
+      if (received + dropped === n) finish();
+    });
+    const idle = setInterval(() => {
+      if (performance.now() - last > 1_000) finish();
+    }, 100);
+    tr.send(tr.streamRequest(n));
   });
+}
+
+function wsIo(ws: WebSocket): Pick<Transport, 'send' | 'onFrame'> {
+  return {
+    send: (f) => ws.send(f),
+    onFrame: (h) => {
+      const on = (d: WebSocket.RawData) => h(d.toString());
+      ws.on('message', on);
+      return () => ws.off('message', on);
+    },
+  };
+}
+
+async function authenticate(tr: Transport, token: string): Promise<void> {
+  const welcome = nextFrame(tr, (f) => f.includes('"welcome"'));
+  tr.send(JSON.stringify({ v, type: 'auth', token }));
+  await welcome;
+}
+
+async function takeLock(tr: Transport): Promise<void> {
+  const lock = nextFrame(tr, (f) => f.includes('"lock.state"'));
+  tr.send(JSON.stringify({ v, type: 'lock.takeover' }));
+  await lock;
+}
+
+/** Waits until the gateway's `gateway` endpoint is registered with signaling. */
+async function openProbe(url: string, token: string): Promise<{ close(): void }> {
+  const { SignalingClient } = await import('@robostream/protocol/client');
+  const c = new SignalingClient({ url, token, WebSocket: WebSocket as never, reconnect: false });
+  await c.connect();
+  for (;;) {
+    const robots = await c.listRobots();
+    if (robots.some((r) => r.robotId === 'bench' && r.endpoints.some((e) => e.name === 'gateway'))) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  return { close: () => c.close() };
 }
 
 function open(url: string, ca: Buffer): Promise<WebSocket> {
@@ -315,15 +413,13 @@ function open(url: string, ca: Buffer): Promise<WebSocket> {
   });
 }
 
-function nextFrame(ws: WebSocket, pred: (f: string) => boolean): Promise<string> {
+function nextFrame(tr: Pick<Transport, 'onFrame'>, pred: (f: string) => boolean): Promise<string> {
   return new Promise((resolve) => {
-    const on = (d: WebSocket.RawData) => {
-      const f = d.toString();
+    const off = tr.onFrame((f) => {
       if (!pred(f)) return;
-      ws.off('message', on);
+      off();
       resolve(f);
-    };
-    ws.on('message', on);
+    });
   });
 }
 

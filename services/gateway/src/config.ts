@@ -43,6 +43,8 @@ export interface SignalingLinkConfig {
   iceTransportPolicy: 'all' | 'relay';
   /** Concurrent data-channel sessions; more are rejected. */
   maxSessions: number;
+  /** Bytes handed to one werift data channel before the hub queues (see DataChannelAppLink). */
+  highWaterBytes: number;
 }
 
 export interface GatewayConfig {
@@ -210,6 +212,7 @@ function readSignaling(
     'all',
   );
   const maxSessions = positive('GATEWAY_MAX_DATACHANNEL_SESSIONS', 16, 1, 10_000);
+  const highWaterBytes = positive('GATEWAY_DATACHANNEL_HIGH_WATER_BYTES', 8_192, 1_024, 16 * 1024 * 1024);
   if (!url) {
     if (env['ROBOT_TOKEN'] || env['ROBOT_TOKEN_FILE'])
       problems.push('ROBOT_TOKEN/ROBOT_TOKEN_FILE is set but SIGNALING_URL is not');
@@ -247,7 +250,7 @@ function readSignaling(
       problems.push(`${name}: the token's subject is not a robot id`);
     else subject = claims.sub;
   }
-  return { config: { url, token, iceTransportPolicy: policy, maxSessions }, subject };
+  return { config: { url, token, iceTransportPolicy: policy, maxSessions, highWaterBytes }, subject };
 }
 
 /**

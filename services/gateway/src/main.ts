@@ -25,7 +25,7 @@ if (config.signaling) {
     robotId: config.robotId,
     attachLink: (link) => gateway.attachLink(link),
     services: () => gateway.stats().services,
-    lowWaterBytes: config.limits.highWaterBytes / 2,
+    highWaterBytes: config.signaling.highWaterBytes,
     metrics: gateway.metrics,
     logger,
   });

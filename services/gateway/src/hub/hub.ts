@@ -261,7 +261,7 @@ export class Hub {
       out: new Outbox(link, {
         reliableLimit: this.o.limits.reliableQueue,
         lossyLimitPerKey: this.o.limits.telemetryQueue,
-        highWaterBytes: this.o.limits.highWaterBytes,
+        highWaterBytes: Math.min(this.o.limits.highWaterBytes, link.highWaterBytes ?? Infinity),
         dropReport: (service, dropped, total) => enc({ v, type: 'drops', service, dropped, total }),
         onDrop: (service, n) => this.o.metrics.drops.inc({ service }, n),
       }),

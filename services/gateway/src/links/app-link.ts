@@ -13,6 +13,11 @@ export interface AppLink {
   /** For logs and metrics only (remote address, signaling session id). Never a secret. */
   readonly remote: string;
   /**
+   * Optional: a transport that must not be handed more than this many bytes at once (the hub queues beyond it,
+   * in its bounded, drop-oldest lanes). The smaller of this and GATEWAY_HIGH_WATER_BYTES applies.
+   */
+  readonly highWaterBytes?: number;
+  /**
    * Sends one frame now. `reliable` frames must arrive, in order; `lossy` frames may be lost or reordered
    * (a transport without a lossy path sends them reliably). The hub queues instead of calling this while
    * bufferedAmount(cls) is above its high-water mark, so an implementation need not buffer beyond that.

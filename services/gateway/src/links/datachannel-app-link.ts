@@ -33,15 +33,20 @@ export class DataChannelAppLink implements AppLink {
   private closeReason = '';
   private readonly endWaiters: Array<(reason: string) => void> = [];
 
+  private readonly lowWaterBytes: number;
+
   /**
    * @param remote logs only (the signaling session id)
-   * @param lowWaterBytes bufferedAmountLowThreshold of each channel: onDrain fires when one falls to it
+   * @param highWaterBytes what the hub may hand to werift per channel before queueing itself. Kept small:
+   *   werift 0.24.4's SCTP stalls (no progress for seconds) when hundreds of small messages are queued in it,
+   *   while the hub's own queues are bounded and drop the oldest telemetry. onDrain fires at half of it.
    */
   constructor(
     private readonly pc: RTCPeerConnection,
     readonly remote: string,
-    private readonly lowWaterBytes: number,
+    readonly highWaterBytes: number,
   ) {
+    this.lowWaterBytes = Math.floor(highWaterBytes / 2);
     pc.onDataChannel.subscribe((dc) => this.adopt(dc));
     pc.connectionStateChange.subscribe((state) => {
       if (state === 'failed' || state === 'closed') this.finish(`peer connection ${state}`);

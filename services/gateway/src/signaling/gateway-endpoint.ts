@@ -34,8 +34,8 @@ export interface GatewayEndpointOptions {
   attachLink: (link: AppLink) => string;
   /** Connected service names now (presence meta `services`). */
   services: () => string[];
-  /** bufferedAmountLowThreshold of each data channel (half the hub's high-water mark). */
-  lowWaterBytes: number;
+  /** Bytes the hub may hand to one data channel before queueing (GATEWAY_DATACHANNEL_HIGH_WATER_BYTES). */
+  highWaterBytes: number;
   metrics: GatewayMetrics;
   logger: Logger;
   /** Tests: faster reconnects. */
@@ -215,7 +215,7 @@ export class GatewayEndpoint {
       bundlePolicy: 'max-bundle',
       ...(this.o.includeLoopback ? { iceAdditionalHostAddresses: ['127.0.0.1'] } : {}),
     });
-    const link = new DataChannelAppLink(pc, `session:${sessionId}`, this.o.lowWaterBytes);
+    const link = new DataChannelAppLink(pc, `session:${sessionId}`, this.o.highWaterBytes);
     const s: DcSession = {
       id: sessionId,
       app,
