@@ -29,21 +29,35 @@ const env = {
   TESTCONTAINERS_RYUK_DISABLED: 'true',
   TESTCONTAINERS_HOST_OVERRIDE: process.env.TESTCONTAINERS_HOST_OVERRIDE ?? 'localhost',
 };
-const concurrency = process.env.TEST_CONCURRENCY ?? '1';
-const r = spawnSync(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    `--test-concurrency=${concurrency}`,
-    // A file whose tests are done must not keep CI waiting on a handle it leaked (a native pipeline, a child
-    // service); and a test that hangs fails after 5 minutes instead of hanging the run.
-    '--test-force-exit',
-    '--test-timeout=300000',
-    '--test-reporter=spec',
-    ...selected,
-  ],
-  { stdio: 'inherit', env },
-);
-process.exit(r.status ?? 1);
+// One process per file so that a failing file can be told apart and run once more: browser and WebRTC tests on a
+// loaded 2-core machine are occasionally flaky (werift handshakes). A retry is reported, never hidden.
+function runFile(file) {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      // A file whose tests are done must not keep CI waiting on a handle it leaked (a native pipeline, a child
+      // service); and a test that hangs fails after 5 minutes instead of hanging the run.
+      '--test-force-exit',
+      '--test-timeout=300000',
+      '--test-reporter=spec',
+      file,
+    ],
+    { stdio: 'inherit', env },
+  );
+  return r.status === 0;
+}
+const failed = selected.filter((f) => !runFile(f));
+const retried = [];
+for (const f of failed) {
+  console.log(`\n[run-tests] ${f} failed; running it once more`);
+  retried.push({ file: f, passed: runFile(f) });
+}
+const stillFailing = retried.filter((r) => !r.passed).map((r) => r.file);
+console.log('\n[run-tests] files:', selected.length, 'passed first time:', selected.length - failed.length);
+for (const r of retried)
+  console.log(`[run-tests] retried ${r.file}: ${r.passed ? 'passed on retry (FLAKY)' : 'FAILED again'}`);
+console.log(`${selected.length - stillFailing.length} passed, ${stillFailing.length} failed`);
+process.exit(stillFailing.length ? 1 : 0);
