@@ -197,6 +197,40 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
     }
   });
 
+  test('WHEP: Chromium plays from one POST to the signaling service; the answer carries the robot candidates', async () => {
+    const page = await MediaAppPage.open(app);
+    try {
+      const token = await keys.app('whep-viewer', [ROBOT]);
+      const res = await page.whep(`${signaling.httpUrl}/v1/robots/${ROBOT}/whep`, token);
+      const answer = await res.text();
+      assert.equal(res.status, 201, answer);
+      assert.match(answer, /^a=candidate:/m, 'candidates in the answer');
+      const location = res.headers.get('location');
+      assert.match(location ?? '', new RegExp(`^/v1/robots/${ROBOT}/whep/`));
+      const s = await eventually(
+        async () => {
+          const st = await page.stats();
+          return st.framesDecoded > 30 && st;
+        },
+        20_000,
+        'frames decoded from WHEP',
+      );
+      assert.equal(s.frameWidth, 1280);
+      assert.deepEqual(
+        streamer.endpoint.list().map((x) => x.whep),
+        [true],
+      );
+      const del = await fetch(`${signaling.httpUrl}${location}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.ok(del.status === 200 || del.status === 204, `DELETE answered ${del.status}`);
+      await eventually(() => streamer.core.viewers().length === 0, 10_000, 'viewer closed after DELETE');
+    } finally {
+      await page.close();
+    }
+  });
+
   test('media keeps flowing when the signaling service goes away', async () => {
     const page = await MediaAppPage.open(app);
     try {

@@ -308,6 +308,7 @@ export class MediaEndpoint {
 
   private sendLocal(s: Session, c: IceCandidateInit | null): void {
     if (!s.signaled) return;
+    this.options.log.debug({ session: s.id, candidate: c?.candidate ?? null }, 'local candidate');
     if (c) s.client.sendCandidate(s.id, tagCandidate(c, s.tag));
     else s.client.sendEndOfCandidates(s.id);
   }

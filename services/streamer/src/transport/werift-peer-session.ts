@@ -109,6 +109,9 @@ export class WeriftPeerSession implements PeerSession {
   private readonly stateListeners = new Listeners<[PeerConnectionState]>();
   private rtcpSubscribed = false;
   private lastInboundAt = 0;
+  private remoteUfrag: string | null = null;
+  private iceRestartPending = false;
+  private offeredBundle: string[] | null = null;
   private silent = false;
   private silenceTimer: NodeJS.Timeout | null = null;
 
@@ -187,6 +190,16 @@ export class WeriftPeerSession implements PeerSession {
   }
 
   async applyOffer(offerSdp: string): Promise<OfferedMedia[]> {
+    const ufrag = /^a=ice-ufrag:(\S+)/m.exec(offerSdp)?.[1] ?? null;
+    if (this.remoteUfrag !== null && ufrag !== this.remoteUfrag) {
+      // An ICE-restart offer. werift 0.24.4 mistakes it for "renomination" whenever the offer has an inactive
+      // m-line (a declined audio section is enough) and then keeps its old credentials and dead pairs, so the
+      // restart is done here before the offer is applied: new local credentials, a fresh gathering.
+      for (const dtls of this.pc.dtlsTransports) dtls.iceTransport.restart();
+      this.iceRestartPending = true;
+    }
+    this.remoteUfrag = ufrag;
+    this.offeredBundle = /^a=group:BUNDLE (.*)$/m.exec(offerSdp)?.[1]?.trim().split(/\s+/) ?? null;
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
     this.subscribeRtcp();
     return parseOfferedMedia(offerSdp);
@@ -230,7 +243,35 @@ export class WeriftPeerSession implements PeerSession {
     await this.pc.setLocalDescription(answer);
     const local = this.pc.localDescription;
     if (!local) throw new Error('no local description after setLocalDescription');
-    return local.sdp;
+    this.startRestartedIce();
+    return this.answerBundle(local.sdp);
+  }
+
+  // werift bundles every m-line of its answer, also one the offer left out of its BUNDLE group (Chromium leaves
+  // a section the robot answered inactive out of its re-offers), and Chromium refuses such an answer. The group
+  // is narrowed to what was offered.
+  private answerBundle(sdp: string): string {
+    const offered = this.offeredBundle;
+    if (!offered) return sdp;
+    return sdp.replace(/^a=group:BUNDLE (.*)$/m, (_line, mids: string) => {
+      const kept = mids
+        .trim()
+        .split(/\s+/)
+        .filter((m) => offered.includes(m));
+      return `a=group:BUNDLE ${kept.join(' ')}`;
+    });
+  }
+
+  // werift 0.24.4 answering an ICE-restart offer gathers anew but never starts the new ICE checks: its connect()
+  // returns early because DTLS is still up (and its ICE transport still reads 'completed'). Start them here;
+  // DTLS then carries on over the new pair.
+  private startRestartedIce(): void {
+    if (!this.iceRestartPending) return;
+    this.iceRestartPending = false;
+    for (const dtls of this.pc.dtlsTransports) {
+      if (dtls.state !== 'connected') continue;
+      dtls.iceTransport.start().catch(() => this.stateListeners.emit('failed'));
+    }
   }
 
   async addRemoteCandidate(candidate: IceCandidateInit | null): Promise<void> {
@@ -303,7 +344,8 @@ export class WeriftPeerSession implements PeerSession {
   }
 
   localDescription(): string | null {
-    return this.pc.localDescription?.sdp ?? null;
+    const sdp = this.pc.localDescription?.sdp;
+    return sdp ? this.answerBundle(sdp) : null;
   }
 
   async close(): Promise<void> {

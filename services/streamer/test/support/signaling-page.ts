@@ -31,7 +31,8 @@ interface Window {
   mediaApp: {
     connect(url: string, token: string): Promise<void>;
     start(o: StartOptions): Promise<string>;
-    whep(url: string, token: string, relay: boolean, iceServers: RTCIceServer[]): Promise<number>;
+    whepOffer(relay: boolean, iceServers: RTCIceServer[]): Promise<string>;
+    whepAnswer(sdp: string): Promise<void>;
     stats(): Promise<MediaAppStats>;
     close(): void;
   };
@@ -59,13 +60,19 @@ export class MediaAppPage {
     return this.page.evaluate((opts) => (window as unknown as Window).mediaApp.start(opts), o);
   }
 
-  whep(url: string, token: string, relay: boolean, iceServers: RTCIceServer[] = []): Promise<number> {
-    return this.page.evaluate(([u, t, r, s]) => (window as unknown as Window).mediaApp.whep(u, t, r, s), [
-      url,
-      token,
-      relay,
-      iceServers,
-    ] as const);
+  /** WHEP: the page's complete offer is POSTed by this process; the answer goes back into the page. */
+  async whep(url: string, token: string): Promise<Response> {
+    const offer = await this.page.evaluate(() => (window as unknown as Window).mediaApp.whepOffer(false, []));
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/sdp' },
+      body: offer,
+    });
+    if (res.status === 201) {
+      const answer = await res.clone().text();
+      await this.page.evaluate((sdp) => (window as unknown as Window).mediaApp.whepAnswer(sdp), answer);
+    }
+    return res;
   }
 
   stats(): Promise<MediaAppStats> {

@@ -25,6 +25,8 @@ export interface MediaAppStats {
   answersReceived: number;
   localUfrag: string | null;
   sessionClosed: string | null;
+  errors: string[];
+  candidatesReceived: number;
 }
 
 class MediaApp {
@@ -35,7 +37,9 @@ class MediaApp {
   iceRestartsReceived = 0;
   answersReceived = 0;
   sessionClosed: string | null = null;
-  whepLocation: string | null = null;
+  /** Failures inside event handlers (which nothing else would see). */
+  errors: string[] = [];
+  candidatesReceived: string[] = [];
 
   async connect(url: string, token: string): Promise<void> {
     this.client = new SignalingClient({ url, token, reconnect: { initialDelayMs: 100, maxDelayMs: 1000 } });
@@ -56,8 +60,14 @@ class MediaApp {
     client.on('answer', async (m) => {
       if (m.sessionId !== sessionId) return;
       this.answersReceived++;
-      await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
-      for (const c of this.pending.splice(0)) await pc.addIceCandidate(c);
+      try {
+        await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+      } catch (err) {
+        this.errors.push(`setRemoteDescription: ${String(err)}`);
+        return;
+      }
+      for (const c of this.pending.splice(0))
+        await pc.addIceCandidate(c).catch((err) => this.errors.push(`addIceCandidate: ${String(err)}`));
     });
     client.on('candidate', async (m) => {
       if (m.sessionId !== sessionId) return;
@@ -66,8 +76,13 @@ class MediaApp {
         sdpMid: m.candidate.sdpMid ?? null,
         sdpMLineIndex: m.candidate.sdpMLineIndex ?? null,
       };
-      if (pc.remoteDescription && pc.signalingState === 'stable') await pc.addIceCandidate(c);
-      else this.pending.push(c);
+      this.candidatesReceived.push(c.candidate ?? '');
+      try {
+        if (pc.remoteDescription && pc.signalingState === 'stable') await pc.addIceCandidate(c);
+        else this.pending.push(c);
+      } catch (err) {
+        this.errors.push(`addIceCandidate: ${String(err)}`);
+      }
     });
     client.on('ice_restart', async (m) => {
       if (m.sessionId !== sessionId) return;
@@ -84,8 +99,11 @@ class MediaApp {
     return sessionId;
   }
 
-  /** WHEP: one POST with the complete offer (candidates included), the answer carries the robot's candidates. */
-  async whep(url: string, token: string, relay: boolean, iceServers: RTCIceServer[]): Promise<number> {
+  /**
+   * WHEP player, first half: a complete offer (gathering finished, candidates in the SDP: no trickle). The POST
+   * itself is made by the test process (the signaling origin sends no CORS headers for this test page's origin).
+   */
+  async whepOffer(relay: boolean, iceServers: RTCIceServer[]): Promise<string> {
     const pc = this.makePeer(relay, iceServers);
     await this.addMedia(pc, 1, false);
     await pc.setLocalDescription(await pc.createOffer());
@@ -93,15 +111,11 @@ class MediaApp {
       if (pc.iceGatheringState === 'complete') resolve();
       pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
     });
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/sdp' },
-      body: pc.localDescription?.sdp ?? '',
-    });
-    if (res.status !== 201) throw new Error(`WHEP POST answered ${res.status}: ${await res.text()}`);
-    this.whepLocation = res.headers.get('location');
-    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-    return res.status;
+    return pc.localDescription?.sdp ?? '';
+  }
+
+  async whepAnswer(sdp: string): Promise<void> {
+    await this.pc?.setRemoteDescription({ type: 'answer', sdp });
   }
 
   async stats(): Promise<MediaAppStats> {
@@ -130,6 +144,8 @@ class MediaApp {
       answersReceived: this.answersReceived,
       localUfrag: ufrag?.[1] ?? null,
       sessionClosed: this.sessionClosed,
+      errors: this.errors,
+      candidatesReceived: this.candidatesReceived.length,
     };
   }
 
