@@ -1,0 +1,102 @@
+// Streamer benchmark through the real protocol: time from the app opening a media session (openSession in the
+// page's SignalingClient) to the first decoded frame in Chromium, p50/p90 over RUNS runs (default 10), for
+//  - direct mode: the page talks to the streamer's embedded signaling server (LAN case), host candidates;
+//  - TURN: cloud-style signaling handing out TURN REST credentials, relay-only ICE on both ends through coturn.
+// The source pipeline lingers between runs (a robot that had a viewer a moment ago); each run is a fresh page.
+// Run: UV_THREADPOOL_SIZE=32 node --import tsx bench/streamer/signaling-first-frame.ts
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { loadConfig } from '../../services/streamer/src/config.js';
+import { detectEncoders } from '../../services/streamer/src/media/encoders.js';
+import { loadServiceConfig } from '../../services/streamer/src/service-config.js';
+import { startStreamerService } from '../../services/streamer/src/streamer-service.js';
+import { startCoturn, freeUdpPort } from '../../services/streamer/test/support/coturn.js';
+import { MediaAppPage, launchMediaAppBrowser } from '../../services/streamer/test/support/signaling-page.js';
+import { eventually, startSignaling } from '../../test/support/signaling.js';
+import { TestKeys } from '../../test/support/tokens.js';
+
+const RUNS = Number(process.env.RUNS ?? 10);
+const ROBOT = 'bench-robot';
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
+};
+
+async function main(): Promise<void> {
+  const log = pino({ level: 'warn' });
+  const keys = new TestKeys();
+  const secret = randomBytes(24).toString('hex');
+  const turn = await startCoturn(secret);
+  const signaling = await startSignaling(keys, { TURN_URLS: turn.url, TURN_SECRET: secret });
+  const encoders = await detectEncoders('auto');
+  const media = loadConfig(
+    {},
+    { audioSink: 'counting', videoSink: 'none', lingerMs: 60_000, iceIncludeLoopback: true },
+  );
+  const directPort = await freeUdpPort();
+  const robotToken = await keys.robot(ROBOT);
+  const direct = await startStreamerService(
+    loadServiceConfig({
+      ROBOT_TOKEN: robotToken,
+      STREAMER_APP_PUBLIC_KEY: keys.publicPem,
+      STREAMER_DIRECT_PORT: String(directPort),
+      STREAMER_DIRECT_HOST: '127.0.0.1',
+      STREAMER_HTTP_PORT: '0',
+      STREAMER_HTTP_HOST: '127.0.0.1',
+      STREAMER_MAX_VIEWERS: '64',
+      LOG_LEVEL: 'warn',
+    }),
+    media,
+    { log, encoders, defaultMetrics: false },
+  );
+  const relayed = await startStreamerService(
+    loadServiceConfig({
+      SIGNALING_URL: signaling.url,
+      ROBOT_TOKEN: robotToken,
+      STREAMER_HTTP_PORT: '0',
+      STREAMER_HTTP_HOST: '127.0.0.1',
+      STREAMER_ICE_TRANSPORT_POLICY: 'relay',
+      STREAMER_MAX_VIEWERS: '64',
+      LOG_LEVEL: 'warn',
+    }),
+    media,
+    { log, encoders, defaultMetrics: false },
+  );
+  await eventually(() => relayed.clients.get('signaling-1')?.state === 'ready', 10_000);
+  const app = await launchMediaAppBrowser();
+  const appToken = await keys.app('bench-app', [ROBOT]);
+  try {
+    const firstFrame = async (url: string, relay: boolean): Promise<number> => {
+      const page = await MediaAppPage.open(app);
+      await page.connect(url, appToken);
+      const t0 = performance.now();
+      await page.start({ robotId: ROBOT, cameras: 1, mic: true, relay });
+      await eventually(async () => (await page.stats()).framesDecoded > 0, 15_000, 'first frame');
+      const ms = performance.now() - t0;
+      await page.close();
+      return ms;
+    };
+    for (const [name, url, relay] of [
+      ['direct mode (embedded signaling, host candidates)', `ws://127.0.0.1:${directPort}/v1/ws`, false],
+      ['signaling + TURN (relay-only both ends)', signaling.url, true],
+    ] as const) {
+      const cold = await firstFrame(url, relay);
+      const warm: number[] = [];
+      for (let i = 0; i < RUNS; i++) warm.push(await firstFrame(url, relay));
+      console.log(
+        `${name}: first decoded frame after openSession, cold ${cold.toFixed(0)} ms; warm ${RUNS} runs p50 ` +
+          `${percentile(warm, 50).toFixed(0)} ms, p90 ${percentile(warm, 90).toFixed(0)} ms, ` +
+          `min ${Math.min(...warm).toFixed(0)}, max ${Math.max(...warm).toFixed(0)}`,
+      );
+    }
+  } finally {
+    await app.close();
+    await direct.close();
+    await relayed.close();
+    await signaling.stop();
+    await turn.kill();
+  }
+}
+
+await main();
+process.exit(0);
