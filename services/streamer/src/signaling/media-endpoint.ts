@@ -243,7 +243,8 @@ export class MediaEndpoint {
     try {
       viewer = await this.core.openViewer(offerSdp, {
         id: `${s.label}-${s.id}`,
-        iceServers: s.client.iceServers as IceServerConfig[],
+        // The signaling connection's servers (fresh TURN credentials); STREAMER_ICE_SERVERS when it has none.
+        ...(s.client.iceServers.length > 0 ? { iceServers: s.client.iceServers as IceServerConfig[] } : {}),
         ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
         ...(s.cameras ? { videoSources: s.cameras } : {}),
         failedGraceMs: this.deadAfterMs,
