@@ -13,24 +13,11 @@ import { generateSigningKeys, loadOrCreateDevKeys } from '@robostream/protocol/a
 import { eventually } from '../support/signaling.js';
 import { startLocalStack, type LocalStack } from './support/local-stack.js';
 import { changedPixels, sampleVideo, spread, type FrameSample } from './support/video-pixels.js';
+import { CHROMIUM_EXECUTABLE, CHROMIUM_FLAGS } from '../support/chromium.js';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'e2e');
 const ROBOT = '[data-robot="sim-robot"]';
 const FRONT = 'video[data-camera="front"]';
-
-// Flags measured on this machine (shared/ENVIRONMENT.md); the fake devices stand in for a camera and microphone.
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-];
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -79,7 +66,7 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
     );
     userDataDir = mkdtempSync(join(tmpdir(), 'robostream-e2e-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: '/usr/bin/chromium',
+      executablePath: CHROMIUM_EXECUTABLE,
       args: CHROMIUM_FLAGS,
       headless: true,
       viewport: { width: 1440, height: 900 },

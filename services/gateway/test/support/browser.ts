@@ -10,20 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { Received } from './browser-gateway-app.js';
-
-// Flags measured on this machine (shared/ENVIRONMENT.md).
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-];
+import { CHROMIUM_EXECUTABLE, CHROMIUM_FLAGS } from '../../../../test/support/chromium.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -67,7 +54,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
   const origin = `http://127.0.0.1:${address.port}`;
   const userDataDir = mkdtempSync(join(tmpdir(), 'gateway-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM_EXECUTABLE,
     args: CHROMIUM_FLAGS,
     headless: true,
   });

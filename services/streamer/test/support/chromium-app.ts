@@ -8,20 +8,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import type { StreamerCore, ViewerOptions } from '../../src/core/streamer-core.js';
 import type { ViewerSession } from '../../src/core/viewer-session.js';
 import type { IceCandidateInit } from '../../src/transport/peer-session.js';
-
-// Flags measured on this machine (shared/ENVIRONMENT.md).
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-];
+import { CHROMIUM_EXECUTABLE, CHROMIUM_FLAGS } from '../../../../test/support/chromium.js';
 
 export interface AppBrowser {
   browser: Browser;
@@ -50,7 +37,7 @@ export async function launchAppBrowser(assets: PageAssets = {}): Promise<AppBrow
   if (!address || typeof address === 'string') throw new Error('no server address');
   const userDataDir = mkdtempSync(join(tmpdir(), 'robostream-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM_EXECUTABLE,
     args: CHROMIUM_FLAGS,
     headless: true,
   });
