@@ -86,7 +86,6 @@ export async function buildSignalingServer(
     },
     (socket, req) => {
       hub.accept(socket, req.ip);
-      hub.countConnections();
     },
   );
 

@@ -60,7 +60,6 @@ export class MessageHandlers {
       },
     });
     peer.log.info({ client: msg.client, ip: peer.ip }, 'authenticated');
-    this.hub.countConnections();
   }
 
   async handle(peer: Peer, msg: ClientMessage): Promise<void> {
@@ -214,7 +213,6 @@ export class MessageHandlers {
       ...(msg.meta ? { meta: msg.meta } : {}),
     });
     if (!delivered) this.endLocally(peer, sessionId, 'robot is not reachable');
-    this.hub.countConnections();
     peer.log.info({ sessionId, robotId: msg.robotId, endpoint: msg.endpoint }, 'session requested');
   }
 
@@ -247,7 +245,6 @@ export class MessageHandlers {
         from: peer.peerId,
         reason: msg.reason,
       });
-      this.hub.countConnections();
     }
   }
 
@@ -287,7 +284,6 @@ export class MessageHandlers {
       reason: msg.reason,
       by: 'peer',
     });
-    this.hub.countConnections();
   }
 
   /** Ends this side of a session whose other side cannot be reached, and says so. */
@@ -295,6 +291,5 @@ export class MessageHandlers {
     if (!this.hub.sessions.remove(peer.peerId, sessionId)) return;
     this.hub.metrics.errors.inc({ code: 'peer_gone' });
     peer.send({ type: 'session_closed', sessionId, reason, by: 'service' });
-    this.hub.countConnections();
   }
 }

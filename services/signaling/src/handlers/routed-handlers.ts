@@ -35,7 +35,6 @@ export class RoutedHandlers {
           app: m.app,
           ...(m.meta ? { meta: m.meta } : {}),
         });
-        this.hub.countConnections();
         return;
       }
       case 'session_accepted': {
@@ -49,7 +48,6 @@ export class RoutedHandlers {
         if (!this.own(peer, m.sessionId, m.from)) return;
         sessions.remove(peer.peerId, m.sessionId);
         peer.send({ type: 'session_rejected', sessionId: m.sessionId, reason: m.reason });
-        this.hub.countConnections();
         return;
       }
       case 'relay': {
@@ -61,7 +59,6 @@ export class RoutedHandlers {
         if (!this.own(peer, m.sessionId, m.from)) return;
         sessions.remove(peer.peerId, m.sessionId);
         peer.send({ type: 'session_closed', sessionId: m.sessionId, reason: m.reason, by: m.by });
-        this.hub.countConnections();
         return;
       }
       case 'undeliverable': {

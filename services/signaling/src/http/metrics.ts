@@ -3,16 +3,29 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 /** One registry per server instance (tests run several in one process, so never the global one). */
 export class SignalingMetrics {
   readonly registry = new Registry();
-  readonly connections = new Gauge({
+  /** Where the connection and session gauges read their values; set by the hub. */
+  private state: () => { connectionsByRole: Record<string, number>; sessions: number } = () => ({
+    connectionsByRole: {},
+    sessions: 0,
+  });
+  // Derived at scrape time from the hub's own maps: nothing on the message path keeps them up to date.
+  readonly connections: Gauge<'role'> = new Gauge({
     name: 'signaling_connections',
     help: 'Open WebSocket connections by role',
     labelNames: ['role'] as const,
     registers: [this.registry],
+    collect: (): void => {
+      for (const [role, n] of Object.entries(this.state().connectionsByRole))
+        this.connections.set({ role }, n);
+    },
   });
-  readonly sessions = new Gauge({
+  readonly sessions: Gauge = new Gauge({
     name: 'signaling_sessions',
     help: 'Sessions with a participant on this instance',
     registers: [this.registry],
+    collect: (): void => {
+      this.sessions.set(this.state().sessions);
+    },
   });
   readonly messages = new Counter({
     name: 'signaling_messages_total',
@@ -37,6 +50,10 @@ export class SignalingMetrics {
     help: 'Robot endpoints registered on this instance',
     registers: [this.registry],
   });
+
+  observe(state: () => { connectionsByRole: Record<string, number>; sessions: number }): void {
+    this.state = state;
+  }
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry });

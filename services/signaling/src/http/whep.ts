@@ -110,7 +110,6 @@ export async function whepRoutes(app: FastifyInstance, opts: { hub: Hub; answerT
         sessions.delete(sessionId);
         s?.release();
         hub.sessions.remove(peerId, sessionId);
-        hub.countConnections();
       };
       const release = hub.addVirtualPeer(peerId, (m) => {
         if (m.from !== robotPeer) return;
@@ -127,7 +126,6 @@ export async function whepRoutes(app: FastifyInstance, opts: { hub: Hub; answerT
         appSubject: claims.sub,
         state: 'pending',
       });
-      hub.countConnections();
 
       const next = (want: (m: RoutedMessage) => boolean) =>
         new Promise<RoutedMessage>((resolve, reject) => {
@@ -217,7 +215,6 @@ export async function whepRoutes(app: FastifyInstance, opts: { hub: Hub; answerT
         });
         s.release();
         hub.sessions.remove(s.peerId, sessionId);
-        hub.countConnections();
         return reply.code(200).send();
       } catch (err) {
         return fail(reply, err);

@@ -35,6 +35,7 @@ export class Hub {
     this.routed = new RoutedHandlers(this);
     router.onMessage((to, m) => this.onRouted(to, m));
     router.onPresence((c) => this.onPresence(c));
+    metrics.observe(() => ({ connectionsByRole: this.connectionsByRole(), sessions: this.sessions.size }));
   }
 
   /** Peers that are not WebSockets (a WHEP HTTP session): they get routed messages through a callback. */
@@ -68,11 +69,11 @@ export class Hub {
     return claims.role === 'app' ? all.filter((r) => appMayReach(claims, r.robotId)) : [];
   }
 
-  countConnections(): void {
+  /** Connection counts by role, for the metrics scrape (one pass over this instance's peers). */
+  connectionsByRole(): Record<string, number> {
     const byRole = { robot: 0, app: 0, unauthenticated: 0 };
     for (const p of this.peers.values()) byRole[p.role ?? 'unauthenticated']++;
-    for (const [role, n] of Object.entries(byRole)) this.metrics.connections.set({ role }, n);
-    this.metrics.sessions.set(this.sessions.size);
+    return byRole;
   }
 
   async peerClosed(peer: Peer): Promise<void> {
@@ -92,7 +93,6 @@ export class Hub {
       this.metrics.presenceEndpoints.dec(peer.endpoints.size);
     }
     peer.log.info('disconnected');
-    this.countConnections();
   }
 
   /** Unauthenticated sockets also leave the map when they close. */
