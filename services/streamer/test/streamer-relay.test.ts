@@ -1,6 +1,5 @@
 // Relay-only media through a real coturn with TURN REST credentials handed out by the signaling server.
-// (The ICE-restart recovery test — coturn killed and restarted, the robot asks for a restart, frames resume — is
-// not here yet: with werift 0.24.4 the restarted checks do not complete; see docs/streamer.md "Known gaps".)
+// (A relay that dies mid-stream and recovers through an ICE restart: streamer-ice-restart.test.ts.)
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';

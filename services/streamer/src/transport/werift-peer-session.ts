@@ -50,6 +50,21 @@ export function parseOfferedMedia(offerSdp: string): OfferedMedia[] {
     }));
 }
 
+/**
+ * Every m-section of the offer carries the ICE credentials of its first one. With max-bundle there is one ICE
+ * transport, but werift 0.24.4 applies each m-section's credentials to it in turn; Chromium's ICE-restart offer
+ * keeps the old credentials in a section the robot rejected (port 0), so the transport ended up with the old
+ * remote ufrag, answered Chromium's new checks but never completed its own and never selected the new pair.
+ */
+export function oneIceGeneration(offerSdp: string): string {
+  const ufrag = /^a=ice-ufrag:(\S+)/m.exec(offerSdp)?.[1];
+  const pwd = /^a=ice-pwd:(\S+)/m.exec(offerSdp)?.[1];
+  if (!ufrag || !pwd) return offerSdp;
+  return offerSdp
+    .replace(/^a=ice-ufrag:\S+/gm, `a=ice-ufrag:${ufrag}`)
+    .replace(/^a=ice-pwd:\S+/gm, `a=ice-pwd:${pwd}`);
+}
+
 // H.264 packetization-mode=1 with a Baseline or Constrained Baseline profile is what the encoders produce.
 function h264Rank(codec: RTCRtpCodecParameters): number {
   const p = codec.parameters ?? '';
@@ -200,7 +215,7 @@ export class WeriftPeerSession implements PeerSession {
     }
     this.remoteUfrag = ufrag;
     this.offeredBundle = /^a=group:BUNDLE (.*)$/m.exec(offerSdp)?.[1]?.trim().split(/\s+/) ?? null;
-    await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: oneIceGeneration(offerSdp) });
     this.subscribeRtcp();
     return parseOfferedMedia(offerSdp);
   }

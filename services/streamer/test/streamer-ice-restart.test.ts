@@ -1,0 +1,99 @@
+// A cut media path recovers: relay-only media through a real coturn, the coturn is killed (every allocation and
+// the relayed path with it) and started again on the same port; the robot notices the silence, asks the app for
+// an ICE restart, both ends allocate anew and frames resume in the same session. The app declines nothing but the
+// robot has no microphone, so the offer's audio section is rejected: the case that kept werift on the old
+// credentials (see oneIceGeneration).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
+import { detectEncoders } from '../src/media/encoders.js';
+import { loadServiceConfig } from '../src/service-config.js';
+import { startStreamerService, type StreamerService } from '../src/streamer-service.js';
+import { eventually, startSignaling, type RunningSignaling } from '../../../test/support/signaling.js';
+import { TestKeys } from '../../../test/support/tokens.js';
+import type { AppBrowser } from './support/chromium-app.js';
+import { startCoturn, type Coturn } from './support/coturn.js';
+import { MediaAppPage, launchMediaAppBrowser } from './support/signaling-page.js';
+
+const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+const ROBOT = 'robot-ice-restart';
+
+describe('a cut media path recovers through an ICE restart', { timeout: 200_000 }, () => {
+  const keys = new TestKeys();
+  const secret = randomBytes(24).toString('hex');
+  let turn: Coturn;
+  let signaling: RunningSignaling;
+  let streamer: StreamerService;
+  let app: AppBrowser;
+  let page: MediaAppPage;
+
+  before(async () => {
+    turn = await startCoturn(secret);
+    signaling = await startSignaling(keys, { TURN_URLS: turn.url, TURN_SECRET: secret });
+    streamer = await startStreamerService(
+      loadServiceConfig({
+        SIGNALING_URL: signaling.url,
+        ROBOT_TOKEN: await keys.robot(ROBOT),
+        STREAMER_HTTP_PORT: '0',
+        STREAMER_HTTP_HOST: '127.0.0.1',
+        STREAMER_ICE_TRANSPORT_POLICY: 'relay',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      }),
+      loadConfig({}, { audioSource: { kind: 'none' }, audioSink: 'none', videoSink: 'none', lingerMs: 1000 }),
+      { log, encoders: await detectEncoders('auto'), defaultMetrics: false },
+    );
+    await eventually(
+      () => streamer.clients.get('signaling-1')?.state === 'ready',
+      10_000,
+      'robot registered',
+    );
+    app = await launchMediaAppBrowser();
+    page = await MediaAppPage.open(app);
+  });
+
+  after(async () => {
+    await page?.close();
+    await app?.close();
+    await streamer?.close();
+    await signaling?.stop();
+    await turn?.kill();
+  });
+
+  test('coturn restarted mid-stream: the robot asks for an ICE restart and frames resume', async () => {
+    await page.connect(signaling.url, await keys.app('operator', [ROBOT]));
+    await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: true });
+    const before = await eventually(
+      async () => {
+        const st = await page.stats();
+        return st.framesDecoded > 30 && st;
+      },
+      30_000,
+      'frames decoded through the relay',
+    );
+    const port = turn.port;
+    await turn.kill();
+    const cutAt = (await page.stats()).framesDecoded;
+    // Nothing gets through while the relay is down.
+    await new Promise((r) => setTimeout(r, 1500));
+    const stalled = (await page.stats()).framesDecoded;
+    assert.ok(stalled - cutAt < 15, `frames kept arriving with the relay down (${cutAt} -> ${stalled})`);
+    turn = await startCoturn(secret, { port });
+    const resumed = await eventually(
+      async () => {
+        const st = await page.stats();
+        return st.framesDecoded > stalled + 60 && st;
+      },
+      60_000,
+      'frames resume after the ICE restart',
+    );
+    assert.ok(resumed.iceRestartsReceived >= 1, 'the robot asked for an ICE restart');
+    assert.notEqual(resumed.localUfrag, before.localUfrag, 'new ICE credentials');
+    assert.equal(resumed.sessionClosed, null);
+    assert.equal(resumed.localCandidateType, 'relay');
+    const viewer = streamer.core.viewers()[0];
+    assert.ok(viewer);
+    assert.equal((await viewer.stats()).transport.connectionState, 'connected');
+  });
+});
