@@ -19,7 +19,9 @@ export const VideoSourceConfig = Type.Union([
     {
       ...VideoCommon,
       kind: Type.Literal('test'),
-      pattern: Type.Optional(Type.Union([Type.Literal('ball'), Type.Literal('smpte')])),
+      pattern: Type.Optional(
+        Type.Union([Type.Literal('ball'), Type.Literal('smpte'), Type.Literal('flash')]),
+      ),
     },
     { additionalProperties: false },
   ),

@@ -149,11 +149,41 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
         ),
       );
       assert.match(metrics, /^streamer_keyframes_forced_total [1-9]/m);
+      const decoded = new RegExp(
+        `^streamer_session_app_buffers_decoded\\{session="${viewerId}",kind="audio"\\} (\\d+)$`,
+        'm',
+      ).exec(metrics);
+      assert.ok(decoded && Number(decoded[1]) > 25, 'the microphone decoded on the robot, in /metrics');
     } finally {
       await page.close();
     }
     // The app closing its session ends the viewer on the robot.
     await eventually(() => streamer.core.viewers().length === 0, 10_000, 'viewer closed after the app left');
+  });
+
+  test('an app that offers only VP8 gets VP8: 1280x720 decodes in Chromium', async () => {
+    const page = await MediaAppPage.open(app);
+    try {
+      await page.connect(signaling.url, await keys.app('vp8-operator', [ROBOT]));
+      await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: false, videoCodec: 'vp8' });
+      const s = await eventually(
+        async () => {
+          const st = await page.stats();
+          return st.framesDecoded > 30 && st;
+        },
+        20_000,
+        'VP8 frames decoded',
+      );
+      assert.equal(s.videoCodec, 'video/vp8');
+      assert.equal(s.frameWidth, 1280);
+      assert.equal(s.frameHeight, 720);
+      assert.ok(
+        streamer.core.introspect().pipelines.some((p) => p.key === 'video/front/vp8' && p.running),
+        'a VP8 encoder runs on the robot',
+      );
+    } finally {
+      await page.close();
+    }
   });
 
   test('past STREAMER_MAX_VIEWERS the robot rejects the session with a reason', async () => {

@@ -8,7 +8,7 @@ import { SharedEncoderBitrate } from '../media/bitrate-controller.js';
 import { detectEncoders, type EncoderDetection } from '../media/encoders.js';
 import { SinkPipeline, type SinkSnapshot } from '../media/sinks.js';
 import { SourceHub } from '../media/source-hub.js';
-import type { SourcePipelineSnapshot } from '../media/source-pipeline.js';
+import type { SourcePipeline, SourcePipelineSnapshot } from '../media/source-pipeline.js';
 import type {
   IceCandidateInit,
   OfferedMedia,
@@ -186,6 +186,11 @@ export class StreamerCore {
 
   viewers(): ViewerSession[] {
     return [...this.viewerMap.values()];
+  }
+
+  /** The source pipelines made so far, running or lingering (diagnostics and the latency probe). */
+  sourcePipelines(): SourcePipeline[] {
+    return this.hub.all();
   }
 
   async viewerStats(): Promise<ViewerStats[]> {

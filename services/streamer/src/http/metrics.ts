@@ -11,6 +11,8 @@ export class StreamerMetrics {
   private readonly loss: Gauge;
   private readonly rtt: Gauge;
   private readonly candidate: Gauge;
+  private readonly appPackets: Gauge;
+  private readonly appDecoded: Gauge;
   readonly iceRestartsRequested: Counter;
 
   constructor(core: StreamerCore, defaultMetrics = true) {
@@ -74,6 +76,18 @@ export class StreamerMetrics {
       labelNames: ['session', 'local', 'remote'],
       registers,
     });
+    this.appPackets = new Gauge({
+      name: 'streamer_session_app_packets_received',
+      help: "RTP packets received from a viewer's app (its microphone or camera) since the session began",
+      labelNames: ['session', 'kind'],
+      registers,
+    });
+    this.appDecoded = new Gauge({
+      name: 'streamer_session_app_buffers_decoded',
+      help: "Buffers decoded from a viewer's app media since the session began (counting sinks only)",
+      labelNames: ['session', 'kind'],
+      registers,
+    });
     this.iceRestartsRequested = new Counter({
       name: 'streamer_ice_restarts_requested_total',
       help: 'ICE restarts the robot asked apps for (a viewer disconnected or failed)',
@@ -83,12 +97,26 @@ export class StreamerMetrics {
 
   /** Replaces every per-session series with the given stats (sessions that ended disappear). */
   update(stats: ViewerStats[]): void {
-    for (const g of [this.bitrate, this.fps, this.loss, this.rtt, this.candidate]) g.reset();
+    for (const g of [
+      this.bitrate,
+      this.fps,
+      this.loss,
+      this.rtt,
+      this.candidate,
+      this.appPackets,
+      this.appDecoded,
+    ])
+      g.reset();
     for (const s of stats) {
       for (const send of s.send) {
         this.bitrate.set({ session: s.id, kind: send.kind, source: send.sourceId }, send.bitrateKbps);
         if (send.kind === 'video')
           this.fps.set({ session: s.id, source: send.sourceId }, send.framesPerSecond);
+      }
+      for (const sink of s.sinks) {
+        this.appPackets.set({ session: s.id, kind: sink.kind }, sink.packetsIn);
+        if (sink.decodedBuffers !== null)
+          this.appDecoded.set({ session: s.id, kind: sink.kind }, sink.decodedBuffers);
       }
       for (const out of s.transport.outbound)
         if (out.fractionLost !== null) this.loss.set({ session: s.id, kind: out.kind }, out.fractionLost);

@@ -3,7 +3,7 @@
 // one leaves (a viewer reconnecting within the linger finds it still warm).
 import type { Logger } from 'pino';
 import type { VideoCodecName } from '../config.js';
-import type { GstAppSink } from './gst-native.js';
+import type { GstAppSink, GstElement } from './gst-native.js';
 import { PipelineRunner, type PipelineError } from './pipeline-runner.js';
 import { startsKeyframe } from './rtp-keyframe.js';
 
@@ -83,6 +83,15 @@ export class SourcePipeline {
 
   get running(): boolean {
     return this.runner !== null;
+  }
+
+  get key(): string {
+    return this.spec.key;
+  }
+
+  /** A named element of the running pipeline (undefined while stopped). */
+  element(name: string): GstElement | undefined {
+    return this.runner?.element(name);
   }
 
   /** Adds a listener; starts the pipeline if it is the first. Returns the release function (idempotent). */

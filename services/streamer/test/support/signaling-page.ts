@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
-import type { MediaAppStats, StartOptions } from './browser/media-app.js';
+import type { LumaTransition, MediaAppStats, StartOptions } from './browser/media-app.js';
 import { launchAppBrowser, type AppBrowser } from './chromium-app.js';
 
 let bundled: Promise<string> | undefined;
@@ -34,6 +34,8 @@ interface Window {
     whepOffer(relay: boolean, iceServers: RTCIceServer[]): Promise<string>;
     whepAnswer(sdp: string): Promise<void>;
     stats(): Promise<MediaAppStats>;
+    startLumaProbe(): Promise<void>;
+    lumaTransitions: LumaTransition[];
     close(): void;
   };
 }
@@ -77,6 +79,14 @@ export class MediaAppPage {
 
   stats(): Promise<MediaAppStats> {
     return this.page.evaluate(() => (window as unknown as Window).mediaApp.stats());
+  }
+
+  startLumaProbe(): Promise<void> {
+    return this.page.evaluate(() => (window as unknown as Window).mediaApp.startLumaProbe());
+  }
+
+  lumaTransitions(): Promise<LumaTransition[]> {
+    return this.page.evaluate(() => (window as unknown as Window).mediaApp.lumaTransitions);
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,14 @@ export interface StartOptions {
   mic: boolean;
   relay: boolean;
   meta?: Record<string, string | number | boolean>;
+  /** Offer only this video codec (setCodecPreferences), as docs/streamer.md tells an app that wants VP8. */
+  videoCodec?: 'h264' | 'vp8';
+}
+
+/** A change of the picture's brightness seen by the page, at the frame's expected display time (epoch ms). */
+export interface LumaTransition {
+  bright: boolean;
+  atEpochMs: number;
 }
 
 export interface MediaAppStats {
@@ -53,6 +61,7 @@ class MediaApp {
     this.sessionId = sessionId;
     const pc = this.makePeer(o.relay, client.iceServers);
     await this.addMedia(pc, o.cameras, o.mic);
+    if (o.videoCodec) this.onlyCodec(pc, o.videoCodec);
     pc.onicecandidate = (e) => {
       if (e.candidate) client.sendCandidate(sessionId, e.candidate.toJSON() as never);
       else client.sendEndOfCandidates(sessionId);
@@ -149,10 +158,55 @@ class MediaApp {
     };
   }
 
+  /**
+   * Glass end of the latency probe: plays the first received video in a <video> element and, on every frame the
+   * compositor is about to show (requestVideoFrameCallback), samples the picture's centre; each dark/bright
+   * change is recorded with the frame's expected display time on the epoch clock (the robot stamps its flips on
+   * the same machine clock).
+   */
+  async startLumaProbe(): Promise<void> {
+    const pc = this.pc;
+    const track = pc?.getReceivers().find((r) => r.track.kind === 'video')?.track;
+    if (!track) throw new Error('no video receiver');
+    const video = document.createElement('video');
+    video.muted = true;
+    video.playsInline = true;
+    video.srcObject = new MediaStream([track]);
+    document.body.append(video);
+    await video.play();
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 8;
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    if (!ctx) throw new Error('no 2d context');
+    let last: boolean | null = null;
+    const onFrame = (_now: number, meta: VideoFrameCallbackMetadata): void => {
+      ctx.drawImage(video, 0, 0, 8, 8);
+      const [r = 0, g = 0, b = 0] = ctx.getImageData(4, 4, 1, 1).data;
+      const bright = 0.299 * r + 0.587 * g + 0.114 * b > 128;
+      if (bright !== last) {
+        this.lumaTransitions.push({ bright, atEpochMs: performance.timeOrigin + meta.expectedDisplayTime });
+        last = bright;
+      }
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  }
+
+  lumaTransitions: LumaTransition[] = [];
+
   close(): void {
     if (this.sessionId) this.client?.closeSession(this.sessionId, 'app closed');
     this.pc?.close();
     this.client?.close();
+  }
+
+  private onlyCodec(pc: RTCPeerConnection, codec: 'h264' | 'vp8'): void {
+    const mime = `video/${codec}`;
+    const codecs = (RTCRtpReceiver.getCapabilities('video')?.codecs ?? []).filter(
+      (c) => c.mimeType.toLowerCase() === mime,
+    );
+    for (const t of pc.getTransceivers())
+      if (t.receiver.track.kind === 'video') t.setCodecPreferences(codecs);
   }
 
   private makePeer(relay: boolean, iceServers: RTCIceServer[]): RTCPeerConnection {

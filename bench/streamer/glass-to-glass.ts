@@ -1,0 +1,153 @@
+// Glass-to-glass latency: the robot switches its picture between dark and bright at a moment it stamps on the
+// machine clock; Chromium, on the same machine, records when a frame showing the change is about to be displayed
+// (requestVideoFrameCallback's expectedDisplayTime). The difference covers what a camera-to-screen latency
+// covers after the sensor: waiting for the next captured frame (up to one frame interval, 33 ms at 30 fps),
+// encode, packetize, werift, the network (loopback here), Chromium's jitter buffer, decode and compositing.
+// Direct mode, host candidates, 1280x720@30, H.264 (x264) and VP8, FLIPS flips each (default 40).
+// Baseline in the same process: the same flips seen at the source's own output (videotestsrc ! appsink, no
+// encode, no network). videotestsrc draws each frame about one interval before it is due, so the source alone
+// takes 33-67 ms; a camera's equivalent is its exposure and readout. What the product adds is the difference.
+// Run: UV_THREADPOOL_SIZE=32 node --import tsx bench/streamer/glass-to-glass.ts
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { loadConfig } from '../../services/streamer/src/config.js';
+import { detectEncoders } from '../../services/streamer/src/media/encoders.js';
+import type { GstAppSink } from '../../services/streamer/src/media/gst-native.js';
+import { parseLaunch } from '../../services/streamer/src/media/gst-native.js';
+import { FLASH_ELEMENT, setFlash, videoSourceFragment } from '../../services/streamer/src/media/sources.js';
+import { loadServiceConfig } from '../../services/streamer/src/service-config.js';
+import { startStreamerService } from '../../services/streamer/src/streamer-service.js';
+import { freeUdpPort } from '../../services/streamer/test/support/coturn.js';
+import { MediaAppPage, launchMediaAppBrowser } from '../../services/streamer/test/support/signaling-page.js';
+import { eventually } from '../../test/support/signaling.js';
+import { TestKeys } from '../../test/support/tokens.js';
+import { summarize } from '../support/stats.js';
+
+const FLIPS = Number(process.env.FLIPS ?? 40);
+const ROBOT = 'bench-robot';
+const FLASH_SOURCE = {
+  id: 'front',
+  kind: 'test',
+  pattern: 'flash',
+  width: 1280,
+  height: 720,
+  framerate: 30,
+} as const;
+
+/** Irregular gaps, so the flips do not lock to the 30 fps capture clock. */
+const gap = (): Promise<void> => sleep(350 + Math.random() * 300);
+
+/** Flip -> first frame out of the source fragment itself, FLIPS times. */
+async function sourceBaseline(): Promise<number[]> {
+  const pipeline = parseLaunch(`${videoSourceFragment(FLASH_SOURCE)} ! appsink name=out sync=false`);
+  pipeline.play();
+  const element = pipeline.findChild(FLASH_ELEMENT);
+  const sink = pipeline.findChild('out') as GstAppSink;
+  let pending: { bright: boolean; at: number; resolve: (ms: number) => void } | null = null;
+  let running = true;
+  const pull = (): void =>
+    sink.pull((buf) => {
+      if (!buf || !running) return;
+      // I420: the first byte is the top-left pixel's luma.
+      if (pending && buf[0]! > 128 === pending.bright) {
+        pending.resolve(performance.now() - pending.at);
+        pending = null;
+      }
+      pull();
+    });
+  pull();
+  const out: number[] = [];
+  await sleep(500);
+  for (let i = 0; i < FLIPS; i++) {
+    const bright = i % 2 === 0;
+    const seen = new Promise<number>((resolve) => (pending = { bright, at: performance.now(), resolve }));
+    setFlash(element, bright);
+    out.push(await seen);
+    await gap();
+  }
+  running = false;
+  pipeline.stop();
+  return out;
+}
+
+const describe = (latencies: number[]): string => {
+  const s = summarize(latencies);
+  return `p50 ${s.p50.toFixed(1)} ms, p90 ${s.p90.toFixed(1)} ms, min ${Math.min(...latencies).toFixed(1)}, max ${s.max.toFixed(1)} (n=${s.n})`;
+};
+
+async function main(): Promise<void> {
+  const keys = new TestKeys();
+  const directPort = await freeUdpPort();
+  const streamer = await startStreamerService(
+    loadServiceConfig({
+      ROBOT_TOKEN: await keys.robot(ROBOT),
+      STREAMER_APP_PUBLIC_KEY: keys.publicPem,
+      STREAMER_DIRECT_PORT: String(directPort),
+      STREAMER_DIRECT_HOST: '127.0.0.1',
+      STREAMER_HTTP_PORT: '0',
+      STREAMER_HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    }),
+    loadConfig(
+      {},
+      {
+        videoSources: [
+          { id: 'front', kind: 'test', pattern: 'flash', width: 1280, height: 720, framerate: 30 },
+        ],
+        audioSource: { kind: 'none' },
+        audioSink: 'none',
+        videoSink: 'none',
+        iceIncludeLoopback: true,
+      },
+    ),
+    { log: pino({ level: 'warn' }), encoders: await detectEncoders('auto'), defaultMetrics: false },
+  );
+  const app = await launchMediaAppBrowser();
+  const token = await keys.app('bench-app', [ROBOT]);
+  try {
+    const sourceOnly = await sourceBaseline();
+    const baseline = summarize(sourceOnly).p50;
+    console.log(`baseline, the flash source alone (no encode, no network): ${describe(sourceOnly)}`);
+    for (const codec of ['h264', 'vp8'] as const) {
+      const page = await MediaAppPage.open(app);
+      await page.connect(`ws://127.0.0.1:${directPort}/v1/ws`, token);
+      await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: false, videoCodec: codec });
+      await eventually(async () => (await page.stats()).framesDecoded > 30, 15_000, 'video playing');
+      const used = (await page.stats()).videoCodec;
+      if (used !== `video/${codec}`) throw new Error(`asked for ${codec}, got ${used}`);
+      await page.startLumaProbe();
+      const source = streamer.core.sourcePipelines().find((p) => p.key === `video/front/${codec}`);
+      const element = source?.element(FLASH_ELEMENT);
+      if (!setFlash(element, false)) throw new Error('no flash source running');
+      await sleep(1000);
+      const flips: { bright: boolean; atEpochMs: number }[] = [];
+      for (let i = 0; i < FLIPS; i++) {
+        const bright = i % 2 === 0;
+        flips.push({ bright, atEpochMs: performance.timeOrigin + performance.now() });
+        setFlash(element, bright);
+        await gap();
+      }
+      const seen = await page.lumaTransitions();
+      const latencies: number[] = [];
+      for (const [i, flip] of flips.entries()) {
+        const until = flips[i + 1]?.atEpochMs ?? Infinity;
+        const hit = seen.find(
+          (t) => t.bright === flip.bright && t.atEpochMs > flip.atEpochMs && t.atEpochMs < until,
+        );
+        if (hit) latencies.push(hit.atEpochMs - flip.atEpochMs);
+      }
+      const p50 = summarize(latencies).p50;
+      console.log(
+        `glass-to-glass ${codec} 1280x720@30 direct, ${latencies.length}/${FLIPS} flips seen: ${describe(latencies)}; ` +
+          `added to the source's own: p50 ${(p50 - baseline).toFixed(1)} ms`,
+      );
+      await page.close();
+    }
+  } finally {
+    await app.close();
+    await streamer.close();
+  }
+}
+
+await main();
+process.exit(0);
