@@ -75,7 +75,8 @@ export async function buildSignalingServer(
     // browsers never send, so it cannot reach these request logs.
     await app.register(fastifyStatic, { root: config.webRoot, prefix: '/', index: ['index.html'] });
   }
-  await app.register(whepRoutes, { hub });
+  // Under its own prefix, so that the CORS preflight route it registers covers WHEP only.
+  await app.register(whepRoutes, { prefix: '/v1/robots', hub, corsOrigins: config.whepCorsOrigins });
   await app.register(operationalRoutes, { router, metrics, isDraining: () => hub.draining });
 
   app.get(

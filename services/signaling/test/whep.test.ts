@@ -107,3 +107,56 @@ describe('WHEP endpoint', () => {
     assert.match(((await r.json()) as { message: string }).message, /too many viewers/);
   });
 });
+
+describe('WHEP from browser pages on other origins (CORS)', () => {
+  let open: RunningSignaling;
+  let listed: RunningSignaling;
+  before(async () => {
+    open = await startSignaling(keys);
+    listed = await startSignaling(keys, { WHEP_CORS_ORIGINS: 'https://player.example, https://ops.example' });
+  });
+  after(async () => {
+    await open.stop();
+    await listed.stop();
+  });
+
+  const preflight = (base: string, path: string, origin: string) =>
+    fetch(`${base}${path}`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
+    });
+
+  test('preflight allows the bearer header and the WHEP methods; responses expose Location', async () => {
+    const pre = await preflight(open.httpUrl, '/v1/robots/cam-1/whep', 'https://anywhere.example');
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), '*');
+    assert.match(pre.headers.get('access-control-allow-headers') ?? '', /authorization/i);
+    assert.match(pre.headers.get('access-control-allow-methods') ?? '', /DELETE/);
+    // A refusal still carries the headers, so the page can read the typed error.
+    const r = await fetch(`${open.httpUrl}/v1/robots/nobody/whep`, {
+      method: 'POST',
+      headers: {
+        origin: 'https://anywhere.example',
+        'content-type': 'application/sdp',
+        authorization: `Bearer ${await keys.app('v', '*')}`,
+      },
+      body: OFFER,
+    });
+    assert.equal(r.status, 404);
+    assert.equal(r.headers.get('access-control-allow-origin'), '*');
+    assert.match(r.headers.get('access-control-expose-headers') ?? '', /location/i);
+  });
+
+  test('WHEP_CORS_ORIGINS admits the listed origins only; other routes answer no CORS at all', async () => {
+    const ok = await preflight(listed.httpUrl, '/v1/robots/cam-1/whep', 'https://ops.example');
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'https://ops.example');
+    const denied = await preflight(listed.httpUrl, '/v1/robots/cam-1/whep', 'https://evil.example');
+    assert.equal(denied.headers.get('access-control-allow-origin'), null);
+    const metrics = await preflight(open.httpUrl, '/metrics', 'https://anywhere.example');
+    assert.equal(metrics.headers.get('access-control-allow-origin'), null);
+  });
+});

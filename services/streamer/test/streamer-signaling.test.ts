@@ -227,16 +227,18 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
     }
   });
 
-  test('WHEP: Chromium plays from one POST to the signaling service; the answer carries the robot candidates', async () => {
+  test('WHEP: a player page on another origin plays from one POST and stops with DELETE (CORS)', async () => {
     const page = await MediaAppPage.open(app);
     try {
       const token = await keys.app('whep-viewer', [ROBOT]);
-      const res = await page.whep(`${signaling.httpUrl}/v1/robots/${ROBOT}/whep`, token);
-      const answer = await res.text();
-      assert.equal(res.status, 201, answer);
-      assert.match(answer, /^a=candidate:/m, 'candidates in the answer');
-      const location = res.headers.get('location');
-      assert.match(location ?? '', new RegExp(`^/v1/robots/${ROBOT}/whep/`));
+      const res = await page.whepPlay(`${signaling.httpUrl}/v1/robots/${ROBOT}/whep`, token);
+      assert.equal(res.status, 201, res.body);
+      assert.match(res.body, /^a=candidate:/m, 'candidates in the answer');
+      assert.match(
+        res.location ?? '',
+        new RegExp(`^/v1/robots/${ROBOT}/whep/`),
+        'Location exposed to the page',
+      );
       const s = await eventually(
         async () => {
           const st = await page.stats();
@@ -250,11 +252,8 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
         streamer.endpoint.list().map((x) => x.whep),
         [true],
       );
-      const del = await fetch(`${signaling.httpUrl}${location}`, {
-        method: 'DELETE',
-        headers: { authorization: `Bearer ${token}` },
-      });
-      assert.ok(del.status === 200 || del.status === 204, `DELETE answered ${del.status}`);
+      const status = await page.whepStop(res.resource!, token);
+      assert.ok(status === 200 || status === 204, `DELETE answered ${status}`);
       await eventually(() => streamer.core.viewers().length === 0, 10_000, 'viewer closed after DELETE');
     } finally {
       await page.close();

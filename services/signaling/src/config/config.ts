@@ -36,6 +36,8 @@ export interface Config {
   shutdownGraceMs: number;
   trustProxy: boolean;
   webRoot: string | undefined;
+  /** Origins allowed to call WHEP from a browser page; '*' for any. */
+  whepCorsOrigins: '*' | string[];
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -96,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     trustProxy: e.TRUST_PROXY,
     webRoot: e.WEB_ROOT ? resolve(e.WEB_ROOT) : undefined,
+    whepCorsOrigins: e.WHEP_CORS_ORIGINS.trim() === '*' ? '*' : splitList(e.WHEP_CORS_ORIGINS),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -111,6 +111,11 @@ export const EnvSchema = Type.Object({
       description: 'directory of the built web app to serve at / (unset = API only)',
     }),
   ),
+  WHEP_CORS_ORIGINS: Type.String({
+    default: '*',
+    description:
+      'origins whose pages may call the WHEP endpoints (comma-separated, or * for any: bearer tokens, no cookies)',
+  }),
   TRUST_PROXY: Type.Boolean({
     default: false,
     description: 'take client IPs from X-Forwarded-For (behind a load balancer)',

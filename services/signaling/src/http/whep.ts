@@ -1,3 +1,4 @@
+import fastifyCors from '@fastify/cors';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { RobotId, SessionId, type ErrorCode } from '@robostream/protocol';
@@ -43,8 +44,20 @@ interface WhepSession {
  * meta {whep: true} whose app side is a virtual peer on this instance. Without trickle (PATCH answers 405), the
  * robot puts its candidates in the answer. The session lives until DELETE, or until the robot ends it.
  */
-export async function whepRoutes(app: FastifyInstance, opts: { hub: Hub; answerTimeoutMs?: number }) {
+export async function whepRoutes(
+  app: FastifyInstance,
+  opts: { hub: Hub; answerTimeoutMs?: number; corsOrigins?: '*' | string[] },
+) {
   const { hub } = opts;
+  // Browser WHEP players live on other origins. Registered inside this plugin, so only the WHEP routes answer
+  // CORS; the app's Location/ETag/Link headers must be exposed for a player to DELETE its session.
+  await app.register(fastifyCors, {
+    origin: opts.corsOrigins ?? '*',
+    methods: ['POST', 'DELETE', 'PATCH', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match'],
+    exposedHeaders: ['Location', 'ETag', 'Link', 'Accept-Patch'],
+    maxAge: 600,
+  });
   const timeoutMs = opts.answerTimeoutMs ?? 15_000;
   const sessions = new Map<string, WhepSession>();
   const Params = Type.Object({ robotId: RobotId });
@@ -83,7 +96,7 @@ export async function whepRoutes(app: FastifyInstance, opts: { hub: Hub; answerT
     throw err;
   }
 
-  app.post('/v1/robots/:robotId/whep', { schema: { params: Params } }, async (req, reply) => {
+  app.post('/:robotId/whep', { schema: { params: Params } }, async (req, reply) => {
     const { robotId } = req.params as { robotId: string };
     try {
       if (!String(req.headers['content-type'] ?? '').startsWith('application/sdp')) {
@@ -194,36 +207,32 @@ export async function whepRoutes(app: FastifyInstance, opts: { hub: Hub; answerT
     }
   });
 
-  app.delete(
-    '/v1/robots/:robotId/whep/:sessionId',
-    { schema: { params: SessionParams } },
-    async (req, reply) => {
-      const { robotId, sessionId } = req.params as { robotId: string; sessionId: string };
-      try {
-        const claims = await authenticate(req.headers.authorization, robotId);
-        const s = sessions.get(sessionId);
-        // Only the subject that started a session may end it; to anyone else it does not exist.
-        if (!s || s.robotId !== robotId || s.subject !== claims.sub)
-          throw new WhepError('unknown_session', 'no such WHEP session');
-        sessions.delete(sessionId);
-        await hub.deliver(s.robotPeer, {
-          kind: 'session_closed',
-          sessionId,
-          from: s.peerId,
-          reason: 'whep viewer left',
-          by: 'peer',
-        });
-        s.release();
-        hub.sessions.remove(s.peerId, sessionId);
-        return reply.code(200).send();
-      } catch (err) {
-        return fail(reply, err);
-      }
-    },
-  );
+  app.delete('/:robotId/whep/:sessionId', { schema: { params: SessionParams } }, async (req, reply) => {
+    const { robotId, sessionId } = req.params as { robotId: string; sessionId: string };
+    try {
+      const claims = await authenticate(req.headers.authorization, robotId);
+      const s = sessions.get(sessionId);
+      // Only the subject that started a session may end it; to anyone else it does not exist.
+      if (!s || s.robotId !== robotId || s.subject !== claims.sub)
+        throw new WhepError('unknown_session', 'no such WHEP session');
+      sessions.delete(sessionId);
+      await hub.deliver(s.robotPeer, {
+        kind: 'session_closed',
+        sessionId,
+        from: s.peerId,
+        reason: 'whep viewer left',
+        by: 'peer',
+      });
+      s.release();
+      hub.sessions.remove(s.peerId, sessionId);
+      return reply.code(200).send();
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
 
   // No trickle and no ICE restart over PATCH (RFC 9725 lets a server refuse both with 405).
-  app.patch('/v1/robots/:robotId/whep/:sessionId', async (_req, reply) =>
+  app.patch('/:robotId/whep/:sessionId', async (_req, reply) =>
     reply.code(405).header('allow', 'POST, DELETE').send(),
   );
 

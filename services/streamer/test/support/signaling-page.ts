@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
-import type { LumaTransition, MediaAppStats, StartOptions } from './browser/media-app.js';
+import type { LumaTransition, MediaAppStats, StartOptions, WhepResult } from './browser/media-app.js';
 import { launchAppBrowser, type AppBrowser } from './chromium-app.js';
 
 let bundled: Promise<string> | undefined;
@@ -31,8 +31,8 @@ interface Window {
   mediaApp: {
     connect(url: string, token: string): Promise<void>;
     start(o: StartOptions): Promise<string>;
-    whepOffer(relay: boolean, iceServers: RTCIceServer[]): Promise<string>;
-    whepAnswer(sdp: string): Promise<void>;
+    whepPlay(url: string, token: string): Promise<WhepResult>;
+    whepStop(resource: string, token: string): Promise<number>;
     stats(): Promise<MediaAppStats>;
     startLumaProbe(): Promise<void>;
     lumaTransitions: LumaTransition[];
@@ -62,19 +62,19 @@ export class MediaAppPage {
     return this.page.evaluate((opts) => (window as unknown as Window).mediaApp.start(opts), o);
   }
 
-  /** WHEP: the page's complete offer is POSTed by this process; the answer goes back into the page. */
-  async whep(url: string, token: string): Promise<Response> {
-    const offer = await this.page.evaluate(() => (window as unknown as Window).mediaApp.whepOffer(false, []));
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/sdp' },
-      body: offer,
-    });
-    if (res.status === 201) {
-      const answer = await res.clone().text();
-      await this.page.evaluate((sdp) => (window as unknown as Window).mediaApp.whepAnswer(sdp), answer);
-    }
-    return res;
+  /** WHEP from inside the page (cross-origin: the test server's origin is not the signaling service's). */
+  whepPlay(url: string, token: string): Promise<WhepResult> {
+    return this.page.evaluate(([u, t]) => (window as unknown as Window).mediaApp.whepPlay(u, t), [
+      url,
+      token,
+    ] as const);
+  }
+
+  whepStop(resource: string, token: string): Promise<number> {
+    return this.page.evaluate(([r, t]) => (window as unknown as Window).mediaApp.whepStop(r, t), [
+      resource,
+      token,
+    ] as const);
   }
 
   stats(): Promise<MediaAppStats> {

@@ -13,6 +13,14 @@ export interface StartOptions {
   videoCodec?: 'h264' | 'vp8';
 }
 
+export interface WhepResult {
+  status: number;
+  body: string;
+  /** The Location header as sent (readable only because the service exposes it to other origins). */
+  location: string | null;
+  resource: string | null;
+}
+
 /** A change of the picture's brightness seen by the page, at the frame's expected display time (epoch ms). */
 export interface LumaTransition {
   bright: boolean;
@@ -109,22 +117,32 @@ class MediaApp {
   }
 
   /**
-   * WHEP player, first half: a complete offer (gathering finished, candidates in the SDP: no trickle). The POST
-   * itself is made by the test process (the signaling origin sends no CORS headers for this test page's origin).
+   * A standard WHEP player (RFC 9725) in the page: a complete offer (gathering finished, no trickle) POSTed from
+   * this page's origin to the signaling service's, so the browser's CORS checks apply as for any player.
    */
-  async whepOffer(relay: boolean, iceServers: RTCIceServer[]): Promise<string> {
-    const pc = this.makePeer(relay, iceServers);
+  async whepPlay(url: string, token: string): Promise<WhepResult> {
+    const pc = this.makePeer(false, []);
     await this.addMedia(pc, 1, false);
     await pc.setLocalDescription(await pc.createOffer());
     await new Promise<void>((resolve) => {
       if (pc.iceGatheringState === 'complete') resolve();
       pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
     });
-    return pc.localDescription?.sdp ?? '';
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/sdp' },
+      body: pc.localDescription?.sdp ?? '',
+    });
+    const body = await res.text();
+    const location = res.headers.get('location');
+    if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: body });
+    return { status: res.status, body, location, resource: location ? new URL(location, url).href : null };
   }
 
-  async whepAnswer(sdp: string): Promise<void> {
-    await this.pc?.setRemoteDescription({ type: 'answer', sdp });
+  /** Ends a WHEP session the way a player does: DELETE on the resource URL. */
+  async whepStop(resource: string, token: string): Promise<number> {
+    const res = await fetch(resource, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    return res.status;
   }
 
   async stats(): Promise<MediaAppStats> {
