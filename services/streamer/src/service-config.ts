@@ -13,7 +13,11 @@ export interface ServiceConfig {
   robotId: string | null;
   /** PEM of the deployment's public key: the embedded direct-mode server verifies app tokens with it. */
   appPublicKeyPem: string | null;
-  direct: { host: string; port: number } | null;
+  /**
+   * Direct mode. turnSecret: coturn's static-auth-secret, so that the embedded server hands apps TURN REST
+   * credentials for the turn: URLs of STREAMER_ICE_SERVERS (its stun: URLs are always handed out).
+   */
+  direct: { host: string; port: number; turnSecret: string | null } | null;
   http: { host: string; port: number };
   maxViewers: number;
   name: string;
@@ -38,6 +42,8 @@ export const serviceEnvNames = [
   'STREAMER_APP_PUBLIC_KEY_FILE',
   'STREAMER_DIRECT_PORT',
   'STREAMER_DIRECT_HOST',
+  'STREAMER_DIRECT_TURN_SECRET',
+  'STREAMER_DIRECT_TURN_SECRET_FILE',
   'STREAMER_HTTP_PORT',
   'STREAMER_HTTP_HOST',
   'STREAMER_MAX_VIEWERS',
@@ -143,6 +149,21 @@ export function loadServiceConfig(env: Env = process.env): ServiceConfig {
       'STREAMER_APP_PUBLIC_KEY or STREAMER_APP_PUBLIC_KEY_FILE is required with STREAMER_DIRECT_PORT',
     );
 
+  let directTurnSecret: string | null = null;
+  if (env.STREAMER_DIRECT_TURN_SECRET && env.STREAMER_DIRECT_TURN_SECRET_FILE)
+    problems.push('set only one of STREAMER_DIRECT_TURN_SECRET and STREAMER_DIRECT_TURN_SECRET_FILE');
+  else if (env.STREAMER_DIRECT_TURN_SECRET) directTurnSecret = env.STREAMER_DIRECT_TURN_SECRET.trim();
+  else if (env.STREAMER_DIRECT_TURN_SECRET_FILE)
+    directTurnSecret = readText(
+      'STREAMER_DIRECT_TURN_SECRET_FILE',
+      env.STREAMER_DIRECT_TURN_SECRET_FILE,
+      problems,
+    );
+  if (directTurnSecret !== null && directTurnSecret.length < 16)
+    problems.push('STREAMER_DIRECT_TURN_SECRET: at least 16 characters (it is coturn static-auth-secret)');
+  if (directTurnSecret !== null && directPort === null)
+    problems.push('STREAMER_DIRECT_TURN_SECRET is for direct mode: set STREAMER_DIRECT_PORT too');
+
   const policy = env.STREAMER_ICE_TRANSPORT_POLICY?.trim() || 'all';
   if (policy !== 'all' && policy !== 'relay')
     problems.push(`STREAMER_ICE_TRANSPORT_POLICY=${JSON.stringify(policy)}: expected all or relay`);
@@ -156,7 +177,13 @@ export function loadServiceConfig(env: Env = process.env): ServiceConfig {
     robotId,
     appPublicKeyPem,
     direct:
-      directPort === null ? null : { host: env.STREAMER_DIRECT_HOST?.trim() || '0.0.0.0', port: directPort },
+      directPort === null
+        ? null
+        : {
+            host: env.STREAMER_DIRECT_HOST?.trim() || '0.0.0.0',
+            port: directPort,
+            turnSecret: directTurnSecret,
+          },
     http: {
       host: env.STREAMER_HTTP_HOST?.trim() || '0.0.0.0',
       port: int(env, 'STREAMER_HTTP_PORT', 9110, 0, 65535, problems),

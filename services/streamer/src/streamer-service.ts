@@ -90,6 +90,8 @@ export async function startStreamerService(
         port: service.direct.port,
         appPublicKeyPem: service.appPublicKeyPem,
         logLevel: service.logLevel === 'info' ? 'warn' : service.logLevel,
+        iceUrls: media.iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls])),
+        turnSecret: service.direct.turnSecret,
       });
       log.info({ url: direct.httpUrl }, 'direct mode: embedded signaling server listening');
       await connect('direct', direct.loopbackWsUrl);

@@ -1,6 +1,8 @@
 // Direct (LAN) mode: the streamer embeds the signaling server itself, with the in-process bus, so an app on the
 // robot's network connects to ws://robot:STREAMER_DIRECT_PORT/v1/ws with its app token, with the same protocol
-// and no cloud. App tokens are verified with the deployment's public key alone: no secret on the robot.
+// and no cloud. App tokens are verified with the deployment's public key alone: no signing secret on the robot.
+// Apps (and the robot's own endpoint) get the robot's STUN URLs, and TURN REST credentials when the robot holds the
+// TURN secret: a LAN app that cannot reach the robot directly (client isolation, VLANs) then goes through TURN.
 import { buildSignalingServer, loadConfig, type SignalingServer } from '@robostream/signaling';
 
 export interface DirectServer {
@@ -17,13 +19,23 @@ export async function startDirectServer(options: {
   port: number;
   appPublicKeyPem: string;
   logLevel: string;
+  /** The robot's STUN/TURN URLs (STREAMER_ICE_SERVERS); apps get the stun: ones, and turn: ones with a secret. */
+  iceUrls?: string[];
+  turnSecret?: string | null;
 }): Promise<DirectServer> {
+  const urls = options.iceUrls ?? [];
+  const stun = urls.filter((u) => u.startsWith('stun:'));
+  const turn = urls.filter((u) => /^turns?:/.test(u));
   const config = loadConfig({
     PORT: String(options.port),
     HOST: options.host,
     PUBLIC_KEY: options.appPublicKeyPem,
     LOG_LEVEL: options.logLevel,
     SHUTDOWN_GRACE_MS: '500',
+    ...(stun.length > 0 ? { STUN_URLS: stun.join(',') } : {}),
+    ...(options.turnSecret && turn.length > 0
+      ? { TURN_URLS: turn.join(','), TURN_SECRET: options.turnSecret }
+      : {}),
   });
   // The streamer's own registry carries the process metrics; two collectors of them would clash.
   const server = await buildSignalingServer(config, { defaultMetrics: false });
