@@ -31,6 +31,38 @@ type Rec = Record<string, unknown>;
 const num = (r: Rec, k: string): number => (typeof r[k] === 'number' ? (r[k] as number) : 0);
 const str = (r: Rec, k: string): string => (typeof r[k] === 'string' ? (r[k] as string) : '');
 
+function selectedPair(all: Map<string, Rec>): {
+  pair?: Rec;
+  localType: string;
+  remoteType: string;
+  protocol: string;
+} {
+  let pair: Rec | undefined;
+  for (const s of all.values()) {
+    if (s['type'] === 'transport' && str(s, 'selectedCandidatePairId'))
+      pair = all.get(str(s, 'selectedCandidatePairId'));
+  }
+  if (!pair) {
+    for (const s of all.values())
+      if (s['type'] === 'candidate-pair' && s['nominated'] && s['state'] === 'succeeded') pair = s;
+  }
+  const local = pair ? all.get(str(pair, 'localCandidateId')) : undefined;
+  const remote = pair ? all.get(str(pair, 'remoteCandidateId')) : undefined;
+  return {
+    ...(pair ? { pair } : {}),
+    localType: local ? str(local, 'candidateType') : '',
+    remoteType: remote ? str(remote, 'candidateType') : '',
+    protocol: local ? str(local, 'protocol') : '',
+  };
+}
+
+/** Whether this end of the selected candidate pair is a TURN relay (its allocation needs valid credentials). */
+export async function relaysLocally(pc: RTCPeerConnection): Promise<boolean> {
+  const all = new Map<string, Rec>();
+  (await pc.getStats()).forEach((s: Rec) => all.set(str(s, 'id'), s));
+  return selectedPair(all).localType === 'relay';
+}
+
 export class StatsSampler {
   private prev: Prev | null = null;
 
@@ -49,19 +81,7 @@ export class StatsSampler {
       return before === undefined || dt <= 0 ? 0 : Math.max(0, ((total - before) * 8) / dt / 1000);
     };
 
-    let pair: Rec | undefined;
-    for (const s of all.values()) {
-      if (s['type'] === 'transport' && str(s, 'selectedCandidatePairId'))
-        pair = all.get(str(s, 'selectedCandidatePairId'));
-    }
-    if (!pair) {
-      for (const s of all.values())
-        if (s['type'] === 'candidate-pair' && s['nominated'] && s['state'] === 'succeeded') pair = s;
-    }
-    const local = pair ? all.get(str(pair, 'localCandidateId')) : undefined;
-    const remote = pair ? all.get(str(pair, 'remoteCandidateId')) : undefined;
-    const localType = local ? str(local, 'candidateType') : '';
-    const remoteType = remote ? str(remote, 'candidateType') : '';
+    const { pair, localType, remoteType, protocol } = selectedPair(all);
 
     const videos: VideoStats[] = [];
     let audioKbps = 0;
@@ -101,7 +121,7 @@ export class StatsSampler {
       path: !pair ? 'unknown' : localType === 'relay' || remoteType === 'relay' ? 'relayed' : 'direct',
       localType,
       remoteType,
-      protocol: local ? str(local, 'protocol') : '',
+      protocol,
       videos,
       audioKbps,
       audioLossPct,

@@ -84,6 +84,8 @@ export class RobotView {
   private readonly offs: (() => void)[] = [];
   private lastStats: MediaStats | null = null;
   private disposed = false;
+  private reopenTimer: ReturnType<typeof setTimeout> | undefined;
+  private reopenAttempts = 0;
 
   constructor(
     private readonly client: SignalingClient,
@@ -156,6 +158,7 @@ export class RobotView {
   dispose(): void {
     this.disposed = true;
     clearInterval(this.statsTimer);
+    clearTimeout(this.reopenTimer);
     for (const off of this.offs.splice(0)) off();
     this.media?.close();
     this.gateway?.close();
@@ -172,8 +175,9 @@ export class RobotView {
     if (hasMedia && (!this.media || this.media.state === 'closed' || this.media.state === 'failed'))
       this.startMedia();
     if (!hasMedia && this.media) {
-      this.media.close('the robot went offline');
+      const media = this.media;
       this.media = null;
+      media.close('the robot went offline');
     }
     if (hasGateway && (!this.gateway || this.gateway.state === 'closed' || this.gateway.state === 'failed'))
       this.startGateway();
@@ -184,7 +188,11 @@ export class RobotView {
   }
 
   private startMedia(): void {
-    this.media?.close('reopening');
+    clearTimeout(this.reopenTimer);
+    this.reopenTimer = undefined;
+    const previous = this.media;
+    this.media = null; // its 'closed' below is ours, not a failure to recover from
+    previous?.close('reopening');
     const cameras = this.dir.cameras(this.robotId);
     const media = new MediaSession({
       client: this.client,
@@ -196,9 +204,12 @@ export class RobotView {
     replace(this.grid);
     this.tiles.clear();
     for (const cam of cameras) this.tile(cam);
-    media.on('state', ({ detail }) => {
+    media.on('state', ({ state, detail }) => {
       setText(this.mediaDetail, detail);
       this.renderState();
+      if (this.media !== media) return;
+      if (state === 'connected') this.reopenAttempts = 0;
+      else if (state === 'failed' || state === 'closed') this.scheduleReopen(detail);
     });
     media.on('video', ({ camera, stream }) => {
       const t = this.tile(camera);
@@ -214,6 +225,20 @@ export class RobotView {
     this.renderMic();
     this.renderCamera();
     void media.start();
+  }
+
+  /**
+   * A media session that failed (ICE restarts exhausted, the signaling session lost) or that the robot closed is
+   * replaced by a new one, with backoff: the operator never has to reload (LiveKit's "full reconnect").
+   */
+  private scheduleReopen(why: string): void {
+    if (this.disposed || this.reopenTimer) return;
+    const delayMs = Math.min(15_000, 1000 * 2 ** this.reopenAttempts++);
+    setText(this.mediaDetail, `${why}; reopening in ${Math.round(delayMs / 1000)} s`);
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      if (!this.disposed) this.restartMedia();
+    }, delayMs);
   }
 
   private restartMedia(): void {
