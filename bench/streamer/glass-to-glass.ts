@@ -17,7 +17,7 @@ import { parseLaunch } from '../../services/streamer/src/media/gst-native.js';
 import { FLASH_ELEMENT, setFlash, videoSourceFragment } from '../../services/streamer/src/media/sources.js';
 import { loadServiceConfig } from '../../services/streamer/src/service-config.js';
 import { startStreamerService } from '../../services/streamer/src/streamer-service.js';
-import { freeUdpPort } from '../../services/streamer/test/support/coturn.js';
+import { freeUdpPort } from '../../test/support/coturn.js';
 import { MediaAppPage, launchMediaAppBrowser } from '../../services/streamer/test/support/signaling-page.js';
 import { eventually } from '../../test/support/signaling.js';
 import { TestKeys } from '../../test/support/tokens.js';

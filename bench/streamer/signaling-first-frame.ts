@@ -10,7 +10,7 @@ import { loadConfig } from '../../services/streamer/src/config.js';
 import { detectEncoders } from '../../services/streamer/src/media/encoders.js';
 import { loadServiceConfig } from '../../services/streamer/src/service-config.js';
 import { startStreamerService } from '../../services/streamer/src/streamer-service.js';
-import { startCoturn, freeUdpPort } from '../../services/streamer/test/support/coturn.js';
+import { startCoturn, freeUdpPort } from '../../test/support/coturn.js';
 import { MediaAppPage, launchMediaAppBrowser } from '../../services/streamer/test/support/signaling-page.js';
 import { eventually, startSignaling } from '../../test/support/signaling.js';
 import { TestKeys } from '../../test/support/tokens.js';
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const log = pino({ level: 'warn' });
   const keys = new TestKeys();
   const secret = randomBytes(24).toString('hex');
-  const turn = await startCoturn(secret);
+  const turn = await startCoturn({ secret });
   const signaling = await startSignaling(keys, { TURN_URLS: turn.url, TURN_SECRET: secret });
   const encoders = await detectEncoders('auto');
   const media = loadConfig(

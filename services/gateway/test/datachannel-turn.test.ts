@@ -8,7 +8,7 @@ import { TestKeys } from '../../../test/support/tokens.js';
 import { startSignaling, type RunningSignaling } from '../../../test/support/signaling.js';
 import { ServiceProbe } from './helpers.js';
 import { dataChannelRoundTrip, launchBrowser, type TestBrowser } from './support/browser.js';
-import { startCoturn, type Coturn } from './support/coturn.js';
+import { startCoturn, type Coturn } from '../../../test/support/coturn.js';
 import { startDcGateway, type DcGateway } from './support/dc-gateway.js';
 
 const keys = new TestKeys();
@@ -22,7 +22,7 @@ describe('gateway data channels relayed through TURN', { timeout: 90_000 }, () =
   let svc: ServiceProbe;
 
   before(async () => {
-    turn = await startCoturn();
+    turn = await startCoturn({ maxAllocateLifetimeSec: 6 });
     sig = await startSignaling(keys, { TURN_URLS: turn.url, TURN_SECRET: turn.secret, TURN_TTL_SEC: '600' });
     dc = await startDcGateway(keys, ROBOT, sig.url, { iceTransportPolicy: 'relay' });
     svc = await ServiceProbe.start(dc.gw.localUrl, 'arm');

@@ -10,7 +10,7 @@ import { ServiceConfigError, loadServiceConfig } from '../src/service-config.js'
 import { startStreamerService, type StreamerService } from '../src/streamer-service.js';
 import { client } from '../../../test/support/signaling.js';
 import { TestKeys } from '../../../test/support/tokens.js';
-import { freeUdpPort } from './support/coturn.js';
+import { freeUdpPort } from '../../../test/support/coturn.js';
 
 const ROBOT = 'robot-direct-ice';
 const ICE = [{ urls: ['stun:stun.lan.example:3478', 'turn:turn.lan.example:3478?transport=udp'] }];

@@ -1,5 +1,8 @@
-// Relay-only media through a real coturn with TURN REST credentials handed out by the signaling server.
-// (A relay that dies mid-stream and recovers through an ICE restart: streamer-ice-restart.test.ts.)
+// Relay-only media through a real coturn with TURN REST credentials handed out by the signaling server; then
+// the cut path: the coturn is killed (every allocation and the relayed path with it) and started again on the
+// same port; the robot notices the silence, asks the app for an ICE restart, both ends allocate anew and frames
+// resume in the same session. The robot has no microphone, so the offer's audio section is rejected: the case
+// that kept werift on the old ICE credentials (see oneIceGeneration).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -11,13 +14,13 @@ import { startStreamerService, type StreamerService } from '../src/streamer-serv
 import { eventually, startSignaling, type RunningSignaling } from '../../../test/support/signaling.js';
 import { TestKeys } from '../../../test/support/tokens.js';
 import type { AppBrowser } from './support/chromium-app.js';
-import { startCoturn, type Coturn } from './support/coturn.js';
+import { startCoturn, type Coturn } from '../../../test/support/coturn.js';
 import { MediaAppPage, launchMediaAppBrowser } from './support/signaling-page.js';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const ROBOT = 'robot-relay';
 
-describe('relay-only media through coturn', { timeout: 150_000 }, () => {
+describe('relay-only media through coturn', { timeout: 240_000 }, () => {
   const keys = new TestKeys();
   const secret = randomBytes(24).toString('hex');
   let turn: Coturn;
@@ -27,7 +30,7 @@ describe('relay-only media through coturn', { timeout: 150_000 }, () => {
   let page: MediaAppPage;
 
   before(async () => {
-    turn = await startCoturn(secret);
+    turn = await startCoturn({ secret });
     signaling = await startSignaling(keys, { TURN_URLS: turn.url, TURN_SECRET: secret });
     streamer = await startStreamerService(
       loadServiceConfig({
@@ -76,5 +79,45 @@ describe('relay-only media through coturn', { timeout: 150_000 }, () => {
     assert.ok(viewer);
     const robotSide = await viewer.stats();
     assert.equal(robotSide.transport.localCandidateType, 'relay');
+  });
+
+  test('coturn restarted mid-stream: the robot asks for an ICE restart and frames resume', async () => {
+    // Its own page and session: the first test's viewer is gone before the cut.
+    await page.close();
+    page = await MediaAppPage.open(app);
+    await eventually(() => streamer.core.viewers().length === 0, 10_000, 'the first viewer gone');
+    await page.connect(signaling.url, await keys.app('operator-2', [ROBOT]));
+    await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: true });
+    const before = await eventually(
+      async () => {
+        const st = await page.stats();
+        return st.framesDecoded > 30 && st;
+      },
+      30_000,
+      'frames decoded through the relay',
+    );
+    const port = turn.port;
+    await turn.kill();
+    const cutAt = (await page.stats()).framesDecoded;
+    // Nothing gets through while the relay is down.
+    await new Promise((r) => setTimeout(r, 1500));
+    const stalled = (await page.stats()).framesDecoded;
+    assert.ok(stalled - cutAt < 15, `frames kept arriving with the relay down (${cutAt} -> ${stalled})`);
+    turn = await startCoturn({ secret, port });
+    const resumed = await eventually(
+      async () => {
+        const st = await page.stats();
+        return st.framesDecoded > stalled + 60 && st;
+      },
+      60_000,
+      'frames resume after the ICE restart',
+    );
+    assert.ok(resumed.iceRestartsReceived >= 1, 'the robot asked for an ICE restart');
+    assert.notEqual(resumed.localUfrag, before.localUfrag, 'new ICE credentials');
+    assert.equal(resumed.sessionClosed, null);
+    assert.equal(resumed.localCandidateType, 'relay');
+    const viewer = streamer.core.viewers()[0];
+    assert.ok(viewer);
+    assert.equal((await viewer.stats()).transport.connectionState, 'connected');
   });
 });

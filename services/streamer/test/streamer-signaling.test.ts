@@ -15,7 +15,7 @@ import {
 } from '../../../test/support/signaling.js';
 import { TestKeys } from '../../../test/support/tokens.js';
 import type { AppBrowser } from './support/chromium-app.js';
-import { freeUdpPort } from './support/coturn.js';
+import { freeUdpPort } from '../../../test/support/coturn.js';
 import { MediaAppPage, launchMediaAppBrowser } from './support/signaling-page.js';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
@@ -159,6 +159,38 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
     }
     // The app closing its session ends the viewer on the robot.
     await eventually(() => streamer.core.viewers().length === 0, 10_000, 'viewer closed after the app left');
+  });
+
+  test("the page's camera reaches the robot, which decodes it (the robot's display sink)", async () => {
+    const page = await MediaAppPage.open(app);
+    try {
+      await page.connect(signaling.url, await keys.app('camera-operator', [ROBOT]));
+      const sessionId = await page.start({
+        robotId: ROBOT,
+        cameras: 1,
+        mic: false,
+        camera: true,
+        relay: false,
+      });
+      const viewerId = `signaling-1-${sessionId}`;
+      const sink = await eventually(
+        () => {
+          const s = streamer.core
+            .viewer(viewerId)
+            ?.sinkSnapshots()
+            .find((k) => k.kind === 'video');
+          return s && (s.decodedBuffers ?? 0) > 30 && s;
+        },
+        20_000,
+        'the page camera decoded on the robot',
+      );
+      assert.equal(sink.codec, 'h264');
+      assert.ok(sink.packetsIn > 30);
+      // And the robot's own camera still plays in the page over the same connection.
+      await eventually(async () => (await page.stats()).framesDecoded > 30, 20_000, 'robot video as well');
+    } finally {
+      await page.close();
+    }
   });
 
   test('an app that offers only VP8 gets VP8: 1280x720 decodes in Chromium', async () => {

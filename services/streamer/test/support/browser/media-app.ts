@@ -7,6 +7,8 @@ export interface StartOptions {
   robotId: string;
   cameras: number;
   mic: boolean;
+  /** Send the fake camera to the robot (a sendonly video m-line after the others, as the web app does). */
+  camera?: boolean;
   relay: boolean;
   meta?: Record<string, string | number | boolean>;
   /** Offer only this video codec (setCodecPreferences), as docs/streamer.md tells an app that wants VP8. */
@@ -68,7 +70,7 @@ class MediaApp {
     const sessionId = await client.openSession(o.robotId, 'media', o.meta);
     this.sessionId = sessionId;
     const pc = this.makePeer(o.relay, client.iceServers);
-    await this.addMedia(pc, o.cameras, o.mic);
+    await this.addMedia(pc, o.cameras, o.mic, o.camera ?? false);
     if (o.videoCodec) this.onlyCodec(pc, o.videoCodec);
     pc.onicecandidate = (e) => {
       if (e.candidate) client.sendCandidate(sessionId, e.candidate.toJSON() as never);
@@ -237,7 +239,12 @@ class MediaApp {
     return pc;
   }
 
-  private async addMedia(pc: RTCPeerConnection, cameras: number, mic: boolean): Promise<void> {
+  private async addMedia(
+    pc: RTCPeerConnection,
+    cameras: number,
+    mic: boolean,
+    camera = false,
+  ): Promise<void> {
     for (let i = 0; i < cameras; i++) pc.addTransceiver('video', { direction: 'recvonly' });
     if (mic) {
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
@@ -246,6 +253,12 @@ class MediaApp {
       pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });
     } else {
       pc.addTransceiver('audio', { direction: 'recvonly' });
+    }
+    if (camera) {
+      const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+      const track = stream.getVideoTracks()[0];
+      if (!track) throw new Error('no fake camera');
+      pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
     }
   }
 }

@@ -1,22 +1,40 @@
-// A real coturn on free loopback ports (shared/ENVIRONMENT.md), with the TURN REST secret the signaling server
-// hands credentials out for. Ready once it answers a STUN binding request.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+// A real coturn (`turnserver` from apt) on free loopback ports with TURN REST auth (a shared secret), for the
+// relay tests of the streamer and the gateway (shared/ENVIRONMENT.md). Ready once it answers a STUN binding
+// request. (infra's tests run coturn from rendered config files instead: infra/test/support/coturn-process.ts.)
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 
 export interface Coturn {
   port: number;
+  /** For signaling's TURN_URLS. */
   url: string;
-  child: ChildProcess;
+  secret: string;
+  realm: string;
   output(): string;
   /** SIGKILL: every allocation (and the relayed path through it) is gone at once. */
   kill(): Promise<void>;
+  /** SIGTERM, SIGKILL after 3 s. */
+  stop(): Promise<void>;
+}
+
+export interface CoturnOptions {
+  /** static-auth-secret; random when omitted. */
+  secret?: string;
+  /** Listening port (to start a coturn again where a killed one was); a free one when omitted. */
+  port?: number;
+  /**
+   * --max-allocate-lifetime. werift 0.24.4 keeps its allocation-refresh timer (5/6 of the lifetime) ref'd after
+   * pc.close(): with coturn's default 600 s a test process that closes werift peers would linger ~8 minutes.
+   */
+  maxAllocateLifetimeSec?: number;
 }
 
 export async function freeUdpPort(): Promise<number> {
   const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  s.bind(0, '127.0.0.1');
+  await once(s, 'listening');
   const { port } = s.address();
   s.close();
   return port;
@@ -32,7 +50,7 @@ export async function stunAnswers(port: number, timeoutMs = 300): Promise<boolea
   try {
     return await new Promise<boolean>((resolve) => {
       const t = setTimeout(() => resolve(false), timeoutMs);
-      s.on('message', () => {
+      s.once('message', () => {
         clearTimeout(t);
         resolve(true);
       });
@@ -43,14 +61,12 @@ export async function stunAnswers(port: number, timeoutMs = 300): Promise<boolea
   }
 }
 
-export async function startCoturn(
-  secret: string,
-  opts: { port?: number; relayPorts?: [number, number] } = {},
-): Promise<Coturn> {
+export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
   const port = opts.port ?? (await freeUdpPort());
+  const secret = opts.secret ?? randomBytes(24).toString('hex');
+  const realm = 'robostream.test';
   // A relay range unlikely to collide with another run on this shared machine.
-  const base = opts.relayPorts?.[0] ?? 50_000 + Math.floor(Math.random() * 600) * 20;
-  const top = opts.relayPorts?.[1] ?? base + 19;
+  const min = 40_000 + Math.floor(Math.random() * 1200) * 20;
   const child = spawn(
     'turnserver',
     [
@@ -58,16 +74,18 @@ export async function startCoturn(
       '--listening-ip=127.0.0.1',
       '--relay-ip=127.0.0.1',
       `--listening-port=${port}`,
-      `--min-port=${base}`,
-      `--max-port=${top}`,
+      `--min-port=${min}`,
+      `--max-port=${min + 19}`,
       '--use-auth-secret',
       `--static-auth-secret=${secret}`,
-      '--realm=robostream.test',
+      `--realm=${realm}`,
       '--no-tls',
       '--no-dtls',
       '--no-cli',
       '--fingerprint',
+      // Loopback tests only: peers on 127.0.0.1 would be refused otherwise. Never in a shipped config.
       '--allow-loopback-peers',
+      ...(opts.maxAllocateLifetimeSec ? [`--max-allocate-lifetime=${opts.maxAllocateLifetimeSec}`] : []),
       '--log-file=stdout',
       // Its own state file, so parallel coturns do not share one SQLite database.
       `--db=/tmp/robostream-turndb-${port}`,
@@ -75,8 +93,8 @@ export async function startCoturn(
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-8000)));
+  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-8000)));
   const deadline = Date.now() + 10_000;
   while (!(await stunAnswers(port))) {
     if (child.exitCode !== null)
@@ -86,15 +104,24 @@ export async function startCoturn(
       throw new Error(`turnserver did not answer STUN on ${port}: ${out.slice(-2000)}`);
     }
   }
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
   return {
     port,
     url: `turn:127.0.0.1:${port}?transport=udp`,
-    child,
+    secret,
+    realm,
     output: () => out,
     async kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (exited()) return;
       child.kill('SIGKILL');
       await once(child, 'exit');
+    },
+    async stop() {
+      if (exited()) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      await once(child, 'exit');
+      clearTimeout(t);
     },
   };
 }
