@@ -136,7 +136,7 @@ export class ViewerSession {
       last: { at: performance.now(), bytes: 0, frames: 0 },
     };
     track.onKeyframeRequest((reason) => {
-      const outcome = pipeline.requestKeyframe();
+      const outcome = pipeline.requestKeyframe(reason === 'connected');
       this.log.debug({ viewer: this.id, mid: track.mid, reason, outcome }, 'keyframe request');
     });
     if (link.estimator && link.shared) {

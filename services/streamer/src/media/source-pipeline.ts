@@ -53,6 +53,9 @@ export interface SourcePipelineSnapshot {
   lastError: string | null;
 }
 
+/** Keyframes for joining viewers: at most one per this, whatever keyframeMinIntervalMs is (a join storm). */
+export const JOIN_KEYFRAME_MIN_INTERVAL_MS = 100;
+
 export type KeyframeRequestOutcome = 'sent' | 'scheduled' | 'coalesced' | 'not-running' | 'not-video';
 
 export class SourcePipeline {
@@ -120,17 +123,25 @@ export class SourcePipeline {
   /**
    * Asks the encoder for a keyframe, at most once per keyframeMinIntervalMs: a request inside the window is
    * deferred to its end (one deferred request stands for all that arrive meanwhile), so a burst of PLIs from
-   * several viewers costs one keyframe.
+   * several viewers costs one keyframe. `urgent` is a viewer that just connected and can show nothing until a
+   * keyframe comes: its window is JOIN_KEYFRAME_MIN_INTERVAL_MS only (measured: a viewer joining within 500 ms
+   * of another's keyframe waited ~400 ms more for its first frame).
    */
-  requestKeyframe(): KeyframeRequestOutcome {
+  requestKeyframe(urgent = false): KeyframeRequestOutcome {
     if (this.spec.kind !== 'video') return 'not-video';
     if (!this.runner) return 'not-running';
     this.counters.keyframeRequests++;
-    if (this.keyframeTimer) return 'coalesced';
-    const wait = this.lastForcedAt + this.options.keyframeMinIntervalMs - performance.now();
+    const interval = urgent
+      ? Math.min(JOIN_KEYFRAME_MIN_INTERVAL_MS, this.options.keyframeMinIntervalMs)
+      : this.options.keyframeMinIntervalMs;
+    const wait = this.lastForcedAt + interval - performance.now();
     if (wait <= 0) {
       this.forceKeyUnit();
       return 'sent';
+    }
+    if (this.keyframeTimer) {
+      if (!urgent) return 'coalesced';
+      clearTimeout(this.keyframeTimer); // brought forward; it still stands for the requests it coalesced
     }
     this.keyframeTimer = setTimeout(() => {
       this.keyframeTimer = null;
@@ -216,6 +227,9 @@ export class SourcePipeline {
 
   private forceKeyUnit(): void {
     if (!this.runner) return;
+    // This keyframe answers every request waiting for one.
+    if (this.keyframeTimer) clearTimeout(this.keyframeTimer);
+    this.keyframeTimer = null;
     this.lastForcedAt = performance.now();
     this.counters.forcedKeyUnits++;
     this.runner.forceKeyUnit(RTP_APPSINK);
