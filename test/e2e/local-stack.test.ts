@@ -60,6 +60,8 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
         // The robot decodes the operator's microphone into a counting sink, and logs per-session stats each second.
         STREAMER_AUDIO_SINK: 'counting',
         STREAMER_STATS_INTERVAL_MS: '1000',
+        // One media seat: a second console is refused and must get in by itself once the seat is free.
+        STREAMER_MAX_VIEWERS: '1',
         LOG_LEVEL: 'info',
       },
       process.env['E2E_ECHO'] === '1',
@@ -278,13 +280,43 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
     }
   });
 
+  test('a console refused media (no free seat) retries by itself and plays once the seat is free', async () => {
+    const second = await context.newPage();
+    try {
+      await second.goto(stack.url);
+      await second.click(ROBOT);
+      await eventually(
+        async () =>
+          /too many viewers.*reopening in \d+ s/.test(await text(second, '[data-testid=media-detail]')),
+        20_000,
+        'the second console refused, and says it retries',
+      );
+      // The first console leaves (its tab navigates away): the robot frees the seat when the path dies.
+      await page.goto('about:blank');
+      await second.waitForSelector('#robot-view[data-state="live"]', { timeout: 60_000 });
+      await eventually(
+        async () => (await sampleVideo(second, FRONT)) ?? undefined,
+        30_000,
+        'video in the second console, without a reload',
+      );
+      await shot('05-seat-freed', second);
+    } finally {
+      await second.close();
+    }
+    // Back to the first console for the tests that follow: it gets the seat the same way.
+    await page.goto(stack.url);
+    await page.click(ROBOT);
+    await page.waitForSelector('#robot-view[data-state="live"]', { timeout: 60_000 });
+    await eventually(async () => (await sampleVideo(page, FRONT)) ?? undefined, 30_000, 'video back');
+  });
+
   test('the robot going offline shows it offline, and the view recovers when it is back', async () => {
     stack.toggleRobot();
     await page.waitForSelector(`${ROBOT}[data-online="false"]`, { timeout: 20_000 });
     await page.waitForSelector('#robot-view[data-state="offline"]', { timeout: 10_000 });
     assert.match(await text(page, '[data-testid=robot-state]'), /Robot offline/);
     assert.equal(await text(page, '[data-testid=robot-status]'), 'Offline');
-    await shot('05-robot-offline');
+    await shot('06-robot-offline');
     // The e-stop stays one click away, and says plainly that it could not be delivered.
     await page.click('[data-testid=estop]');
     assert.equal(await attr(page, '[data-testid=estop-banner]', 'data-delivered'), 'false');
@@ -316,7 +348,7 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
       await p.goto(`${origin}#token=${expired}`);
       await p.waitForSelector('[data-testid=sign-in]');
       assert.match(await text(p, '[data-testid=sign-in-reason]'), /expired/);
-      await shot('06-token-expired', p);
+      await shot('07-token-expired', p);
 
       // Well formed and unexpired, but signed by another key: only signaling can tell, and it refuses it.
       const other = generateSigningKeys('EdDSA');
