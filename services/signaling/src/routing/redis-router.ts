@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { RobotPresence } from '@robostream/protocol';
 import { groupPresence, type EndpointRecord, type PresenceChange, type Router } from './router.js';
 import { instanceOf, type Addressed, type RoutedMessage } from './routed-message.js';
+import { PublishBatcher, unbatch } from './publish-batcher.js';
 import { REFRESH, REGISTER, SWEEP, UNREGISTER } from './redis-scripts.js';
 
 interface PresenceCommands {
@@ -32,7 +33,7 @@ export interface RedisRouterOptions {
 /**
  * N signaling instances sharing one Redis. Each instance subscribes to its own channel; a peer id names its
  * instance, so delivery is one PUBLISH (ordered per publisher connection, which keeps offer/answer/candidates
- * in order). Presence is a hash of registrations plus a zset of expiries that the owning instance refreshes
+ * in order; the messages for one instance within one event-loop turn share a PUBLISH, see PublishBatcher). Presence is a hash of registrations plus a zset of expiries that the owning instance refreshes
  * every third of the TTL; any instance sweeps expired entries, so an instance that dies without a word loses
  * its robots within TTL + TTL/4.
  */
@@ -48,6 +49,7 @@ export class RedisRouter implements Router {
   >();
   private messageHandler: (to: string, message: RoutedMessage) => void = () => undefined;
   private presenceHandler: (change: PresenceChange) => void = () => undefined;
+  private readonly batcher: PublishBatcher;
   private refreshTimer: ReturnType<typeof setInterval> | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -65,6 +67,7 @@ export class RedisRouter implements Router {
       connectionName: `rs-${this.instanceId}-pub`,
     }) as RedisWithScripts;
     this.sub = new Redis(o.url, { ...common, connectionName: `rs-${this.instanceId}-sub` });
+    this.batcher = new PublishBatcher((channel, payload) => this.pub.publish(channel, payload));
     this.pub.defineCommand('rsRegister', { numberOfKeys: 2, lua: REGISTER });
     this.pub.defineCommand('rsRefresh', { numberOfKeys: 2, lua: REFRESH });
     this.pub.defineCommand('rsUnregister', { numberOfKeys: 2, lua: UNREGISTER });
@@ -112,7 +115,7 @@ export class RedisRouter implements Router {
 
   async deliver(to: string, message: RoutedMessage): Promise<boolean> {
     const addressed: Addressed = { to, message };
-    const receivers = await this.pub.publish(this.keys.peer(instanceOf(to)), JSON.stringify(addressed));
+    const receivers = await this.batcher.add(this.keys.peer(instanceOf(to)), JSON.stringify(addressed));
     return receivers > 0;
   }
 
@@ -175,10 +178,7 @@ export class RedisRouter implements Router {
   private onChannelMessage(channel: string, raw: string): void {
     try {
       if (channel === this.keys.presence) this.presenceHandler(JSON.parse(raw) as PresenceChange);
-      else {
-        const { to, message } = JSON.parse(raw) as Addressed;
-        this.messageHandler(to, message);
-      }
+      else for (const { to, message } of unbatch<Addressed>(raw)) this.messageHandler(to, message);
     } catch (err) {
       this.o.log.error({ err: (err as Error).message, channel }, 'dropping a malformed routed message');
     }

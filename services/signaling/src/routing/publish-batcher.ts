@@ -1,0 +1,62 @@
+/**
+ * Routed messages published to one instance's channel within one turn of the event loop go out as one PUBLISH
+ * whose payload is a JSON array of them. Under load this turns hundreds of PUBLISH commands (and as many
+ * 'message' events on the receiving instance) into a few, at the price of waiting for the current turn to end.
+ * Order per channel is kept: one batch at a time per channel, in arrival order.
+ */
+export type Publish = (channel: string, payload: string) => Promise<number>;
+
+interface Pending {
+  items: string[];
+  bytes: number;
+  settle: { resolve: (receivers: number) => void; reject: (err: unknown) => void }[];
+}
+
+/** A batch goes out at the end of the turn, or as soon as it holds this many bytes. */
+const MAX_BATCH_BYTES = 256 * 1024;
+
+export class PublishBatcher {
+  private readonly pending = new Map<string, Pending>();
+  private scheduled = false;
+
+  constructor(private readonly publish: Publish) {}
+
+  /** Queues one JSON-encoded item; resolves with the number of subscribers that received its batch. */
+  add(channel: string, json: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      let p = this.pending.get(channel);
+      if (!p) {
+        p = { items: [], bytes: 0, settle: [] };
+        this.pending.set(channel, p);
+      }
+      p.items.push(json);
+      p.bytes += json.length;
+      p.settle.push({ resolve, reject });
+      if (p.bytes >= MAX_BATCH_BYTES) this.send(channel, p);
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    for (const [channel, p] of this.pending) this.send(channel, p);
+  }
+
+  private send(channel: string, p: Pending): void {
+    this.pending.delete(channel);
+    const payload = p.items.length === 1 ? p.items[0]! : `[${p.items.join(',')}]`;
+    this.publish(channel, payload).then(
+      (n) => p.settle.forEach((s) => s.resolve(n)),
+      (err: unknown) => p.settle.forEach((s) => s.reject(err)),
+    );
+  }
+}
+
+/** The receiving side: a payload is one item or an array of them (so instances with and without batching mix). */
+export function unbatch<T>(payload: string): T[] {
+  const parsed = JSON.parse(payload) as T | T[];
+  return Array.isArray(parsed) ? parsed : [parsed];
+}
