@@ -69,7 +69,10 @@ try {
       // From here on, frames are handled directly (the app's received[] would grow without bound).
       let handler: (m: { type: string; ref?: string; dropped?: number }) => void = () => undefined;
       for (const ch of [app.reliable, app.lossy])
-        ch.onmessage = (ev: MessageEvent) => handler(JSON.parse(String(ev.data)) as never);
+        // One frame or a batch of them per message.
+        ch.onmessage = (ev: MessageEvent) => {
+          for (const f of [JSON.parse(String(ev.data)) as unknown].flat()) handler(f as never);
+        };
       const cmd = (id: string, payload: unknown) =>
         app.send({ v: 1, type: 'command', id, service: 'echo', payload });
 

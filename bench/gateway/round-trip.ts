@@ -236,7 +236,12 @@ async function main(): Promise<void> {
       send: (f) => dcApp.reliable.send(f),
       onFrame: (h) => {
         const subs = [dcApp.reliable, dcApp.lossy].map((dc) =>
-          dc.onMessage.subscribe((d) => h(typeof d === 'string' ? d : d.toString('utf8'))),
+          dc.onMessage.subscribe((d) => {
+            const text = typeof d === 'string' ? d : d.toString('utf8');
+            // A batch (a JSON array of frames) is split back into frames for the string matchers.
+            if (text.startsWith('[')) for (const f of JSON.parse(text) as unknown[]) h(JSON.stringify(f));
+            else h(text);
+          }),
         );
         return () => subs.forEach((x) => x.unSubscribe());
       },

@@ -212,7 +212,7 @@ function readSignaling(
     'all',
   );
   const maxSessions = positive('GATEWAY_MAX_DATACHANNEL_SESSIONS', 16, 1, 10_000);
-  const highWaterBytes = positive('GATEWAY_DATACHANNEL_HIGH_WATER_BYTES', 8_192, 1_024, 16 * 1024 * 1024);
+  const highWaterBytes = positive('GATEWAY_DATACHANNEL_HIGH_WATER_BYTES', 32_768, 1_024, 16 * 1024 * 1024);
   if (!url) {
     if (env['ROBOT_TOKEN'] || env['ROBOT_TOKEN_FILE'])
       problems.push('ROBOT_TOKEN/ROBOT_TOKEN_FILE is set but SIGNALING_URL is not');

@@ -27,7 +27,7 @@ test('the robot id is the robot token subject; the token file is read again on e
   const c = loadConfig({ ...base, SIGNALING_URL: 'wss://signal.example/v1/ws', ROBOT_TOKEN_FILE: file });
   assert.equal(c.robotId, 'rover-3');
   assert.equal(c.signaling?.iceTransportPolicy, 'all');
-  assert.equal(c.signaling?.highWaterBytes, 8192);
+  assert.equal(c.signaling?.highWaterBytes, 32_768);
   const rotated = await keys.robot('rover-3', 1200);
   writeFileSync(file, rotated);
   assert.equal(c.signaling?.token(), rotated);

@@ -85,6 +85,26 @@ describe('gateway over WebRTC data channels (Chromium, through signaling)', { ti
     assert.equal(seen.msg['service'], 'policy');
     assert.equal(seen.msg['topic'], 'status');
 
+    // Frames published in one burst reach the page batched (fewer data-channel messages than frames), each
+    // frame of a batch delivered as a frame of its own.
+    const before = await page.evaluate(() => window.apps['alice']!.received.length);
+    for (let i = 0; i < 40; i++) svc.client.telemetry({ burst: i }, { topic: 'burst' });
+    const arrived = () =>
+      page.evaluate(() => window.apps['alice']!.received.filter((x) => x.msg['topic'] === 'burst').length);
+    for (const start = Date.now(); (await arrived()) < 30; await new Promise((res) => setTimeout(res, 20)))
+      if (Date.now() - start > 10_000)
+        throw new Error('the burst (lossy channel: most of it) did not arrive');
+    const burst = await page.evaluate(
+      (from) => ({
+        batches: window.apps['alice']!.batches,
+        frames: window.apps['alice']!.received.slice(from).filter((x) => x.msg['topic'] === 'burst'),
+      }),
+      before,
+    );
+    assert.ok(burst.batches >= 1, 'at least one message carried several frames');
+    const indexes = burst.frames.map((f) => (f.msg['payload'] as { burst: number }).burst);
+    assert.equal(new Set(indexes).size, indexes.length, 'no frame delivered twice');
+
     // The app leaves: the link, its lock and the session go away on the robot.
     await page.evaluate(() => window.apps['alice']!.close());
     await until(() => dc.gw.stats().links === 0, 'link gone');

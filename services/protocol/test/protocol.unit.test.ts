@@ -54,3 +54,23 @@ test('backoff grows exponentially to the cap, with jitter taking at most its sha
   const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(4, o)));
   assert.ok(spread.size > 10, 'delays differ so a fleet does not reconnect in lockstep');
 });
+
+test('gateway data-channel messages: one frame or a batch of frames, each checked on its own', async () => {
+  const { gatewayToApp } = await import('../src/gateway/index.js');
+  const telemetry = (i: number) => ({ v: 1, type: 'telemetry', service: 'arm', topic: 't', payload: i });
+  const one = gatewayToApp.decodeBatch(JSON.stringify(telemetry(1)));
+  assert.equal(one.length, 1);
+  assert.equal(one[0]!.ok, true);
+  const batch = gatewayToApp.decodeBatch(
+    JSON.stringify([telemetry(1), { v: 1, type: 'nope' }, telemetry(3)]),
+  );
+  assert.deepEqual(
+    batch.map((r) => (r.ok ? r.msg.type : r.code)),
+    ['telemetry', 'unknown_type', 'telemetry'],
+  );
+  const broken = gatewayToApp.decodeBatch('[{"v":1');
+  assert.deepEqual(
+    broken.map((r) => !r.ok && r.code),
+    ['bad_json'],
+  );
+});

@@ -129,9 +129,11 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
 
   private onFrame(data: unknown): void {
     if (typeof data !== 'string') return;
-    const r = gatewayToApp.decode(data);
-    if (!r.ok) return; // a newer gateway may send types this page does not know
-    const m = r.msg;
+    // One message carries one frame or a batch of them.
+    for (const r of gatewayToApp.decodeBatch(data)) if (r.ok) this.onMessage(r.msg); // unknown types: a newer gateway
+  }
+
+  private onMessage(m: GatewayToApp): void {
     this.model.apply(m);
     if (m.type === 'welcome') this.set('ready', `link ${m.link}`);
     if (

@@ -5,6 +5,9 @@
  *   `gateway-lossy`    (unordered, maxRetransmits 0)   -> class 'lossy' (telemetry)
  * Until the lossy channel is open, lossy frames go on the reliable channel (late rather than never).
  * The link is gone when the reliable channel closes or the peer connection fails or closes.
+ * The frames handed over within one event-loop turn leave as one message, a JSON array of them (a lone frame as
+ * itself), up to MAX_BATCH_BYTES: werift 0.24.4's SCTP moves about 1,500 small messages a second but the same
+ * bytes in 16-frame messages at about 34,000 frames a second (measured, one process, loopback).
  */
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import type { AppLink, DeliveryClass } from './app-link.js';
@@ -18,6 +21,13 @@ const MAX_EARLY_FRAMES = 64;
 const CLOSE_FLUSH_MS = 500;
 /** How long the peer connection outlives its channels' closing handshake at most. */
 const CHANNEL_CLOSE_MS = 1_000;
+/** A batch is sent as soon as it holds this much (well under every peer's max-message-size). */
+const MAX_BATCH_BYTES = 16 * 1024;
+
+interface Batch {
+  frames: string[];
+  bytes: number;
+}
 
 export class DataChannelAppLink implements AppLink {
   readonly transport = 'datachannel' as const;
@@ -34,12 +44,15 @@ export class DataChannelAppLink implements AppLink {
   private readonly endWaiters: Array<(reason: string) => void> = [];
 
   private readonly lowWaterBytes: number;
+  private readonly batches = new Map<RTCDataChannel, Batch>();
+  private flushScheduled = false;
 
   /**
    * @param remote logs only (the signaling session id)
-   * @param highWaterBytes what the hub may hand to werift per channel before queueing itself. Kept small:
-   *   werift 0.24.4's SCTP stalls (no progress for seconds) when hundreds of small messages are queued in it,
-   *   while the hub's own queues are bounded and drop the oldest telemetry. onDrain fires at half of it.
+   * @param highWaterBytes what the hub may hand to werift per channel (the batch being gathered included)
+   *   before queueing itself: werift 0.24.4's SCTP stalls (no progress for seconds) when hundreds of messages
+   *   are queued in it, while the hub's own queues are bounded and drop the oldest telemetry. With batches of
+   *   up to MAX_BATCH_BYTES, a few tens of KiB are a few messages. onDrain fires at half of it.
    */
   constructor(
     private readonly pc: RTCPeerConnection,
@@ -78,16 +91,42 @@ export class DataChannelAppLink implements AppLink {
     if (this.closed) return;
     const dc = this.channelFor(cls);
     if (!dc || dc.readyState !== 'open') return;
+    let batch = this.batches.get(dc);
+    if (!batch) {
+      batch = { frames: [], bytes: 0 };
+      this.batches.set(dc, batch);
+    }
+    // A frame that would push the batch past the limit goes into the next one (a big frame travels alone).
+    if (batch.bytes > 0 && batch.bytes + frame.length + 1 > MAX_BATCH_BYTES) this.sendBatch(dc, batch);
+    batch.frames.push(frame);
+    batch.bytes += frame.length + 1;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Bytes in werift's send buffer plus the batch still being gathered (the hub's back-pressure sees both). */
+  bufferedAmount(cls: DeliveryClass): number {
+    const dc = this.channelFor(cls);
+    if (!dc) return 0;
+    return dc.bufferedAmount + (this.batches.get(dc)?.bytes ?? 0);
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const [dc, batch] of this.batches) this.sendBatch(dc, batch);
+  }
+
+  private sendBatch(dc: RTCDataChannel, batch: Batch): void {
+    this.batches.delete(dc);
+    if (this.closed || dc.readyState !== 'open' || batch.frames.length === 0) return;
     try {
-      dc.send(frame);
+      dc.send(batch.frames.length === 1 ? batch.frames[0]! : `[${batch.frames.join(',')}]`);
     } catch (err) {
       // Bigger than the peer's max-message-size: the hub limits frames, so this is a broken peer.
       this.close(1009, `send failed: ${(err as Error).message}`);
     }
-  }
-
-  bufferedAmount(cls: DeliveryClass): number {
-    return this.channelFor(cls)?.bufferedAmount ?? 0;
   }
 
   onMessage(handler: (frame: string, cls: DeliveryClass) => void): void {
@@ -110,7 +149,7 @@ export class DataChannelAppLink implements AppLink {
     // The hub queues a final error before closing: give it a moment to leave, then tear down.
     const started = Date.now();
     const tick = setInterval(() => {
-      const pending = (this.reliable?.bufferedAmount ?? 0) > 0;
+      const pending = this.bufferedAmount('reliable') > 0;
       if (!pending || Date.now() - started > CLOSE_FLUSH_MS) {
         clearInterval(tick);
         this.finish(`closed ${code} ${reason}`);

@@ -21,6 +21,8 @@ export interface Received {
 
 export class BrowserGatewayApp {
   readonly received: Received[] = [];
+  /** Messages that carried a batch (a JSON array) of frames. */
+  batches = 0;
   sessionClosed: string | null = null;
   private constructor(
     readonly signaling: SignalingClient,
@@ -49,8 +51,12 @@ export class BrowserGatewayApp {
     const lossy = pc.createDataChannel('gateway-lossy', { ordered: false, maxRetransmits: 0 });
     const app = new BrowserGatewayApp(signaling, sessionId, pc, reliable, lossy);
     for (const dc of [reliable, lossy]) {
-      dc.onmessage = (ev: MessageEvent) =>
-        app.received.push({ label: dc.label, msg: JSON.parse(String(ev.data)) as Received['msg'] });
+      // A message is one frame or a batch (a JSON array) of them.
+      dc.onmessage = (ev: MessageEvent) => {
+        const parsed = JSON.parse(String(ev.data)) as Received['msg'] | Received['msg'][];
+        if (Array.isArray(parsed)) app.batches++;
+        for (const msg of [parsed].flat()) app.received.push({ label: dc.label, msg });
+      };
     }
 
     const pending: RTCIceCandidateInit[] = [];

@@ -26,7 +26,7 @@ export async function startDcGateway(
         token: () => robotToken,
         iceTransportPolicy: o.iceTransportPolicy ?? 'all',
         maxSessions: 16,
-        highWaterBytes: Number(process.env['GATEWAY_DATACHANNEL_HIGH_WATER_BYTES'] ?? 8_192),
+        highWaterBytes: Number(process.env['GATEWAY_DATACHANNEL_HIGH_WATER_BYTES'] ?? 32_768),
       },
       local: { kind: 'tcp', host: '127.0.0.1', port: 0 },
       lan: { host: '127.0.0.1', port: 0, tls: o.tls ?? null },

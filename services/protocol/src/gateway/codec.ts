@@ -20,6 +20,11 @@ export type DecodeResult<T> =
 export interface EnvelopeDecoder<T> {
   /** Parses and validates one frame. Never throws. */
   decode(frame: string): DecodeResult<T>;
+  /**
+   * Parses one data-channel message from the gateway: one frame, or a JSON array of frames (the gateway packs
+   * the frames of one event-loop turn into one message; docs/gateway.md). One result per frame, in order.
+   */
+  decodeBatch(message: string): DecodeResult<T>[];
   /** Validates an already-parsed value (e.g. for tests, or before sending). */
   check(value: unknown): DecodeResult<T>;
   readonly types: readonly string[];
@@ -81,6 +86,15 @@ function makeDecoder<U extends TUnion<TObject[]>>(union: U): EnvelopeDecoder<Sta
         return { ok: false, code: 'bad_json', message: 'frame is not valid JSON' };
       }
       return check(value);
+    },
+    decodeBatch(message: string) {
+      let value: unknown;
+      try {
+        value = JSON.parse(message);
+      } catch {
+        return [{ ok: false, code: 'bad_json', message: 'message is not valid JSON' }];
+      }
+      return Array.isArray(value) ? value.map(check) : [check(value)];
     },
   };
 }
