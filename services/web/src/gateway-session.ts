@@ -13,6 +13,7 @@ import {
 } from '@robostream/protocol/gateway';
 import { OfferingPeer } from './offering-peer.js';
 import { GatewayModel } from './gateway-model.js';
+import { relaysLocally } from './media-stats.js';
 
 export type GatewayState =
   'opening' | 'connecting' | 'authenticating' | 'ready' | 'reconnecting' | 'failed' | 'closed';
@@ -32,6 +33,7 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
   private nextId = 1;
   private closed = false;
   private _state: GatewayState = 'opening';
+  private offIceServers: (() => void) | null = null;
 
   constructor(
     private readonly client: SignalingClient,
@@ -88,8 +90,17 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
         if (by === 'peer' || this._state !== 'ready') this.close(`session closed: ${reason}`);
       },
     });
+    // As for media: renewed TURN credentials reach a relayed path only through an ICE restart.
+    this.offIceServers = this.client.on('ice_servers', () => void this.onIceServersRenewed());
     this.set('connecting', 'offer sent');
     if (!(await this.peer.negotiate())) this.set('failed', 'signaling is not connected');
+  }
+
+  private async onIceServersRenewed(): Promise<void> {
+    const pc = this.pc;
+    if (this.closed || !pc || pc.connectionState === 'closed') return;
+    pc.setConfiguration({ ...pc.getConfiguration(), iceServers: this.client.iceServers as RTCIceServer[] });
+    if (await relaysLocally(pc)) await this.restart('TURN credentials renewed');
   }
 
   command(service: string, payload: unknown): string | null {
@@ -122,6 +133,7 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
+    this.offIceServers?.();
     this.peer?.dispose(reason);
     this.pc?.close();
     this.set('closed', reason);
