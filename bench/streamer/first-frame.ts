@@ -114,6 +114,43 @@ async function main(): Promise<void> {
       for (const v of core.viewers()) await v.close();
       for (const p of pages) await p.close();
     }
+    await core.close();
+
+    // The reference robot has two cameras: one viewer watching both (two encoders), same window.
+    const twoCameras = await StreamerCore.start(
+      loadConfig(
+        {},
+        {
+          ...config,
+          videoSources: [
+            { id: 'front', kind: 'test', pattern: 'ball', width: 1280, height: 720, framerate: 30 },
+            { id: 'rear', kind: 'test', pattern: 'smpte', width: 1280, height: 720, framerate: 30 },
+          ],
+        },
+      ),
+      { log, encoders },
+    );
+    const page = await AppPage.open(app);
+    try {
+      await connectApp(twoCameras, page, { cameras: 2, mic: false });
+      await waitFor(
+        () => page.stats(),
+        (s) => s.video.length === 2 && s.video.every((v) => v.framesDecoded > 30),
+        'both cameras decoding',
+      );
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, CPU_WINDOW_MS));
+      const cpu = process.cpuUsage(cpu0);
+      const seconds = (performance.now() - t0) / 1000;
+      console.log(
+        `1 viewer, 2 cameras: streamer CPU ${(((cpu.user + cpu.system) / 1e6 / seconds) * 100).toFixed(1)}% of one core; ` +
+          `video encoders running: ${twoCameras.introspect().runningVideoEncoders}`,
+      );
+    } finally {
+      await page.close();
+      await twoCameras.close();
+    }
   } finally {
     await core.close();
     await app.close();
