@@ -105,6 +105,24 @@ describe('gateway over WebRTC data channels (Chromium, through signaling)', { ti
     const indexes = burst.frames.map((f) => (f.msg['payload'] as { burst: number }).burst);
     assert.equal(new Set(indexes).size, indexes.length, 'no frame delivered twice');
 
+    // Reliable frames in bursts much bigger than one batch (300 events, ~75 KB): every one arrives, in order.
+    const pad = 'x'.repeat(200);
+    for (let i = 0; i < 300; i++) svc.client.event({ seq: i, pad });
+    const events = () =>
+      page.evaluate(() =>
+        window.apps['alice']!.received.filter((x) => x.msg.type === 'event').map(
+          (x) => (x.msg['payload'] as { seq: number }).seq,
+        ),
+      );
+    for (
+      const start = Date.now();
+      (await events()).length < 300;
+      await new Promise((res) => setTimeout(res, 20))
+    )
+      if (Date.now() - start > 10_000)
+        throw new Error(`only ${(await events()).length} of 300 events arrived`);
+    assert.deepEqual(await events(), [...Array(300).keys()], 'all 300 events, in order, none twice');
+
     // The app leaves: the link, its lock and the session go away on the robot.
     await page.evaluate(() => window.apps['alice']!.close());
     await until(() => dc.gw.stats().links === 0, 'link gone');

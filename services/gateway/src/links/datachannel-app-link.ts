@@ -21,12 +21,17 @@ const MAX_EARLY_FRAMES = 64;
 const CLOSE_FLUSH_MS = 500;
 /** How long the peer connection outlives its channels' closing handshake at most. */
 const CHANNEL_CLOSE_MS = 1_000;
-/** A batch is sent as soon as it holds this much (well under every peer's max-message-size). */
-const MAX_BATCH_BYTES = 16 * 1024;
+/**
+ * A batch is sent as soon as it would hold more than this. Reliable: well under every peer's max-message-size.
+ * Lossy: what fits one datagram (SCTP chunk) on a 1,280-byte path, so that a lost datagram loses no more
+ * telemetry than it did unbatched — a bigger message is lost whole when any of its fragments is.
+ */
+const MAX_BATCH_BYTES: Record<DeliveryClass, number> = { reliable: 16 * 1024, lossy: 1_100 };
 
 interface Batch {
   frames: string[];
   bytes: number;
+  limit: number;
 }
 
 export class DataChannelAppLink implements AppLink {
@@ -93,11 +98,15 @@ export class DataChannelAppLink implements AppLink {
     if (!dc || dc.readyState !== 'open') return;
     let batch = this.batches.get(dc);
     if (!batch) {
-      batch = { frames: [], bytes: 0 };
+      batch = { frames: [], bytes: 0, limit: MAX_BATCH_BYTES[dc === this.lossy ? 'lossy' : 'reliable'] };
       this.batches.set(dc, batch);
     }
-    // A frame that would push the batch past the limit goes into the next one (a big frame travels alone).
-    if (batch.bytes > 0 && batch.bytes + frame.length + 1 > MAX_BATCH_BYTES) this.sendBatch(dc, batch);
+    // A frame that would push the batch past the limit starts the next one (a big frame travels alone).
+    if (batch.bytes > 0 && batch.bytes + frame.length + 1 > batch.limit) {
+      this.sendBatch(dc, batch);
+      batch = { frames: [], bytes: 0, limit: batch.limit };
+      this.batches.set(dc, batch);
+    }
     batch.frames.push(frame);
     batch.bytes += frame.length + 1;
     if (!this.flushScheduled) {
