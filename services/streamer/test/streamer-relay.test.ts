@@ -64,14 +64,7 @@ describe('relay-only media through coturn', { timeout: 240_000 }, () => {
   test('both ends relay-only: video decodes and the selected pair is relay on both sides', async () => {
     await page.connect(signaling.url, await keys.app('operator', [ROBOT]));
     await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: true });
-    const s = await eventually(
-      async () => {
-        const st = await page.stats();
-        return st.framesDecoded > 30 && st;
-      },
-      30_000,
-      'frames decoded through the relay',
-    );
+    const s = await page.framesBeyond(30, 'frames decoded through the relay', 30_000);
     assert.equal(s.frameWidth, 1280);
     assert.equal(s.localCandidateType, 'relay');
     assert.equal(s.remoteCandidateType, 'relay');
@@ -88,14 +81,7 @@ describe('relay-only media through coturn', { timeout: 240_000 }, () => {
     await eventually(() => streamer.core.viewers().length === 0, 10_000, 'the first viewer gone');
     await page.connect(signaling.url, await keys.app('operator-2', [ROBOT]));
     await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: true });
-    const before = await eventually(
-      async () => {
-        const st = await page.stats();
-        return st.framesDecoded > 30 && st;
-      },
-      30_000,
-      'frames decoded through the relay',
-    );
+    const before = await page.framesBeyond(30, 'frames decoded through the relay', 30_000);
     const port = turn.port;
     await turn.kill();
     const cutAt = (await page.stats()).framesDecoded;
@@ -104,14 +90,7 @@ describe('relay-only media through coturn', { timeout: 240_000 }, () => {
     const stalled = (await page.stats()).framesDecoded;
     assert.ok(stalled - cutAt < 15, `frames kept arriving with the relay down (${cutAt} -> ${stalled})`);
     turn = await startCoturn({ secret, port });
-    const resumed = await eventually(
-      async () => {
-        const st = await page.stats();
-        return st.framesDecoded > stalled + 60 && st;
-      },
-      60_000,
-      'frames resume after the ICE restart',
-    );
+    const resumed = await page.framesBeyond(stalled + 60, 'frames resume after the ICE restart', 60_000);
     assert.ok(resumed.iceRestartsReceived >= 1, 'the robot asked for an ICE restart');
     assert.notEqual(resumed.localUfrag, before.localUfrag, 'new ICE credentials');
     assert.equal(resumed.sessionClosed, null);

@@ -90,14 +90,7 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
     try {
       await page.connect(signaling.url, await keys.app('operator', [ROBOT]));
       const sessionId = await page.start({ robotId: ROBOT, cameras: 1, mic: true, relay: false });
-      const first = await eventually(
-        async () => {
-          const s = await page.stats();
-          return s.framesDecoded > 0 && s;
-        },
-        20_000,
-        'first decoded frame',
-      );
+      const first = await page.framesBeyond(0, 'first decoded frame', 20_000);
       const later = await eventually(
         async () => {
           const s = await page.stats();
@@ -198,14 +191,7 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
     try {
       await page.connect(signaling.url, await keys.app('vp8-operator', [ROBOT]));
       await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: false, videoCodec: 'vp8' });
-      const s = await eventually(
-        async () => {
-          const st = await page.stats();
-          return st.framesDecoded > 30 && st;
-        },
-        20_000,
-        'VP8 frames decoded',
-      );
+      const s = await page.framesBeyond(30, 'VP8 frames decoded', 20_000);
       assert.equal(s.videoCodec, 'video/vp8');
       assert.equal(s.frameWidth, 1280);
       assert.equal(s.frameHeight, 720);
@@ -241,14 +227,7 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
     try {
       await page.connect(`ws://127.0.0.1:${directPort}/v1/ws`, await keys.app('lan-operator', [ROBOT]));
       await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: false });
-      const s = await eventually(
-        async () => {
-          const st = await page.stats();
-          return st.framesDecoded > 30 && st;
-        },
-        20_000,
-        'frames decoded over direct mode',
-      );
+      const s = await page.framesBeyond(30, 'frames decoded over direct mode', 20_000);
       assert.equal(s.frameWidth, 1280);
       assert.deepEqual(
         streamer.endpoint.list().map((x) => x.label),
@@ -271,14 +250,7 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
         new RegExp(`^/v1/robots/${ROBOT}/whep/`),
         'Location exposed to the page',
       );
-      const s = await eventually(
-        async () => {
-          const st = await page.stats();
-          return st.framesDecoded > 30 && st;
-        },
-        20_000,
-        'frames decoded from WHEP',
-      );
+      const s = await page.framesBeyond(30, 'frames decoded from WHEP', 20_000);
       assert.equal(s.frameWidth, 1280);
       assert.deepEqual(
         streamer.endpoint.list().map((x) => x.whep),
@@ -309,13 +281,10 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
         'robot notices',
       );
       const during = await page.stats();
-      const resumed = await eventually(
-        async () => {
-          const s = await page.stats();
-          return s.framesDecoded > during.framesDecoded + 60 && s;
-        },
-        20_000,
+      const resumed = await page.framesBeyond(
+        during.framesDecoded + 60,
         'frames to keep decoding without signaling',
+        20_000,
       );
       assert.equal(resumed.connectionState, 'connected');
       assert.equal(streamer.core.viewers().length, 1);

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import type { LumaTransition, MediaAppStats, StartOptions, WhepResult } from './browser/media-app.js';
+import { eventually } from '../../../../test/support/signaling.js';
 import { launchAppBrowser, type AppBrowser } from './chromium-app.js';
 
 let bundled: Promise<string> | undefined;
@@ -79,6 +80,18 @@ export class MediaAppPage {
 
   stats(): Promise<MediaAppStats> {
     return this.page.evaluate(() => (window as unknown as Window).mediaApp.stats());
+  }
+
+  /** Waits until the page has decoded more than `frames` video frames; resolves with the stats that showed it. */
+  framesBeyond(frames: number, what: string, timeoutMs = 20_000): Promise<MediaAppStats> {
+    return eventually(
+      async () => {
+        const s = await this.stats();
+        return s.framesDecoded > frames && s;
+      },
+      timeoutMs,
+      what,
+    );
   }
 
   startLumaProbe(): Promise<void> {
