@@ -13,7 +13,6 @@ import {
 } from '@robostream/protocol/gateway';
 import { OfferingPeer } from './offering-peer.js';
 import { GatewayModel } from './gateway-model.js';
-import { relaysLocally } from './media-stats.js';
 
 export type GatewayState =
   'opening' | 'connecting' | 'authenticating' | 'ready' | 'reconnecting' | 'failed' | 'closed';
@@ -33,7 +32,6 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
   private nextId = 1;
   private closed = false;
   private _state: GatewayState = 'opening';
-  private offIceServers: (() => void) | null = null;
 
   constructor(
     private readonly client: SignalingClient,
@@ -85,22 +83,13 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
         this.set(this.model.link ? 'ready' : 'authenticating', 'back');
     });
     this.peer = new OfferingPeer(this.client, sessionId, pc, {
-      onIceRestartRequest: () => void this.restart('the robot asked for an ICE restart'),
+      onIceRestartNeeded: (why) => void this.restart(why),
       onSessionClosed: (reason, by) => {
         if (by === 'peer' || this._state !== 'ready') this.close(`session closed: ${reason}`);
       },
     });
-    // As for media: renewed TURN credentials reach a relayed path only through an ICE restart.
-    this.offIceServers = this.client.on('ice_servers', () => void this.onIceServersRenewed());
     this.set('connecting', 'offer sent');
     if (!(await this.peer.negotiate())) this.set('failed', 'signaling is not connected');
-  }
-
-  private async onIceServersRenewed(): Promise<void> {
-    const pc = this.pc;
-    if (this.closed || !pc || pc.connectionState === 'closed') return;
-    pc.setConfiguration({ ...pc.getConfiguration(), iceServers: this.client.iceServers as RTCIceServer[] });
-    if (await relaysLocally(pc)) await this.restart('TURN credentials renewed');
   }
 
   command(service: string, payload: unknown): string | null {
@@ -133,7 +122,6 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
-    this.offIceServers?.();
     this.peer?.dispose(reason);
     this.pc?.close();
     this.set('closed', reason);

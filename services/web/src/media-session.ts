@@ -7,7 +7,7 @@
  */
 import { TypedEmitter, type SignalingClient } from '@robostream/protocol/client';
 import { OfferingPeer } from './offering-peer.js';
-import { StatsSampler, relaysLocally, type MediaStats } from './media-stats.js';
+import { StatsSampler, type MediaStats } from './media-stats.js';
 
 export type MediaState =
   | 'opening' // asking signaling for a session
@@ -108,11 +108,8 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       if (camera) this.emit('video', { camera, stream: new MediaStream([e.track]) });
     });
     pc.addEventListener('connectionstatechange', () => this.onConnectionState(pc.connectionState));
-    // Renewed TURN credentials only reach new allocations: a relayed path is moved onto them by an ICE restart
-    // before the old ones expire (coturn refuses to refresh an allocation with an expired username).
-    this.offs.push(client.on('ice_servers', () => void this.onIceServersRenewed()));
     this.peer = new OfferingPeer(client, sessionId, pc, {
-      onIceRestartRequest: () => void this.restartIce('the robot asked for an ICE restart'),
+      onIceRestartNeeded: (why) => void this.restartIce(why),
       onSessionClosed: (reason, by) => {
         this.sessionLive = false;
         // Media keeps flowing when only signaling dropped; a closed session just means no more renegotiation.
@@ -199,13 +196,6 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     } else if (s === 'failed') {
       void this.restartIce('connection failed');
     }
-  }
-
-  private async onIceServersRenewed(): Promise<void> {
-    const pc = this.pc;
-    if (this.closed || !pc || pc.connectionState === 'closed') return;
-    pc.setConfiguration({ ...pc.getConfiguration(), iceServers: this.o.client.iceServers as RTCIceServer[] });
-    if (await relaysLocally(pc)) await this.restartIce('TURN credentials renewed');
   }
 
   private async restartIce(why: string): Promise<void> {

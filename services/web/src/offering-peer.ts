@@ -4,6 +4,7 @@
  * after an ICE restart they are never applied to the previous ICE generation.
  */
 import type { SignalingClient } from '@robostream/protocol/client';
+import { relaysLocally } from './media-stats.js';
 
 export class OfferingPeer {
   private readonly queued: (RTCIceCandidateInit | null)[] = [];
@@ -14,7 +15,11 @@ export class OfferingPeer {
     private readonly client: SignalingClient,
     readonly sessionId: string,
     readonly pc: RTCPeerConnection,
-    handlers: { onIceRestartRequest: () => void; onSessionClosed: (reason: string, by: string) => void },
+    handlers: {
+      /** An ICE restart is due: the robot asked, or a relayed path must move onto renewed TURN credentials. */
+      onIceRestartNeeded: (why: string) => void;
+      onSessionClosed: (reason: string, by: string) => void;
+    },
   ) {
     pc.addEventListener('icecandidate', (e) => {
       if (this.closed) return;
@@ -32,7 +37,16 @@ export class OfferingPeer {
         if (m.sessionId === sessionId) void this.addRemote(null);
       }),
       client.on('ice_restart', (m) => {
-        if (m.sessionId === sessionId) handlers.onIceRestartRequest();
+        if (m.sessionId === sessionId) handlers.onIceRestartNeeded('the robot asked for an ICE restart');
+      }),
+      // Renewed TURN credentials only reach new allocations: a relayed path is moved onto them by an ICE restart
+      // before the old ones expire (coturn refuses to refresh an allocation with an expired username).
+      client.on('ice_servers', () => {
+        if (this.closed || pc.connectionState === 'closed') return;
+        pc.setConfiguration({ ...pc.getConfiguration(), iceServers: client.iceServers as RTCIceServer[] });
+        void relaysLocally(pc).then((relayed) => {
+          if (relayed && !this.closed) handlers.onIceRestartNeeded('TURN credentials renewed');
+        });
       }),
       client.on('session_closed', (m) => {
         if (m.sessionId === sessionId) handlers.onSessionClosed(m.reason, m.by);
