@@ -17,6 +17,7 @@ import { parseLaunch } from '../../services/streamer/src/media/gst-native.js';
 import { FLASH_ELEMENT, setFlash, videoSourceFragment } from '../../services/streamer/src/media/sources.js';
 import { loadServiceConfig } from '../../services/streamer/src/service-config.js';
 import { startStreamerService } from '../../services/streamer/src/streamer-service.js';
+import { loopbackServiceEnv } from '../../services/streamer/test/support/service-env.js';
 import { freeUdpPort } from '../../test/support/coturn.js';
 import { MediaAppPage, launchMediaAppBrowser } from '../../services/streamer/test/support/signaling-page.js';
 import { eventually } from '../../test/support/signaling.js';
@@ -79,15 +80,7 @@ async function main(): Promise<void> {
   const keys = new TestKeys();
   const directPort = await freeUdpPort();
   const streamer = await startStreamerService(
-    loadServiceConfig({
-      ROBOT_TOKEN: await keys.robot(ROBOT),
-      STREAMER_APP_PUBLIC_KEY: keys.publicPem,
-      STREAMER_DIRECT_PORT: String(directPort),
-      STREAMER_DIRECT_HOST: '127.0.0.1',
-      STREAMER_HTTP_PORT: '0',
-      STREAMER_HTTP_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-    }),
+    loadServiceConfig(await loopbackServiceEnv(keys, ROBOT, { directPort })),
     loadConfig(
       {},
       {

@@ -10,6 +10,7 @@ import { loadConfig } from '../../services/streamer/src/config.js';
 import { detectEncoders } from '../../services/streamer/src/media/encoders.js';
 import { loadServiceConfig } from '../../services/streamer/src/service-config.js';
 import { startStreamerService } from '../../services/streamer/src/streamer-service.js';
+import { loopbackServiceEnv } from '../../services/streamer/test/support/service-env.js';
 import { startCoturn, freeUdpPort } from '../../test/support/coturn.js';
 import { MediaAppPage, launchMediaAppBrowser } from '../../services/streamer/test/support/signaling-page.js';
 import { eventually, startSignaling } from '../../test/support/signaling.js';
@@ -34,31 +35,20 @@ async function main(): Promise<void> {
     { audioSink: 'counting', videoSink: 'none', lingerMs: 60_000, iceIncludeLoopback: true },
   );
   const directPort = await freeUdpPort();
-  const robotToken = await keys.robot(ROBOT);
   const direct = await startStreamerService(
-    loadServiceConfig({
-      ROBOT_TOKEN: robotToken,
-      STREAMER_APP_PUBLIC_KEY: keys.publicPem,
-      STREAMER_DIRECT_PORT: String(directPort),
-      STREAMER_DIRECT_HOST: '127.0.0.1',
-      STREAMER_HTTP_PORT: '0',
-      STREAMER_HTTP_HOST: '127.0.0.1',
-      STREAMER_MAX_VIEWERS: '64',
-      LOG_LEVEL: 'warn',
-    }),
+    loadServiceConfig(
+      await loopbackServiceEnv(keys, ROBOT, { directPort, extra: { STREAMER_MAX_VIEWERS: '64' } }),
+    ),
     media,
     { log, encoders, defaultMetrics: false },
   );
   const relayed = await startStreamerService(
-    loadServiceConfig({
-      SIGNALING_URL: signaling.url,
-      ROBOT_TOKEN: robotToken,
-      STREAMER_HTTP_PORT: '0',
-      STREAMER_HTTP_HOST: '127.0.0.1',
-      STREAMER_ICE_TRANSPORT_POLICY: 'relay',
-      STREAMER_MAX_VIEWERS: '64',
-      LOG_LEVEL: 'warn',
-    }),
+    loadServiceConfig(
+      await loopbackServiceEnv(keys, ROBOT, {
+        signalingUrl: signaling.url,
+        extra: { STREAMER_ICE_TRANSPORT_POLICY: 'relay', STREAMER_MAX_VIEWERS: '64' },
+      }),
+    ),
     media,
     { log, encoders, defaultMetrics: false },
   );

@@ -11,6 +11,7 @@ import { startStreamerService, type StreamerService } from '../src/streamer-serv
 import { client } from '../../../test/support/signaling.js';
 import { TestKeys } from '../../../test/support/tokens.js';
 import { freeUdpPort } from '../../../test/support/coturn.js';
+import { loopbackServiceEnv } from './support/service-env.js';
 
 const ROBOT = 'robot-direct-ice';
 const ICE = [{ urls: ['stun:stun.lan.example:3478', 'turn:turn.lan.example:3478?transport=udp'] }];
@@ -25,16 +26,7 @@ describe('direct mode ICE servers', { timeout: 60_000 }, () => {
   async function direct(extraEnv: Record<string, string>): Promise<string> {
     const port = await freeUdpPort();
     const service = await startStreamerService(
-      loadServiceConfig({
-        ROBOT_TOKEN: await keys.robot(ROBOT),
-        STREAMER_APP_PUBLIC_KEY: keys.publicPem,
-        STREAMER_DIRECT_PORT: String(port),
-        STREAMER_DIRECT_HOST: '127.0.0.1',
-        STREAMER_HTTP_PORT: '0',
-        STREAMER_HTTP_HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        ...extraEnv,
-      }),
+      loadServiceConfig(await loopbackServiceEnv(keys, ROBOT, { directPort: port, extra: extraEnv })),
       loadConfig({}, { iceServers: ICE, audioSink: 'none', videoSink: 'none' }),
       { log: pino({ level: 'warn' }), encoders: await detectEncoders('auto'), defaultMetrics: false },
     );

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { detectEncoders } from '../src/media/encoders.js';
 import { loadServiceConfig } from '../src/service-config.js';
+import { loopbackServiceEnv } from './support/service-env.js';
 import { startStreamerService, type StreamerService } from '../src/streamer-service.js';
 import { eventually, startSignaling, type RunningSignaling } from '../../../test/support/signaling.js';
 import { TestKeys } from '../../../test/support/tokens.js';
@@ -33,14 +34,12 @@ describe('relay-only media through coturn', { timeout: 240_000 }, () => {
     turn = await startCoturn({ secret });
     signaling = await startSignaling(keys, { TURN_URLS: turn.url, TURN_SECRET: secret });
     streamer = await startStreamerService(
-      loadServiceConfig({
-        SIGNALING_URL: signaling.url,
-        ROBOT_TOKEN: await keys.robot(ROBOT),
-        STREAMER_HTTP_PORT: '0',
-        STREAMER_HTTP_HOST: '127.0.0.1',
-        STREAMER_ICE_TRANSPORT_POLICY: 'relay',
-        LOG_LEVEL: 'warn',
-      }),
+      loadServiceConfig(
+        await loopbackServiceEnv(keys, ROBOT, {
+          signalingUrl: signaling.url,
+          extra: { STREAMER_ICE_TRANSPORT_POLICY: 'relay' },
+        }),
+      ),
       loadConfig({}, { audioSource: { kind: 'none' }, audioSink: 'none', videoSink: 'none', lingerMs: 1000 }),
       { log, encoders: await detectEncoders('auto'), defaultMetrics: false },
     );

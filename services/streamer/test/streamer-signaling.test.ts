@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { detectEncoders, type EncoderDetection } from '../src/media/encoders.js';
 import { loadServiceConfig } from '../src/service-config.js';
+import { loopbackServiceEnv } from './support/service-env.js';
 import { startStreamerService, type StreamerService } from '../src/streamer-service.js';
 import {
   client,
@@ -33,17 +34,13 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
     encoders = await detectEncoders('auto');
     signaling = await startSignaling(keys);
     directPort = await freeUdpPort(); // a free number; the TCP port of that number is free too on loopback in practice
-    const service = loadServiceConfig({
-      SIGNALING_URL: signaling.url,
-      ROBOT_TOKEN: await keys.robot(ROBOT),
-      STREAMER_APP_PUBLIC_KEY: keys.publicPem,
-      STREAMER_DIRECT_PORT: String(directPort),
-      STREAMER_DIRECT_HOST: '127.0.0.1',
-      STREAMER_HTTP_PORT: '0',
-      STREAMER_HTTP_HOST: '127.0.0.1',
-      STREAMER_MAX_VIEWERS: '2',
-      LOG_LEVEL: 'warn',
-    });
+    const service = loadServiceConfig(
+      await loopbackServiceEnv(keys, ROBOT, {
+        signalingUrl: signaling.url,
+        directPort,
+        extra: { STREAMER_MAX_VIEWERS: '2' },
+      }),
+    );
     const media = loadConfig(
       {},
       { audioSink: 'counting', videoSink: 'counting', lingerMs: 1000, iceIncludeLoopback: true },
