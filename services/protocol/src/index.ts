@@ -2,6 +2,7 @@ export * from './version.js';
 export * from './errors.js';
 export * from './messages/common.js';
 export * from './validate.js';
+export * from './json-depth.js';
 export {
   CLIENT_MESSAGE_SCHEMAS,
   SESSION_RELAY_TYPES,

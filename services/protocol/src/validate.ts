@@ -3,6 +3,7 @@ import type { TObject } from '@sinclair/typebox';
 import { CLIENT_MESSAGE_SCHEMAS, type ClientMessage } from './messages/client-messages.js';
 import { SERVER_MESSAGE_SCHEMAS, type ServerMessage } from './messages/server-messages.js';
 import type { ErrorCode } from './errors.js';
+import { MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth.js';
 
 export interface ProtocolError {
   code: ErrorCode;
@@ -39,6 +40,10 @@ function makeParser<T>(schemas: Record<string, TObject>) {
         ok: false,
         error: { code: 'bad_message', message: 'field "type" must be a string', ...(ref ? { ref } : {}) },
       };
+    }
+    if (exceedsJsonDepth(value)) {
+      const message = `${type.slice(0, 64)}: nested deeper than ${MAX_JSON_DEPTH} levels`;
+      return { ok: false, error: { code: 'bad_message', message, ...(ref ? { ref } : {}) } };
     }
     const check = checks.get(type);
     if (!check) {

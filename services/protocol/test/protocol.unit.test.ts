@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseClientMessage, parseServerMessage } from '../src/index.js';
+import { parseClientMessage, parseServerMessage, exceedsJsonDepth, MAX_JSON_DEPTH } from '../src/index.js';
+import { appToGateway } from '../src/gateway/index.js';
 import { backoffDelay, DEFAULT_BACKOFF } from '../src/client/index.js';
 
 test('client messages: valid ones pass, invalid ones get the code and name the field', () => {
@@ -73,4 +74,25 @@ test('gateway data-channel messages: one frame or a batch of frames, each checke
     broken.map((r) => !r.ok && r.code),
     ['bad_json'],
   );
+});
+
+test('values nested deeper than MAX_JSON_DEPTH are refused by both protocols as bad_message, not thrown', () => {
+  const deep = (n: number): string => '['.repeat(n) + ']'.repeat(n);
+  assert.equal(exceedsJsonDepth(JSON.parse(deep(MAX_JSON_DEPTH))), false);
+  assert.equal(exceedsJsonDepth(JSON.parse(deep(MAX_JSON_DEPTH + 1))), true);
+  assert.equal(exceedsJsonDepth({ a: [{ b: 1 }] }, 3), false);
+  assert.equal(exceedsJsonDepth({ a: [{ b: {} }] }, 3), true);
+
+  const sig = parseClientMessage(`{"type":"register","ref":"r1","meta":${deep(6000)}}`);
+  assert.equal(sig.ok, false);
+  if (!sig.ok) {
+    assert.equal(sig.error.code, 'bad_message');
+    assert.equal(sig.error.ref, 'r1');
+  }
+  const gw = appToGateway.decode(`{"v":1,"type":"command","id":"c","service":"s","payload":${deep(6000)}}`);
+  assert.equal(gw.ok, false);
+  if (!gw.ok) {
+    assert.equal(gw.code, 'bad_message');
+    assert.equal(gw.ref, 'c');
+  }
 });

@@ -5,6 +5,11 @@
  *   const svc = new ServiceClient({ url: 'ws://127.0.0.1:7600/v1/service', service: 'battery' });
  *   svc.onCommand(async (cmd) => ({ level: 0.82 }));     // resolves -> reply ok, throws -> reply not ok
  *   svc.on('estop', () => motors.stop());
+ *   svc.on('deadman', (d) => d.status === 'tripped' && motors.stop());
+ *
+ * A lost gateway is a tripped deadman: when the socket closes, or the gateway stops answering pings for
+ * `heartbeatTimeoutMs` (a hung or SIGSTOPped process), the client emits `deadman` {status: 'tripped'} before
+ * `disconnected`, so a program that stops on the deadman also stops when nobody can reach its e-stop any more.
  *   setInterval(() => svc.telemetry({ level: read() }), 100);
  */
 import { EventEmitter } from 'node:events';
@@ -27,6 +32,10 @@ export interface ServiceClientOptions {
   service: string;
   /** Reconnect after a lost connection (default true); delays grow from 100 ms to 2 s. */
   reconnect?: boolean;
+  /** Ping interval while connected (default 250 ms). */
+  heartbeatMs?: number;
+  /** No frame from the gateway for this long counts as a lost gateway (default 1000 ms). */
+  heartbeatTimeoutMs?: number;
 }
 
 export interface ServiceClientEvents {
@@ -48,6 +57,9 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
   private registered = false;
   private handler: CommandHandler | null = null;
   private waiters: Array<() => void> = [];
+  private heartbeat: NodeJS.Timeout | null = null;
+  private lastHeardAt = 0;
+  private lockHolder: LockStateMessage['holder'] = null;
 
   constructor(private readonly o: ServiceClientOptions) {
     super();
@@ -105,18 +117,53 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
 
   close(): void {
     this.stopped = true;
+    this.stopHeartbeat();
     this.ws?.close(1000, 'bye');
+  }
+
+  private startHeartbeat(ws: WebSocket): void {
+    this.stopHeartbeat();
+    const every = this.o.heartbeatMs ?? 250;
+    const timeout = this.o.heartbeatTimeoutMs ?? 1000;
+    this.lastHeardAt = performance.now();
+    this.heartbeat = setInterval(() => {
+      if (performance.now() - this.lastHeardAt > timeout) {
+        // 'close' follows terminate() and reports the loss as a deadman trip.
+        ws.terminate();
+        return;
+      }
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ v, type: 'ping' }));
+    }, every);
+    this.heartbeat.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
   }
 
   private connect(): void {
     const ws = new WebSocket(this.o.url, { perMessageDeflate: false });
     this.ws = ws;
     ws.on('open', () => ws.send(JSON.stringify({ v, type: 'hello', service: this.o.service })));
-    ws.on('message', (data) => this.onFrame(data.toString()));
+    ws.on('message', (data) => {
+      this.lastHeardAt = performance.now();
+      this.onFrame(data.toString());
+    });
     ws.on('error', () => undefined); // 'close' follows and schedules the reconnect
     ws.on('close', () => {
+      if (this.ws === ws) this.stopHeartbeat();
       const was = this.registered;
       this.registered = false;
+      if (was && !this.stopped) {
+        this.emit('deadman', {
+          v,
+          type: 'deadman',
+          status: 'tripped',
+          holder: this.lockHolder,
+          silentMs: Math.round(performance.now() - this.lastHeardAt),
+        });
+      }
       if (was) this.emit('disconnected');
       if (this.stopped || this.o.reconnect === false) return;
       const delay = this.backoffMs;
@@ -133,6 +180,8 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
       case 'welcome':
         this.registered = true;
         this.backoffMs = 100;
+        this.lockHolder = m.lock.holder;
+        if (this.ws) this.startHeartbeat(this.ws);
         this.emit('welcome', m);
         for (const w of this.waiters.splice(0)) w();
         return;
@@ -145,6 +194,7 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
       case 'deadman':
         return void this.emit('deadman', m);
       case 'lock.state':
+        this.lockHolder = m.holder;
         return void this.emit('lock', m);
       case 'error':
         return void this.emit('error', m);

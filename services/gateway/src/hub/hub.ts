@@ -118,7 +118,13 @@ export class Hub {
     };
     transport.onDrain(() => s.out.flush());
     this.serviceSessions.add(s);
-    ws.on('message', (data: RawData, isBinary: boolean) => this.onServiceFrame(s, data, isBinary));
+    ws.on('message', (data: RawData, isBinary: boolean) =>
+      this.guard(
+        () => this.onServiceFrame(s, data, isBinary),
+        (code, message) => this.serviceError(s, code, message),
+        s.log,
+      ),
+    );
     ws.on('close', () => this.onServiceClosed(s));
     ws.on('error', (err) => s.log.warn({ err: err.message }, 'service socket error'));
   }
@@ -267,7 +273,13 @@ export class Hub {
       }),
     };
     link.onDrain(() => l.out.flush());
-    link.onMessage((frame) => this.onLinkFrame(l, frame));
+    link.onMessage((frame) =>
+      this.guard(
+        () => this.onLinkFrame(l, frame),
+        (code, message) => this.appError(l, code, message),
+        l.log,
+      ),
+    );
     link.onClose((reason) => this.onLinkClosed(l, reason));
     if (claims) {
       // Claims from another transport's authentication still have to grant this robot.
@@ -350,7 +362,13 @@ export class Hub {
     }
     const backlog = l.backlog;
     l.backlog = [];
-    for (const f of backlog) this.onLinkFrame(l, f);
+    for (const f of backlog) {
+      this.guard(
+        () => this.onLinkFrame(l, f),
+        (c, msg) => this.appError(l, c, msg),
+        l.log,
+      );
+    }
   }
 
   private admit(l: LinkSession, claims: AppClaims): void {
@@ -496,6 +514,28 @@ export class Hub {
     const frame = enc({ v, type: 'deadman', status: c.status, holder: c.holder, silentMs: c.silentMs });
     for (const s of this.services.values()) s.out.pushPriority(frame);
     for (const l of this.links.values()) l.out.pushPriority(frame);
+  }
+
+  /**
+   * The hub keeps the e-stop lane and the deadman for every link, so no frame may take the process down: decoders
+   * refuse what could make encoding throw (too deep, too large), and whatever still throws is answered with
+   * `internal` to its sender and logged, while every other link and service goes on.
+   */
+  private guard(
+    handle: () => void,
+    reply: (code: GatewayErrorCode, message: string) => void,
+    log: Logger,
+  ): void {
+    try {
+      handle();
+    } catch (err) {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'frame handling failed');
+      try {
+        reply('internal', 'the gateway could not handle this frame');
+      } catch {
+        // Nothing more to do for this frame; the hub itself stays up.
+      }
+    }
   }
 
   // ------------------------------------------------------------------ sending

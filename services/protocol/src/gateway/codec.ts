@@ -7,6 +7,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { AppToGateway, GatewayToApp, GatewayToService, ServiceToGateway } from './messages.js';
 import type { GatewayErrorCode } from './errors.js';
 import { GATEWAY_ENVELOPE_VERSION } from './common.js';
+import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../json-depth.js';
 
 export type DecodeResult<T> =
   | { ok: true; msg: T }
@@ -53,6 +54,10 @@ function makeDecoder<U extends TUnion<TObject[]>>(union: U): EnvelopeDecoder<Sta
     const type = rec['type'];
     if (typeof type !== 'string')
       return { ok: false, code: 'bad_message', message: 'type must be a string', ...refPart };
+    if (exceedsJsonDepth(value)) {
+      const message = `${type.slice(0, 40)}: nested deeper than ${MAX_JSON_DEPTH} levels`;
+      return { ok: false, code: 'bad_message', message, ...refPart };
+    }
     const validator = byType.get(type);
     if (!validator) {
       return {
