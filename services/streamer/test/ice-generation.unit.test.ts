@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { oneIceGeneration } from '../src/transport/werift-peer-session.js';
+import { oneIceGeneration } from '../src/transport/sdp.js';
 
 // An ICE-restart offer as Chromium makes it when the robot rejected the audio section: the rejected section keeps
 // the previous credentials.

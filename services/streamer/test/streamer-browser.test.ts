@@ -79,6 +79,16 @@ describe('streamer with Chromium', { timeout: 120_000 }, () => {
       assert.ok(stats.transport.localCandidateType, 'selected candidate pair is known');
       const videoSend = stats.send.find((s) => s.kind === 'video');
       assert.ok(videoSend && videoSend.frames > 0 && videoSend.bytes > 0);
+      // Chromium negotiated transport-wide feedback: the send-side estimator has measured the path.
+      const bw = (
+        await waitFor(
+          () => viewer.stats(),
+          (v) => (v.transport.bandwidth?.feedbacks ?? 0) > 5 && v.transport.bandwidth?.ackedKbps != null,
+          'transport-wide feedback',
+        )
+      ).transport.bandwidth!;
+      assert.ok(bw.ackedKbps! > 100, `acknowledged ${bw.ackedKbps} kbit/s`);
+      assert.ok(bw.targetKbps >= 300, `target ${bw.targetKbps} kbit/s`);
     } finally {
       await page.close();
       await core.close();

@@ -12,12 +12,13 @@ import type { SourcePipeline, SourcePipelineSnapshot } from '../media/source-pip
 import type {
   IceCandidateInit,
   OfferedMedia,
+  PeerSessionOptions,
   PeerSession,
   PeerSessionFactory,
 } from '../transport/peer-session.js';
-import { createWeriftPeerSession, parseOfferedMedia } from '../transport/werift-peer-session.js';
+import { createWeriftPeerSession, parseOfferedMedia } from '../transport/werift/werift-peer-session.js';
 import { ThreadBudget, threadPoolSize } from './thread-budget.js';
-import { ViewerSession, type MediaBinding, type ViewerStats } from './viewer-session.js';
+import { ViewerSession, AUDIO_KBPS, type MediaBinding, type ViewerStats } from './viewer-session.js';
 
 export interface ViewerOptions {
   /** Session id (e.g. the signaling session id); a random UUID when absent. */
@@ -107,13 +108,15 @@ export class StreamerCore {
     if (this.closed) throw new Error('streamer core is closed');
     const id = options.id ?? randomUUID();
     if (this.viewerMap.has(id)) throw new Error(`viewer ${id} already exists`);
-    const videoCodec = this.chooseVideoCodec(parseOfferedMedia(offerSdp));
+    const offeredMedia = parseOfferedMedia(offerSdp);
+    const videoCodec = this.chooseVideoCodec(offeredMedia);
     const session = this.createSession(id, {
       iceServers: options.iceServers ?? this.config.iceServers,
       iceTransportPolicy: options.iceTransportPolicy ?? 'all',
       icePortRange: this.config.icePortRange,
       includeLoopback: this.config.iceIncludeLoopback,
       videoCodec,
+      bandwidth: this.transportBounds(offeredMedia, options.videoSources?.length),
     });
     if (options.onIceCandidate) session.onLocalCandidate(options.onIceCandidate);
     const bindings: MediaBinding[] = [];
@@ -274,6 +277,31 @@ export class StreamerCore {
         );
       }
     });
+  }
+
+  /**
+   * The send-side estimate covers everything on the transport: the video of every camera this app will get (at
+   * the configured per-encoder bounds) plus the audio.
+   */
+  private transportBounds(
+    offered: OfferedMedia[],
+    requestedCameras: number | undefined,
+  ): PeerSessionOptions['bandwidth'] {
+    const receives = (m: OfferedMedia): boolean => m.direction === 'recvonly' || m.direction === 'sendrecv';
+    const cameras = Math.max(
+      1,
+      Math.min(
+        offered.filter((m) => m.kind === 'video' && receives(m)).length,
+        requestedCameras ?? this.hub.videoSourceIds.length,
+      ),
+    );
+    const audio =
+      this.hub.hasAudio && offered.some((m) => m.kind === 'audio' && receives(m)) ? AUDIO_KBPS : 0;
+    return {
+      minKbps: cameras * this.config.bitrateMinKbps + audio,
+      maxKbps: cameras * this.config.bitrateMaxKbps + audio,
+      startKbps: cameras * this.config.bitrateStartKbps + audio,
+    };
   }
 
   private bitrateFor(pipeline: ReturnType<SourceHub['video']>): {

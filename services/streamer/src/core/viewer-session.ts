@@ -18,6 +18,11 @@ import type {
   TransportStats,
 } from '../transport/peer-session.js';
 
+/** Opus at 64 kbit/s plus RTP/SRTP/UDP/IP headers at 50 packets/s. */
+export const AUDIO_KBPS = 80;
+/** Share of the transport estimate given to encoders: the rest is packet overhead and retransmissions. */
+const VIDEO_SHARE = 0.9;
+
 export interface MediaBinding {
   mid: string;
   kind: MediaKind;
@@ -67,6 +72,8 @@ export class ViewerSession {
   private readonly releases: (() => void)[] = [];
   private closed = false;
   private closeListeners: (() => void)[] = [];
+  /** Set once the app sends transport-wide feedback: the send-side estimate then drives the encoders. */
+  private transportKbps: number | null = null;
 
   constructor(
     readonly id: string,
@@ -78,6 +85,7 @@ export class ViewerSession {
     /** How long a 'failed' viewer waits for an ICE restart before it closes (0: at once). */
     failedGraceMs = 0,
   ) {
+    session.onTargetBitrate((kbps) => this.onTransportEstimate(kbps));
     session.onConnectionState((state) => {
       log.info({ viewer: id, state }, 'viewer connection state');
       if (state === 'closed' || (state === 'failed' && failedGraceMs === 0)) {
@@ -141,10 +149,27 @@ export class ViewerSession {
     });
     if (link.estimator && link.shared) {
       const { estimator, shared } = link;
-      track.onLossReport((fraction) => shared.update(this.id, estimator.onLossReport(fraction)));
-      track.onRemb((bps) => shared.update(this.id, estimator.onRemb(bps)));
+      // The fallback for apps that do not send transport-wide feedback (REMB and receiver-report loss).
+      track.onLossReport((fraction) => {
+        const kbps = estimator.onLossReport(fraction);
+        if (this.transportKbps === null) shared.update(this.id, kbps);
+      });
+      track.onRemb((bps) => {
+        const kbps = estimator.onRemb(bps);
+        if (this.transportKbps === null) shared.update(this.id, kbps);
+      });
     }
     this.links.push(link);
+  }
+
+  /** The transport's estimate, split evenly over this viewer's adaptive video encoders after audio and overhead. */
+  private onTransportEstimate(kbps: number): void {
+    this.transportKbps = kbps;
+    const video = this.links.filter((l) => l.shared !== null);
+    if (video.length === 0) return;
+    const audio = this.links.some((l) => l.kind === 'audio') ? AUDIO_KBPS : 0;
+    const each = Math.max(0, kbps * VIDEO_SHARE - audio) / video.length;
+    for (const l of video) l.shared!.update(this.id, each);
   }
 
   /** @internal wiring by StreamerCore: app media in. */
@@ -193,7 +218,7 @@ export class ViewerSession {
         ...l.counters,
         bitrateKbps: ((l.counters.bytes - l.last.bytes) * 8) / 1000 / seconds,
         framesPerSecond: l.kind === 'video' ? (l.counters.frames - l.last.frames) / seconds : 0,
-        estimateKbps: l.estimator?.estimateKbps ?? null,
+        estimateKbps: l.estimator ? (this.videoShareKbps() ?? l.estimator.estimateKbps) : null,
       };
       l.last = { at: now, bytes: l.counters.bytes, frames: l.counters.frames };
       return s;
@@ -206,6 +231,13 @@ export class ViewerSession {
       sinks: this.sinks.map((s) => s.snapshot()),
       transport,
     };
+  }
+
+  private videoShareKbps(): number | null {
+    if (this.transportKbps === null) return null;
+    const video = this.links.filter((l) => l.shared !== null).length;
+    const audio = this.links.some((l) => l.kind === 'audio') ? AUDIO_KBPS : 0;
+    return video === 0 ? null : Math.max(0, this.transportKbps * VIDEO_SHARE - audio) / video;
   }
 
   sinkSnapshots(): SinkSnapshot[] {

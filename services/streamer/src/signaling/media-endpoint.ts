@@ -9,7 +9,7 @@ import type { IceServerConfig } from '../config.js';
 import type { StreamerCore } from '../core/streamer-core.js';
 import type { ViewerSession } from '../core/viewer-session.js';
 import type { IceCandidateInit, PeerConnectionState } from '../transport/peer-session.js';
-import { bundleTag, tagCandidate, type BundleTag } from './bundle.js';
+import { bundleTag, tagCandidate, type BundleTag } from '../transport/sdp.js';
 
 export const MEDIA_ENDPOINT = 'media';
 

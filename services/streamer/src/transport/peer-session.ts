@@ -3,6 +3,7 @@
 // applyOffer -> (send | receive | decline per m-line) -> createAnswer.
 import type { IceServerConfig } from '../config.js';
 import type { RemoteCodec } from '../media/sinks.js';
+import type { EstimatorSnapshot } from './congestion/bandwidth-estimator.js';
 
 export type MediaKind = 'audio' | 'video';
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -68,6 +69,8 @@ export interface TransportStats {
   roundTripTimeMs: number | null;
   outbound: OutboundStats[];
   inbound: InboundStats[];
+  /** The send-side bandwidth estimate, once the app sends transport-wide feedback (null before, or never). */
+  bandwidth: EstimatorSnapshot | null;
 }
 
 export interface PeerSessionOptions {
@@ -77,6 +80,8 @@ export interface PeerSessionOptions {
   includeLoopback: boolean;
   /** The one video codec this session will use in every video m-line (chosen from the offer beforehand). */
   videoCodec: 'h264' | 'vp8';
+  /** Bounds and start of the send-side estimate for everything this session sends (kbit/s). */
+  bandwidth: { minKbps: number; maxKbps: number; startKbps: number };
 }
 
 export interface PeerSession {
@@ -100,6 +105,12 @@ export interface PeerSession {
   onLocalCandidate(listener: (candidate: IceCandidateInit | null) => void): void;
   /** 'disconnected' is also reported when the app has sent nothing for a few seconds (the path is gone). */
   onConnectionState(listener: (state: PeerConnectionState) => void): void;
+  /**
+   * The send-side bandwidth estimate for everything this session sends (kbit/s), from the app's transport-wide
+   * feedback: delay-based (a growing queue) and loss-based. Never fires when the app does not negotiate
+   * transport-cc; the per-track loss and REMB reports are the fallback then.
+   */
+  onTargetBitrate(listener: (kbps: number) => void): void;
   getStats(): Promise<TransportStats>;
   close(): Promise<void>;
 }

@@ -1,0 +1,166 @@
+// Delay-based congestion detection from send/arrival pairs, after the trendline detector of Google Congestion
+// Control (draft-ietf-rmcat-gcc; the design Chromium's send-side estimator uses). A queue building up at the
+// bottleneck shows as arrival gaps that grow faster than send gaps, long before the queue overflows and drops
+// packets. So:
+//  - packets sent within BURST_MS of each other form one group (a video frame leaves as one burst);
+//  - each pair of consecutive groups gives a delay variation: arrival gap minus send gap;
+//  - the accumulated, smoothed variation is regressed over arrival time across the last WINDOW groups; the slope
+//    is how fast the queue grows (ms of delay per ms);
+//  - the slope, scaled by the number of samples, is compared with a threshold that adapts to the path's own noise
+//    (jitter from Wi-Fi or a cellular scheduler must not read as congestion).
+// Clock offset between robot and app cancels: only differences of differences are used.
+
+export type DelaySignal = 'overuse' | 'normal' | 'underuse';
+
+const BURST_MS = 5;
+const WINDOW = 20;
+const SMOOTHING = 0.9;
+const TREND_GAIN = 4;
+const MAX_DELTAS = 60;
+const OVERUSE_TIME_MS = 10;
+const K_UP = 0.0087;
+const K_DOWN = 0.039;
+const THRESHOLD_MIN = 6;
+const THRESHOLD_MAX = 600;
+/** Queueing delay over the path's recent minimum that is congestion whatever the trend says (a standing queue). */
+export const STANDING_QUEUE_MS = 250;
+const BASE_DELAY_WINDOW_MS = 10_000;
+
+interface Group {
+  firstSendMs: number;
+  lastSendMs: number;
+  lastArrivalMs: number;
+}
+
+export class DelayTrend {
+  private group: Group | null = null;
+  private prev: Group | null = null;
+  private accumulated = 0;
+  private smoothed = 0;
+  private readonly points: { x: number; y: number }[] = [];
+  private firstArrivalMs: number | null = null;
+  private deltas = 0;
+  private threshold = 12.5;
+  private lastThresholdUpdateMs: number | null = null;
+  private overuseSinceMs: number | null = null;
+  private overuseCount = 0;
+  private prevTrend = 0;
+  private state: DelaySignal = 'normal';
+  /** One-way delay samples (arrival - send, offset unknown) for the standing-queue check. */
+  private readonly owd: { at: number; d: number }[] = [];
+  private lastQueueMs = 0;
+
+  get signal(): DelaySignal {
+    return this.state;
+  }
+
+  /** Delay above the lowest seen in the last 10 s: roughly what is queued on the path now. */
+  get queueDelayMs(): number {
+    return this.lastQueueMs;
+  }
+
+  get modifiedTrend(): number {
+    return this.prevTrend;
+  }
+
+  /** Feeds one acknowledged packet, in arrival order. Returns the signal after it. */
+  packet(sendMs: number, arrivalMs: number): DelaySignal {
+    this.trackBaseDelay(sendMs, arrivalMs);
+    const g = this.group;
+    if (g === null) {
+      this.group = { firstSendMs: sendMs, lastSendMs: sendMs, lastArrivalMs: arrivalMs };
+      return this.state;
+    }
+    if (sendMs < g.firstSendMs) return this.state; // reordered from an earlier group: ignore
+    if (sendMs - g.firstSendMs <= BURST_MS) {
+      g.lastSendMs = Math.max(g.lastSendMs, sendMs);
+      g.lastArrivalMs = Math.max(g.lastArrivalMs, arrivalMs);
+      return this.state;
+    }
+    // g is complete.
+    if (this.prev) this.onGroupDelta(this.prev, g);
+    this.prev = g;
+    this.group = { firstSendMs: sendMs, lastSendMs: sendMs, lastArrivalMs: arrivalMs };
+    return this.state;
+  }
+
+  private trackBaseDelay(sendMs: number, arrivalMs: number): void {
+    const d = arrivalMs - sendMs;
+    while (this.owd.length > 0 && this.owd[0]!.at < arrivalMs - BASE_DELAY_WINDOW_MS) this.owd.shift();
+    // Keep a monotonic deque of minima: the front is the window's minimum.
+    while (this.owd.length > 0 && this.owd[this.owd.length - 1]!.d >= d) this.owd.pop();
+    this.owd.push({ at: arrivalMs, d });
+    this.lastQueueMs = d - this.owd[0]!.d;
+  }
+
+  private onGroupDelta(a: Group, b: Group): void {
+    const sendDelta = b.lastSendMs - a.lastSendMs;
+    const arrivalDelta = b.lastArrivalMs - a.lastArrivalMs;
+    const variation = arrivalDelta - sendDelta;
+    this.deltas = Math.min(this.deltas + 1, MAX_DELTAS);
+    this.accumulated += variation;
+    this.smoothed = SMOOTHING * this.smoothed + (1 - SMOOTHING) * this.accumulated;
+    this.firstArrivalMs ??= b.lastArrivalMs;
+    this.points.push({ x: b.lastArrivalMs - this.firstArrivalMs, y: this.smoothed });
+    if (this.points.length > WINDOW) this.points.shift();
+    if (this.points.length < WINDOW) return;
+    const trend = slope(this.points);
+    this.detect(trend, sendDelta, b.lastArrivalMs);
+  }
+
+  private detect(trend: number, sendDeltaMs: number, nowMs: number): void {
+    const m = Math.min(this.deltas, MAX_DELTAS) * trend * TREND_GAIN;
+    if (m > this.threshold) {
+      this.overuseSinceMs ??= nowMs - sendDeltaMs / 2;
+      this.overuseCount++;
+      if (nowMs - this.overuseSinceMs > OVERUSE_TIME_MS && this.overuseCount > 1 && m >= this.prevTrend) {
+        this.overuseSinceMs = null;
+        this.overuseCount = 0;
+        this.state = 'overuse';
+      }
+    } else if (m < -this.threshold) {
+      this.overuseSinceMs = null;
+      this.overuseCount = 0;
+      this.state = 'underuse';
+    } else {
+      this.overuseSinceMs = null;
+      this.overuseCount = 0;
+      this.state = 'normal';
+    }
+    if (this.lastQueueMs > STANDING_QUEUE_MS && m >= 0) this.state = 'overuse';
+    this.prevTrend = m;
+    this.adaptThreshold(m, nowMs);
+  }
+
+  // The threshold follows |m| up slowly and down faster, so a noisy path raises it and a quiet one lowers it;
+  // a sudden spike far above it (a real queue) does not drag it along.
+  private adaptThreshold(m: number, nowMs: number): void {
+    const last = this.lastThresholdUpdateMs ?? nowMs;
+    this.lastThresholdUpdateMs = nowMs;
+    const abs = Math.abs(m);
+    if (abs > this.threshold + 15) return;
+    const k = abs < this.threshold ? K_DOWN : K_UP;
+    const dt = Math.min(nowMs - last, 100);
+    this.threshold += k * (abs - this.threshold) * dt;
+    this.threshold = Math.min(THRESHOLD_MAX, Math.max(THRESHOLD_MIN, this.threshold));
+  }
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: { x: number; y: number }[]): number {
+  let sx = 0;
+  let sy = 0;
+  for (const p of points) {
+    sx += p.x;
+    sy += p.y;
+  }
+  const mx = sx / points.length;
+  const my = sy / points.length;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.x - mx) * (p.y - my);
+    den += (p.x - mx) * (p.x - mx);
+  }
+  return den === 0 ? 0 : num / den;
+}

@@ -1,0 +1,101 @@
+// Turns the delay detector's signal, the acknowledged throughput and the reported loss into a target send rate
+// (additive-increase / multiplicative-decrease, after GCC's rate controller, tuned for an operator's picture):
+//  - overuse: cut to 85 % of what actually got through (the acknowledged rate), at most once per CUT_GAP_MS, and
+//    remember that rate as the link's capacity;
+//  - underuse: hold (the queue is draining; sending more would refill it);
+//  - normal: grow. Near the remembered capacity, additively (10 % of the rate per second); well above it the
+//    capacity is stale (the link got better) and the rate grows multiplicatively (25 % per second), so a stream
+//    that was cut by a bandwidth drop is back within seconds of the link recovering, not tens of seconds;
+//  - loss above 10 % cuts by half the loss fraction (at most once per CUT_GAP_MS); 2-10 % holds;
+//  - the target never runs far ahead of what the encoder actually produces (1.5 x acknowledged + 100 kbit/s), so a
+//    quiet scene does not bank a rate the path was never shown to carry.
+
+export interface RateBounds {
+  minKbps: number;
+  maxKbps: number;
+}
+
+const DECREASE_FACTOR = 0.85;
+const CUT_GAP_MS = 300;
+const ADDITIVE_PER_S = 0.1;
+const MULTIPLICATIVE_PER_S = 1.25;
+const CAPACITY_MARGIN = 1.15;
+const LOSS_HIGH = 0.1;
+const LOSS_LOW = 0.02;
+const HEADROOM = 1.5;
+const HEADROOM_KBPS = 100;
+
+export type RateState = 'increase' | 'hold';
+
+export class RateControl {
+  private target: number;
+  private state: RateState = 'increase';
+  private lastUpdateMs: number | null = null;
+  private lastCutMs = -Infinity;
+  private capacityKbps: number | null = null;
+
+  constructor(
+    private readonly bounds: RateBounds,
+    startKbps: number,
+  ) {
+    this.target = clamp(startKbps, bounds);
+  }
+
+  get targetKbps(): number {
+    return this.target;
+  }
+
+  get linkCapacityKbps(): number | null {
+    return this.capacityKbps;
+  }
+
+  /**
+   * One update per feedback. `ackedKbps` is null until enough has been acknowledged to measure it;
+   * `lossFraction` is over the recent window.
+   */
+  update(
+    signal: 'overuse' | 'normal' | 'underuse',
+    ackedKbps: number | null,
+    lossFraction: number,
+    nowMs: number,
+  ): number {
+    const dtS = this.lastUpdateMs === null ? 0 : Math.min(nowMs - this.lastUpdateMs, 1000) / 1000;
+    this.lastUpdateMs = nowMs;
+    const mayCut = nowMs - this.lastCutMs >= CUT_GAP_MS;
+
+    if (signal === 'overuse') {
+      if (mayCut) {
+        const through = ackedKbps ?? this.target;
+        this.target = Math.min(this.target, DECREASE_FACTOR * through);
+        this.capacityKbps = this.capacityKbps === null ? through : 0.5 * this.capacityKbps + 0.5 * through;
+        this.lastCutMs = nowMs;
+      }
+      this.state = 'hold';
+    } else if (signal === 'underuse') {
+      this.state = 'hold';
+    } else {
+      this.state = 'increase';
+    }
+
+    if (lossFraction > LOSS_HIGH) {
+      if (mayCut && signal !== 'overuse') {
+        this.target *= 1 - 0.5 * lossFraction;
+        this.lastCutMs = nowMs;
+      }
+    } else if (this.state === 'increase' && lossFraction < LOSS_LOW && dtS > 0) {
+      this.grow(dtS);
+      if (ackedKbps !== null) this.target = Math.min(this.target, HEADROOM * ackedKbps + HEADROOM_KBPS);
+    }
+    this.target = clamp(this.target, this.bounds);
+    return this.target;
+  }
+
+  private grow(dtS: number): void {
+    const cap = this.capacityKbps;
+    if (cap !== null && this.target > cap * CAPACITY_MARGIN) this.capacityKbps = null; // the link got better
+    if (this.capacityKbps !== null) this.target += this.target * ADDITIVE_PER_S * dtS;
+    else this.target *= MULTIPLICATIVE_PER_S ** dtS;
+  }
+}
+
+const clamp = (kbps: number, b: RateBounds): number => Math.min(b.maxKbps, Math.max(b.minKbps, kbps));

@@ -1,0 +1,67 @@
+// What the robot negotiates with werift: one video codec per session (H.264 or VP8) and Opus, each with NACK, PLI
+// and transport-wide congestion feedback, and the transport-wide sequence number header extension on every RTP
+// packet, so the app reports when each packet arrived (the send-side bandwidth estimator needs exactly that).
+import {
+  SessionDescription,
+  useH264,
+  useNACK,
+  useOPUS,
+  usePLI,
+  useREMB,
+  useSdesMid,
+  useTransportWideCC,
+  useTWCC,
+  useVP8,
+  type RTCRtpCodecParameters,
+  type RTCRtpTransceiver,
+} from 'werift';
+import type { MediaDirection, OfferedMedia, SendCodec } from '../peer-session.js';
+
+// REMB stays negotiated for apps without transport-cc (the loss/REMB estimator then drives the encoder).
+const videoFeedback = () => [useNACK(), usePLI(), useREMB(), useTWCC()];
+
+export function weriftCodecs(videoCodec: 'h264' | 'vp8') {
+  return {
+    video: [
+      videoCodec === 'vp8'
+        ? useVP8({ rtcpFeedback: videoFeedback() })
+        : useH264({ rtcpFeedback: videoFeedback() }),
+    ],
+    audio: [useOPUS({ rtcpFeedback: [useTWCC()] })],
+  };
+}
+
+export const weriftHeaderExtensions = {
+  video: [useSdesMid(), useTransportWideCC()],
+  audio: [useSdesMid(), useTransportWideCC()],
+};
+
+/** Media sections of an SDP offer, parsed with werift's own SDP parser. */
+export function parseOfferedMedia(offerSdp: string): OfferedMedia[] {
+  return SessionDescription.parse(offerSdp)
+    .media.filter((m) => m.kind === 'audio' || m.kind === 'video')
+    .map((m) => ({
+      mid: m.rtp.muxId ?? '',
+      kind: m.kind as 'audio' | 'video',
+      direction: (m.port === 0 ? 'inactive' : (m.direction ?? 'sendrecv')) as MediaDirection,
+      codecs: m.rtp.codecs.map((c) => c.name.toLowerCase()),
+    }));
+}
+
+// H.264 packetization-mode=1 with a Baseline or Constrained Baseline profile is what the encoders produce.
+function h264Rank(codec: RTCRtpCodecParameters): number {
+  const p = codec.parameters ?? '';
+  const mode1 = /packetization-mode=1/.test(p);
+  const baseline = /profile-level-id=42/i.test(p);
+  return (mode1 ? 2 : 0) + (baseline ? 1 : 0);
+}
+
+/** One codec per m-line in the answer, and the sender stamps that payload type on every packet. */
+export function narrowCodecs(t: RTCRtpTransceiver, codec: SendCodec): void {
+  const candidates = t.codecs.filter((c) => c.name.toLowerCase() === codec);
+  if (codec === 'h264') candidates.sort((a, b) => h264Rank(b) - h264Rank(a));
+  const chosen = candidates[0];
+  if (!chosen) throw new Error(`m-line ${t.mid} does not offer ${codec}`);
+  t.codecs = [chosen];
+  t.sender.codec = chosen;
+}

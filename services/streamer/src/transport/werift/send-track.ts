@@ -1,0 +1,57 @@
+// One robot sender on werift: writes RTP through the track and records each packet's transport-wide sequence
+// number for the bandwidth estimator; RTCP feedback for its SSRC is fed in by the session's feedback router.
+import type { MediaStreamTrack } from 'werift';
+import { TypedEmitter } from '@robostream/protocol/client';
+import type { SendCodec, SendTrack } from '../peer-session.js';
+
+export interface SendTrackEvents {
+  keyframe: 'pli' | 'fir' | 'connected';
+  loss: number;
+  remb: number;
+}
+
+/** The transport-wide sequence counter werift keeps on its DTLS transport (one per bundled transport). */
+export interface TransportSequence {
+  readonly transportSequenceNumber: number;
+}
+
+export class WeriftSendTrack extends TypedEmitter<SendTrackEvents> implements SendTrack {
+  constructor(
+    readonly mid: string,
+    readonly codec: SendCodec,
+    readonly ssrc: number,
+    private readonly track: MediaStreamTrack,
+    private readonly transport: () => TransportSequence | undefined,
+    private readonly onSent: (wireSeq: number, size: number) => void,
+  ) {
+    super();
+  }
+
+  write(rtpPacket: Buffer): void {
+    const t = this.transport();
+    const before = t?.transportSequenceNumber;
+    // werift stamps the header extension and sends synchronously inside writeRtp (up to the socket write), so
+    // the counter moved by one exactly when this packet went out with transport-cc negotiated.
+    this.track.writeRtp(rtpPacket);
+    const after = t?.transportSequenceNumber;
+    if (after !== undefined && after !== before) this.onSent(after, rtpPacket.length);
+  }
+
+  fire<K extends keyof SendTrackEvents>(event: K, payload: SendTrackEvents[K]): void {
+    this.emit(event, payload);
+  }
+
+  stop(): void {
+    this.track.stop();
+  }
+
+  onKeyframeRequest(listener: (reason: 'pli' | 'fir' | 'connected') => void): void {
+    this.on('keyframe', listener);
+  }
+  onLossReport(listener: (fractionLost: number) => void): void {
+    this.on('loss', listener);
+  }
+  onRemb(listener: (bitsPerSecond: number) => void): void {
+    this.on('remb', listener);
+  }
+}

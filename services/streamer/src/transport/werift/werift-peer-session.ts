@@ -1,0 +1,270 @@
+// PeerSession on werift 0.24.4 (the last release that runs on Node 20): the adapter. Its parts live beside it:
+// codecs.ts (what is negotiated), send-track.ts (a sender), rtcp-feedback.ts (RTCP routed by SSRC),
+// silence-watchdog.ts (werift never reports 'disconnected'), werift-stats.ts (getStats), ../sdp.ts (SDP fixes),
+// ../congestion/ (the send-side bandwidth estimator fed by transport-wide feedback).
+// werift behaviours worked around here:
+//  - a keyframe is requested when the connection becomes 'connected': packets sent before DTLS is up are dropped;
+//  - an ICE-restart offer is mistaken for renomination when the offer has an inactive m-line, so the restart is
+//    done by hand before the offer is applied, and the new checks are started after the answer;
+//  - werift's answer bundles m-lines the offer left out of its group (narrowed, see ../sdp.ts).
+import { MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
+import { TypedEmitter } from '@robostream/protocol/client';
+import type {
+  IceCandidateInit,
+  OfferedMedia,
+  PeerConnectionState,
+  PeerSession,
+  PeerSessionOptions,
+  RemoteTrack,
+  SendCodec,
+  SendTrack,
+  TransportStats,
+} from '../peer-session.js';
+import { bundleMids, iceUfrag, narrowBundle, oneIceGeneration } from '../sdp.js';
+import { BandwidthEstimator } from '../congestion/bandwidth-estimator.js';
+import { narrowCodecs, parseOfferedMedia, weriftCodecs, weriftHeaderExtensions } from './codecs.js';
+import { routeRtcp } from './rtcp-feedback.js';
+import { WeriftSendTrack } from './send-track.js';
+import { SilenceWatchdog } from './silence-watchdog.js';
+import { mapStats } from './werift-stats.js';
+
+export { parseOfferedMedia } from './codecs.js';
+export { DISCONNECTED_AFTER_MS } from './silence-watchdog.js';
+
+interface SessionEvents {
+  state: PeerConnectionState;
+  target: number;
+}
+
+export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements PeerSession {
+  private readonly pc: RTCPeerConnection;
+  private readonly senders = new Map<number, WeriftSendTrack>();
+  private readonly sendersByMid = new Map<string, WeriftSendTrack>();
+  private readonly receiving = new Set<string>();
+  private readonly candidateQueue: (IceCandidateInit | null)[] = [];
+  private candidateListener: ((c: IceCandidateInit | null) => void) | null = null;
+  private readonly silence: SilenceWatchdog;
+  private readonly estimator: BandwidthEstimator;
+  private rtcpSubscribed = false;
+  private remoteUfrag: string | null = null;
+  private iceRestartPending = false;
+  private offeredBundle: string[] | null = null;
+
+  constructor(
+    readonly id: string,
+    options: PeerSessionOptions,
+  ) {
+    super();
+    const { minKbps, maxKbps, startKbps } = options.bandwidth;
+    this.estimator = new BandwidthEstimator({ minKbps, maxKbps }, startKbps);
+    this.pc = new RTCPeerConnection({
+      // Always explicit: werift's default is a public STUN host, unreachable from many robots.
+      iceServers: options.iceServers,
+      iceTransportPolicy: options.iceTransportPolicy,
+      // One transport for every m-line: one TURN allocation, not one per media section.
+      bundlePolicy: 'max-bundle',
+      icePortRange: options.icePortRange ?? undefined,
+      iceAdditionalHostAddresses: options.includeLoopback ? ['127.0.0.1'] : undefined,
+      codecs: weriftCodecs(options.videoCodec),
+      headerExtensions: weriftHeaderExtensions,
+    });
+    this.silence = new SilenceWatchdog((silent) => {
+      if (this.pc.connectionState !== 'connected') return;
+      if (!silent) this.requestKeyframes();
+      this.emit('state', silent ? 'disconnected' : 'connected');
+    });
+    this.pc.onIceCandidate.subscribe((c) => {
+      const init = c
+        ? { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null }
+        : null;
+      this.deliverCandidate(init);
+    });
+    this.pc.iceGatheringStateChange.subscribe((state) => {
+      if (state === 'complete') this.deliverCandidate(null);
+    });
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected') {
+        this.silence.start();
+        this.requestKeyframes();
+      } else if (state === 'failed' || state === 'closed') {
+        this.silence.stop();
+      }
+      this.emit('state', state);
+    });
+  }
+
+  get connectionState(): PeerConnectionState {
+    const state = this.pc.connectionState;
+    return state === 'connected' && this.silence.silent ? 'disconnected' : state;
+  }
+
+  private deliverCandidate(c: IceCandidateInit | null): void {
+    if (this.candidateListener) this.candidateListener(c);
+    else this.candidateQueue.push(c);
+  }
+
+  private requestKeyframes(): void {
+    for (const s of this.sendersByMid.values()) if (s.codec !== 'opus') s.fire('keyframe', 'connected');
+  }
+
+  async applyOffer(offerSdp: string): Promise<OfferedMedia[]> {
+    const ufrag = iceUfrag(offerSdp);
+    if (this.remoteUfrag !== null && ufrag !== this.remoteUfrag) {
+      // An ICE-restart offer: new local credentials and a fresh gathering before the offer is applied.
+      for (const dtls of this.pc.dtlsTransports) dtls.iceTransport.restart();
+      this.iceRestartPending = true;
+    }
+    this.remoteUfrag = ufrag;
+    this.offeredBundle = bundleMids(offerSdp);
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: oneIceGeneration(offerSdp) });
+    this.subscribeRtcp();
+    return parseOfferedMedia(offerSdp);
+  }
+
+  send(mid: string, codec: SendCodec): SendTrack {
+    const existing = this.sendersByMid.get(mid);
+    if (existing) return existing;
+    const t = this.transceiver(mid);
+    narrowCodecs(t, codec);
+    t.setDirection(t.kind === 'audio' && this.receiving.has(mid) ? 'sendrecv' : 'sendonly');
+    const track = new MediaStreamTrack({ kind: t.kind });
+    void t.sender.replaceTrack(track);
+    const send = new WeriftSendTrack(
+      mid,
+      codec,
+      t.sender.ssrc,
+      track,
+      () => this.pc.dtlsTransports[0],
+      (seq, size) => this.estimator.onPacketSent(seq, size, performance.now()),
+    );
+    this.senders.set(t.sender.ssrc, send);
+    this.sendersByMid.set(mid, send);
+    return send;
+  }
+
+  receive(mid: string, listener: (track: RemoteTrack) => void): void {
+    const t = this.transceiver(mid);
+    if (!this.sendersByMid.has(mid)) {
+      const name = t.codecs
+        .find((c) => ['h264', 'vp8', 'opus'].includes(c.name.toLowerCase()))
+        ?.name.toLowerCase();
+      if (name) narrowCodecs(t, name as SendCodec);
+    }
+    this.receiving.add(mid);
+    t.setDirection(this.sendersByMid.has(mid) ? 'sendrecv' : 'recvonly');
+    const deliver = (track: MediaStreamTrack): void => listener(this.remoteTrack(mid, t, track));
+    for (const track of t.receiver.tracks) deliver(track);
+    t.onTrack.subscribe((track) => deliver(track));
+  }
+
+  decline(mid: string): void {
+    this.transceiver(mid).setDirection('inactive');
+  }
+
+  async createAnswer(): Promise<string> {
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    const local = this.pc.localDescription;
+    if (!local) throw new Error('no local description after setLocalDescription');
+    this.startRestartedIce();
+    return narrowBundle(local.sdp, this.offeredBundle);
+  }
+
+  // werift 0.24.4 answering an ICE-restart offer gathers anew but never starts the new ICE checks: its connect()
+  // returns early because DTLS is still up (and its ICE transport still reads 'completed'). Start them here;
+  // DTLS then carries on over the new pair.
+  private startRestartedIce(): void {
+    if (!this.iceRestartPending) return;
+    this.iceRestartPending = false;
+    for (const dtls of this.pc.dtlsTransports) {
+      if (dtls.state !== 'connected') continue;
+      dtls.iceTransport.start().catch(() => this.emit('state', 'failed'));
+    }
+  }
+
+  async addRemoteCandidate(candidate: IceCandidateInit | null): Promise<void> {
+    // Chromium ends its candidates with an empty one; werift needs nothing for that.
+    if (!candidate || candidate.candidate === '') return;
+    await this.pc.addIceCandidate({
+      candidate: candidate.candidate,
+      sdpMid: candidate.sdpMid ?? undefined,
+      sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
+      usernameFragment: candidate.usernameFragment ?? undefined,
+    });
+  }
+
+  onLocalCandidate(listener: (candidate: IceCandidateInit | null) => void): void {
+    this.candidateListener = listener;
+    for (const c of this.candidateQueue.splice(0)) listener(c);
+  }
+
+  onConnectionState(listener: (state: PeerConnectionState) => void): void {
+    this.on('state', listener);
+  }
+
+  onTargetBitrate(listener: (kbps: number) => void): void {
+    this.on('target', listener);
+  }
+
+  async getStats(): Promise<TransportStats> {
+    const report = (await this.pc.getStats()) as unknown as Map<string, unknown>;
+    const stats = mapStats(report, (ssrc) => this.senders.get(ssrc)?.mid, this.connectionState);
+    return { ...stats, bandwidth: this.estimator.active ? this.estimator.snapshot() : null };
+  }
+
+  localDescription(): string | null {
+    const sdp = this.pc.localDescription?.sdp;
+    return sdp ? narrowBundle(sdp, this.offeredBundle) : null;
+  }
+
+  async close(): Promise<void> {
+    this.silence.stop();
+    for (const s of this.sendersByMid.values()) s.stop();
+    await this.pc.close();
+  }
+
+  private transceiver(mid: string): RTCRtpTransceiver {
+    const t = this.pc.getTransceivers().find((x) => x.mid === mid);
+    if (!t) throw new Error(`no media section with mid ${mid}`);
+    return t;
+  }
+
+  private remoteTrack(mid: string, t: RTCRtpTransceiver, track: MediaStreamTrack): RemoteTrack {
+    // The answer narrowed the m-line to one codec, which is what the app sends with.
+    const codec = t.codecs[0] ?? track.codec;
+    return {
+      mid,
+      kind: t.kind as 'audio' | 'video',
+      codec: {
+        name: (codec?.name ?? 'unknown').toLowerCase(),
+        payloadType: codec?.payloadType ?? 0,
+        clockRate: codec?.clockRate ?? 90000,
+      },
+      onRtp: (listener) => {
+        track.onReceiveRtp.subscribe((rtp) => listener(rtp.serialize()));
+      },
+      requestKeyframe: () => {
+        if (track.ssrc !== undefined) void t.receiver.sendRtcpPLI(track.ssrc);
+      },
+    };
+  }
+
+  private subscribeRtcp(): void {
+    if (this.rtcpSubscribed) return;
+    const dtls = this.pc.dtlsTransports[0];
+    if (!dtls) return;
+    this.rtcpSubscribed = true;
+    dtls.onRtcp.subscribe((packet) => {
+      this.silence.heard();
+      routeRtcp(
+        packet,
+        (ssrc) => this.senders.get(ssrc),
+        (packets) => this.emit('target', this.estimator.onFeedback(packets, performance.now())),
+      );
+    });
+    dtls.onRtp.subscribe(() => this.silence.heard());
+  }
+}
+
+export const createWeriftPeerSession = (id: string, options: PeerSessionOptions): PeerSession =>
+  new WeriftPeerSession(id, options);

@@ -1,0 +1,172 @@
+// The send-side estimator against a simulated bottleneck: a drop-tail queue draining at a rate that steps down
+// and back up (like the 1 Mbit/s cap of the network lab), transport feedback every 50 ms, a 30 fps encoder that
+// follows the target. Deterministic: a seeded generator, simulated time.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BandwidthEstimator } from '../src/transport/congestion/bandwidth-estimator.js';
+import type { FeedbackPacket } from '../src/transport/congestion/transport-feedback.js';
+import { SendHistory } from '../src/transport/congestion/send-history.js';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+interface SimOptions {
+  durationMs: number;
+  /** Link rate at time t, kbit/s. */
+  linkKbps: (t: number) => number;
+  queueMs: number;
+  baseDelayMs: number;
+  jitterMs: number;
+  randomLoss: number;
+  seed: number;
+}
+
+interface Sample {
+  t: number;
+  target: number;
+  queueMs: number;
+  delivered: number;
+}
+
+function simulate(o: SimOptions): Sample[] {
+  const rand = rng(o.seed);
+  const est = new BandwidthEstimator({ minKbps: 150, maxKbps: 4000 }, 2000);
+  let linkFreeAt = 0; // when the bottleneck finishes sending what it holds
+  let seq = 0;
+  const pending: FeedbackPacket[] = [];
+  const arrivals: { at: number; p: FeedbackPacket; size: number }[] = [];
+  const samples: Sample[] = [];
+  let deliveredBytes = 0;
+  const FRAME_MS = 1000 / 30;
+  let nextFrame = 0;
+  let nextFeedback = 50;
+  for (let t = 0; t < o.durationMs; t += 1) {
+    if (t >= nextFrame) {
+      nextFrame += FRAME_MS;
+      const bytes = Math.max(1200, Math.round((est.targetKbps * 0.9 * FRAME_MS) / 8));
+      for (let left = bytes; left > 0; left -= 1200) {
+        const size = Math.min(1200, left) + 40;
+        const wire = seq++ & 0xffff;
+        est.onPacketSent(wire, size, t);
+        const serviceMs = (size * 8) / o.linkKbps(t);
+        const startAt = Math.max(t, linkFreeAt);
+        const queued = startAt - t;
+        if (queued > o.queueMs || rand() < o.randomLoss) {
+          arrivals.push({ at: t + 1, p: { seq: wire, received: false, arrivalMs: NaN }, size });
+          continue;
+        }
+        linkFreeAt = startAt + serviceMs;
+        const at = linkFreeAt + o.baseDelayMs + (rand() * 2 - 1) * o.jitterMs;
+        arrivals.push({ at, p: { seq: wire, received: true, arrivalMs: at }, size });
+      }
+    }
+    for (let i = arrivals.length - 1; i >= 0; i--) {
+      const a = arrivals[i]!;
+      if (a.at <= t) {
+        pending.push(a.p);
+        if (a.p.received) deliveredBytes += a.size;
+        arrivals.splice(i, 1);
+      }
+    }
+    if (t >= nextFeedback) {
+      nextFeedback += 50;
+      // The receiver reports in sequence order.
+      pending.sort((a, b) => a.seq - b.seq);
+      if (pending.length > 0) est.onFeedback(pending.splice(0), t + o.baseDelayMs);
+      samples.push({
+        t,
+        target: est.targetKbps,
+        queueMs: Math.max(0, linkFreeAt - t),
+        delivered: deliveredBytes,
+      });
+    }
+  }
+  return samples;
+}
+
+const at = (s: Sample[], t: number): Sample => s.find((x) => x.t >= t) ?? s[s.length - 1]!;
+
+test('a bandwidth step: under the cap within about a second, no standing queue, back up within 10 s', () => {
+  const step = (t: number): number => (t >= 10_000 && t < 30_000 ? 1000 : 5000);
+  const s = simulate({
+    durationMs: 45_000,
+    linkKbps: step,
+    queueMs: 400,
+    baseDelayMs: 20,
+    jitterMs: 2,
+    randomLoss: 0,
+    seed: 1,
+  });
+  const before = at(s, 9_900).target;
+  assert.ok(before > 2500, `ramped up on a clean 5 Mbit/s link: ${before}`);
+  if (process.env.SIM_DEBUG)
+    for (const x of s.filter((_, i) => i % 20 === 0))
+      console.log(x.t, x.target.toFixed(0), x.queueMs.toFixed(0));
+  const underAt = s.find((x) => x.t >= 10_000 && x.target < 1000);
+  assert.ok(underAt, 'went under the cap');
+  assert.ok(underAt.t - 10_000 < 1500, `under the cap after ${underAt.t - 10_000} ms`);
+  // While capped the queue does not stand full: the median over the capped period is well below its 400 ms.
+  const capped = s
+    .filter((x) => x.t > 12_000 && x.t < 30_000)
+    .map((x) => x.queueMs)
+    .sort((a, b) => a - b);
+  const median = capped[Math.floor(capped.length / 2)]!;
+  assert.ok(median < 150, `median queue while capped ${median.toFixed(0)} ms`);
+  const cappedTargets = s.filter((x) => x.t > 12_000 && x.t < 30_000).map((x) => x.target);
+  const mean = cappedTargets.reduce((a, b) => a + b, 0) / cappedTargets.length;
+  assert.ok(mean > 600, `uses the capped link (mean target ${mean.toFixed(0)} kbit/s of 1000)`);
+  const back = s.find((x) => x.t >= 30_000 && x.target >= 0.8 * Math.min(before, 4000));
+  assert.ok(back, 'came back up');
+  assert.ok(back.t - 30_000 < 10_000, `80 % of the earlier rate ${back.t - 30_000} ms after the cap lifted`);
+});
+
+test('jitter of +-20 ms on an uncongested path is not mistaken for congestion', () => {
+  const s = simulate({
+    durationMs: 30_000,
+    linkKbps: () => 10_000,
+    queueMs: 400,
+    baseDelayMs: 80,
+    jitterMs: 20,
+    randomLoss: 0,
+    seed: 7,
+  });
+  const late = s.filter((x) => x.t > 15_000).map((x) => x.target);
+  const min = Math.min(...late);
+  assert.ok(min > 2500, `stays high on a jittery but wide path: min ${min.toFixed(0)} kbit/s`);
+});
+
+test('2 % random loss does not collapse the rate; 20 % loss cuts it', () => {
+  const mild = simulate({
+    durationMs: 20_000,
+    linkKbps: () => 10_000,
+    queueMs: 400,
+    baseDelayMs: 20,
+    jitterMs: 1,
+    randomLoss: 0.02,
+    seed: 3,
+  });
+  assert.ok(at(mild, 19_000).target > 1500, `2 % loss: ${at(mild, 19_000).target}`);
+  const heavy = simulate({
+    durationMs: 20_000,
+    linkKbps: () => 10_000,
+    queueMs: 400,
+    baseDelayMs: 20,
+    jitterMs: 1,
+    randomLoss: 0.2,
+    seed: 3,
+  });
+  assert.ok(at(heavy, 19_000).target < at(mild, 19_000).target / 2, 'heavy loss cuts the rate');
+});
+
+test('send history unwraps 16-bit sequence numbers across the wrap', () => {
+  const h = new SendHistory();
+  for (let i = 65_530; i < 65_546; i++) h.record(i & 0xffff, 100, i);
+  assert.equal(h.get(65_535)?.seq, 65_535);
+  assert.equal(h.get(3)?.seq, 65_539);
+  assert.equal(h.get(3)?.sentAtMs, 65_539);
+});
