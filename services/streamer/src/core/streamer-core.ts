@@ -17,6 +17,7 @@ import type {
   PeerSessionFactory,
 } from '../transport/peer-session.js';
 import { createWeriftPeerSession, parseOfferedMedia } from '../transport/werift/werift-peer-session.js';
+import { IceServerProbe } from '../transport/ice-server-probe.js';
 import { ThreadBudget, threadPoolSize } from './thread-budget.js';
 import { ViewerSession, AUDIO_KBPS, type MediaBinding, type ViewerStats } from './viewer-session.js';
 
@@ -66,6 +67,7 @@ export class StreamerCore {
   private readonly viewerMap = new Map<string, ViewerSession>();
   private readonly sharedBitrates = new Map<string, SharedEncoderBitrate>();
   private closed = false;
+  private readonly iceProbe: IceServerProbe;
 
   private constructor(
     readonly config: StreamerConfig,
@@ -74,7 +76,15 @@ export class StreamerCore {
     private readonly threads: ThreadBudget,
     private readonly log: Logger,
     private readonly createSession: PeerSessionFactory,
-  ) {}
+  ) {
+    this.iceProbe = new IceServerProbe({ log });
+    this.iceProbe.warm(config.iceServers);
+  }
+
+  /** Probes STUN/TURN servers ahead of the first session that will use them (e.g. those signaling hands out). */
+  warmIceServers(servers: IceServerConfig[]): void {
+    this.iceProbe.warm(servers);
+  }
 
   /**
    * Detects encoders and checks the libuv pool is large enough for every source pipeline that could run.
@@ -110,8 +120,10 @@ export class StreamerCore {
     if (this.viewerMap.has(id)) throw new Error(`viewer ${id} already exists`);
     const offeredMedia = parseOfferedMedia(offerSdp);
     const videoCodec = this.chooseVideoCodec(offeredMedia);
+    // Only servers that answer: werift waits out every unreachable one before its first connectivity check.
+    const iceServers = await this.iceProbe.usable(options.iceServers ?? this.config.iceServers);
     const session = this.createSession(id, {
-      iceServers: options.iceServers ?? this.config.iceServers,
+      iceServers,
       iceTransportPolicy: options.iceTransportPolicy ?? 'all',
       icePortRange: this.config.icePortRange,
       includeLoopback: this.config.iceIncludeLoopback,
