@@ -128,6 +128,7 @@ export class StreamerCore {
       icePortRange: this.config.icePortRange,
       includeLoopback: this.config.iceIncludeLoopback,
       videoCodec,
+      playoutDelayMaxMs: this.config.playoutDelayMaxMs < 0 ? null : this.config.playoutDelayMaxMs,
       bandwidth: this.transportBounds(offeredMedia, options.videoSources?.length),
     });
     if (options.onIceCandidate) session.onLocalCandidate(options.onIceCandidate);

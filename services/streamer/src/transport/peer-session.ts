@@ -80,6 +80,8 @@ export interface PeerSessionOptions {
   includeLoopback: boolean;
   /** The one video codec this session will use in every video m-line (chosen from the offer beforehand). */
   videoCodec: 'h264' | 'vp8';
+  /** Upper bound of the app's playout delay for video (playout-delay extension), or null to send none. */
+  playoutDelayMaxMs: number | null;
   /** Bounds and start of the send-side estimate for everything this session sends (kbit/s). */
   bandwidth: { minKbps: number; maxKbps: number; startKbps: number };
 }

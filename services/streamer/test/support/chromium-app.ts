@@ -66,6 +66,9 @@ export interface OfferShape {
 export interface InboundVideo {
   mid: string;
   framesDecoded: number;
+  /** Seconds summed over emitted frames (divide by jitterBufferEmittedCount). */
+  jitterBufferDelay: number;
+  jitterBufferEmittedCount: number;
   frameWidth: number;
   frameHeight: number;
   keyFramesDecoded: number;
@@ -180,6 +183,8 @@ export class AppPage {
           keyFramesDecoded: Number(s.keyFramesDecoded ?? 0),
           pliCount: Number(s.pliCount ?? 0),
           packetsLost: Number(s.packetsLost ?? 0),
+          jitterBufferDelay: Number(s.jitterBufferDelay ?? 0),
+          jitterBufferEmittedCount: Number(s.jitterBufferEmittedCount ?? 0),
           codec: String(all.find((c) => c.id === s.codecId)?.mimeType ?? '').toLowerCase(),
         }));
       const audio = all.find((s) => s.type === 'inbound-rtp' && s.kind === 'audio');

@@ -31,10 +31,23 @@ export function weriftCodecs(videoCodec: 'h264' | 'vp8') {
   };
 }
 
+/**
+ * Playout delay (http://www.webrtc.org/experiments/rtp-hdrext/playout-delay): the sender bounds the receiver's
+ * jitter buffer. Chromium offers it on video; the id used is the app's (from its offer).
+ */
+export const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
+
 export const weriftHeaderExtensions = {
-  video: [useSdesMid(), useTransportWideCC()],
+  video: [useSdesMid(), useTransportWideCC(), { id: 6, uri: PLAYOUT_DELAY_URI }],
   audio: [useSdesMid(), useTransportWideCC()],
 };
+
+/** The extension's 3 bytes: minimum and maximum delay, 12 bits each, in 10 ms units. */
+export function playoutDelayPayload(minMs: number, maxMs: number): Buffer {
+  const min = Math.min(0xfff, Math.round(minMs / 10));
+  const max = Math.min(0xfff, Math.max(min, Math.round(maxMs / 10)));
+  return Buffer.from([min >> 4, ((min & 0xf) << 4) | (max >> 8), max & 0xff]);
+}
 
 /** Media sections of an SDP offer, parsed with werift's own SDP parser. */
 export function parseOfferedMedia(offerSdp: string): OfferedMedia[] {

@@ -1,6 +1,6 @@
 // One robot sender on werift: writes RTP through the track and records each packet's transport-wide sequence
 // number for the bandwidth estimator; RTCP feedback for its SSRC is fed in by the session's feedback router.
-import type { MediaStreamTrack } from 'werift';
+import { RtpPacket, type MediaStreamTrack } from 'werift';
 import { TypedEmitter } from '@robostream/protocol/client';
 import type { SendCodec, SendTrack } from '../peer-session.js';
 
@@ -23,6 +23,8 @@ export class WeriftSendTrack extends TypedEmitter<SendTrackEvents> implements Se
     private readonly track: MediaStreamTrack,
     private readonly transport: () => TransportSequence | undefined,
     private readonly onSent: (wireSeq: number, size: number) => void,
+    /** A header extension werift does not know, stamped on every packet (playout delay), or null. */
+    private readonly extraExtension: { id: number; payload: Buffer } | null = null,
   ) {
     super();
   }
@@ -30,9 +32,15 @@ export class WeriftSendTrack extends TypedEmitter<SendTrackEvents> implements Se
   write(rtpPacket: Buffer): void {
     const t = this.transport();
     const before = t?.transportSequenceNumber;
+    let packet: Buffer | RtpPacket = rtpPacket;
+    if (this.extraExtension) {
+      // werift keeps extensions the packet already carries; it would parse the buffer anyway.
+      packet = RtpPacket.deSerialize(rtpPacket);
+      packet.header.extensions.push(this.extraExtension);
+    }
     // werift stamps the header extension and sends synchronously inside writeRtp (up to the socket write), so
     // the counter moved by one exactly when this packet went out with transport-cc negotiated.
-    this.track.writeRtp(rtpPacket);
+    this.track.writeRtp(packet);
     const after = t?.transportSequenceNumber;
     if (after !== undefined && after !== before) this.onSent(after, rtpPacket.length);
   }

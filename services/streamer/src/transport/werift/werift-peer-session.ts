@@ -22,7 +22,14 @@ import type {
 } from '../peer-session.js';
 import { bundleMids, iceUfrag, narrowBundle, oneIceGeneration } from '../sdp.js';
 import { BandwidthEstimator } from '../congestion/bandwidth-estimator.js';
-import { narrowCodecs, parseOfferedMedia, weriftCodecs, weriftHeaderExtensions } from './codecs.js';
+import {
+  PLAYOUT_DELAY_URI,
+  narrowCodecs,
+  parseOfferedMedia,
+  playoutDelayPayload,
+  weriftCodecs,
+  weriftHeaderExtensions,
+} from './codecs.js';
 import { routeRtcp } from './rtcp-feedback.js';
 import { WeriftSendTrack } from './send-track.js';
 import { SilenceWatchdog } from './silence-watchdog.js';
@@ -49,12 +56,14 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
   private remoteUfrag: string | null = null;
   private iceRestartPending = false;
   private offeredBundle: string[] | null = null;
+  private readonly playoutDelayMaxMs: number | null;
 
   constructor(
     readonly id: string,
     options: PeerSessionOptions,
   ) {
     super();
+    this.playoutDelayMaxMs = options.playoutDelayMaxMs;
     const { minKbps, maxKbps, startKbps } = options.bandwidth;
     this.estimator = new BandwidthEstimator({ minKbps, maxKbps }, startKbps);
     this.pc = new RTCPeerConnection({
@@ -136,10 +145,19 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
       track,
       () => this.pc.dtlsTransports[0],
       (seq, size) => this.estimator.onPacketSent(seq, size, performance.now()),
+      this.playoutDelayExtension(t),
     );
     this.senders.set(t.sender.ssrc, send);
     this.sendersByMid.set(mid, send);
     return send;
+  }
+
+  // One-byte header extensions only (ids 1-14): Chromium offers playout-delay with a small id.
+  private playoutDelayExtension(t: RTCRtpTransceiver): { id: number; payload: Buffer } | null {
+    if (t.kind !== 'video' || this.playoutDelayMaxMs === null) return null;
+    const ext = t.headerExtensions.find((e) => e.uri === PLAYOUT_DELAY_URI);
+    if (!ext || ext.id < 1 || ext.id > 14) return null;
+    return { id: ext.id, payload: playoutDelayPayload(0, this.playoutDelayMaxMs) };
   }
 
   receive(mid: string, listener: (track: RemoteTrack) => void): void {
