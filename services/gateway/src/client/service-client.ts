@@ -20,6 +20,10 @@ import {
   type ServiceToGateway,
   type ServiceWelcome,
 } from '@robostream/protocol/gateway';
+import { backoffDelay, type BackoffOptions } from '@robostream/protocol/client';
+
+/** The gateway is local: come back quickly, without jitter (one program, not a fleet). */
+const RECONNECT: BackoffOptions = { initialDelayMs: 100, maxDelayMs: 2_000, factor: 2, jitter: 0 };
 
 export interface ServiceClientOptions {
   /** ws://127.0.0.1:7600/v1/service, or ws+unix:/run/robostream/gateway.sock:/v1/service */
@@ -44,7 +48,7 @@ export type CommandHandler = (cmd: ServiceCommand) => unknown;
 export class ServiceClient extends EventEmitter<ServiceClientEvents> {
   private ws: WebSocket | null = null;
   private stopped = false;
-  private backoffMs = 100;
+  private attempt = 0;
   private registered = false;
   private handler: CommandHandler | null = null;
   private waiters: Array<() => void> = [];
@@ -119,9 +123,7 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
       this.registered = false;
       if (was) this.emit('disconnected');
       if (this.stopped || this.o.reconnect === false) return;
-      const delay = this.backoffMs;
-      this.backoffMs = Math.min(this.backoffMs * 2, 2_000);
-      setTimeout(() => this.connect(), delay).unref();
+      setTimeout(() => this.connect(), backoffDelay(this.attempt++, RECONNECT)).unref();
     });
   }
 
@@ -132,7 +134,7 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
     switch (m.type) {
       case 'welcome':
         this.registered = true;
-        this.backoffMs = 100;
+        this.attempt = 0;
         this.emit('welcome', m);
         for (const w of this.waiters.splice(0)) w();
         return;
