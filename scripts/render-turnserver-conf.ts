@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { renderTurnServerConf, TURN_DEFAULTS } from '../infra/src/coturn/turnserver-conf.js';
+import { renderTurnServerConf, TURN_DEFAULTS } from '@robostream/infra/turnserver-conf';
 
 const USAGE = `usage: render-turnserver-conf [--out FILE] [--realm REALM] [--listening-port N] [--relay-min N --relay-max N]
   [--listening-ip IP]... [--relay-ip IP]... [--external-ip PUBLIC[/PRIVATE]] [--deny CIDR]... [--allow-peer CIDR]...

@@ -4,6 +4,7 @@
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { summarize } from './test-summary.mjs';
 
 const roots = ['services', 'infra', 'test'];
 const files = [];
@@ -22,7 +23,7 @@ if (selected.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-// UV_THREADPOOL_SIZE: GStreamer appsink pulls and bus polls each hold a libuv thread (see shared/ENVIRONMENT.md).
+// UV_THREADPOOL_SIZE: GStreamer appsink pulls and bus polls each hold a libuv thread (see docs/development.md).
 const env = {
   ...process.env,
   UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '32',
@@ -30,7 +31,8 @@ const env = {
   TESTCONTAINERS_HOST_OVERRIDE: process.env.TESTCONTAINERS_HOST_OVERRIDE ?? 'localhost',
 };
 // One process per file so that a failing file can be told apart and run once more: browser and WebRTC tests on a
-// loaded 2-core machine are occasionally flaky (werift handshakes). A retry is reported, never hidden.
+// loaded 2-core machine are occasionally flaky (werift handshakes). A retry is reported, never hidden: the summary
+// line counts flaky files, and more than one fails the run (scripts/test-summary.mjs).
 function runFile(file) {
   const r = spawnSync(
     process.execPath,
@@ -55,9 +57,7 @@ for (const f of failed) {
   console.log(`\n[run-tests] ${f} failed; running it once more`);
   retried.push({ file: f, passed: runFile(f) });
 }
-const stillFailing = retried.filter((r) => !r.passed).map((r) => r.file);
-console.log('\n[run-tests] files:', selected.length, 'passed first time:', selected.length - failed.length);
-for (const r of retried)
-  console.log(`[run-tests] retried ${r.file}: ${r.passed ? 'passed on retry (FLAKY)' : 'FAILED again'}`);
-console.log(`${selected.length - stillFailing.length} passed, ${stillFailing.length} failed`);
-process.exit(stillFailing.length ? 1 : 0);
+const { lines, exitCode } = summarize(selected.length, retried);
+console.log('');
+for (const line of lines) console.log(line);
+process.exit(exitCode);

@@ -21,7 +21,7 @@ import { mintToken } from '@robostream/protocol/auth';
 import { generateSigningKeys, publicKeyPem } from '@robostream/protocol/auth/keys';
 import { GATEWAY_ENVELOPE_VERSION as v } from '@robostream/protocol/gateway';
 import { ServiceClient } from '@robostream/gateway/client';
-import { buildSignalingServer, loadConfig } from '@robostream/signaling';
+import { createSignalingServer } from '@robostream/signaling';
 import { openWeriftGatewayApp } from './werift-app.js';
 
 const self = new URL(import.meta.url).pathname;
@@ -144,16 +144,13 @@ async function main(): Promise<void> {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
   // Signaling in this process: only the data-channel setup goes through it.
-  const signaling = await buildSignalingServer(
-    loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      PUBLIC_KEY: publicKeyPem(keys.publicKey),
-      LOG_LEVEL: 'silent',
-      SHUTDOWN_GRACE_MS: '200',
-    }),
-    { defaultMetrics: false },
-  );
+  const signaling = await createSignalingServer({
+    port: 0,
+    host: '127.0.0.1',
+    publicKey: keys.publicKey,
+    logLevel: 'silent',
+    shutdownGraceMs: 200,
+  });
   const signalingUrl = `${(await signaling.listen()).replace(/^http/, 'ws')}/v1/ws`;
 
   try {

@@ -8,8 +8,7 @@ import {
   type WebSocketCtor,
 } from '@robostream/protocol/client';
 import { parseServerMessage, type ServerMessage } from '@robostream/protocol';
-import { loadConfig } from '../../services/signaling/src/config/config.js';
-import { buildSignalingServer, type SignalingServer } from '../../services/signaling/src/app.js';
+import { createSignalingServer, loadConfig, type SignalingServer } from '@robostream/signaling';
 import type { TestKeys } from './tokens.js';
 
 export interface RunningSignaling {
@@ -32,7 +31,7 @@ export async function startSignaling(
     SHUTDOWN_GRACE_MS: '500',
     ...env,
   });
-  const server = await buildSignalingServer(config, { defaultMetrics: false });
+  const server = await createSignalingServer(config);
   const httpUrl = await server.listen();
   return { url: `${httpUrl.replace(/^http/, 'ws')}/v1/ws`, httpUrl, server, stop: () => server.shutdown() };
 }

@@ -10,7 +10,7 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(err.message);
-    process.exit(2);
+    process.exit(78); // EX_CONFIG, as every service
   }
   throw err;
 }

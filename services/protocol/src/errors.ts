@@ -19,7 +19,6 @@ export const ERROR_CODES = [
   'unknown_session', // the session does not exist or is not this connection's
   'session_limit', // too many open sessions for this app
   'replaced', // another connection registered the same robot endpoint
-  'peer_gone', // the other side of a session disconnected
   'shutting_down', // the instance is draining
   'internal',
 ] as const;
@@ -38,10 +37,3 @@ export const CloseCode = {
   TooManyRequests: 4429,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
-
-/** Close codes after which reconnecting with the same token is pointless. */
-export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
-  CloseCode.Unauthorized,
-  CloseCode.Forbidden,
-  CloseCode.Replaced,
-]);

@@ -1,4 +1,15 @@
-/** The signaling service as a library: robots embed it for direct (LAN) mode; tests and benchmarks start it. */
-export { buildSignalingServer, type SignalingServer, type BuildOptions } from './app.js';
-export { loadConfig, ConfigError, type Config, type TurnConfig } from './config/config.js';
+/**
+ * The signaling service as a library: robots embed it for direct (LAN) mode; tests and benchmarks start it.
+ * Everything here is typed: configuration from code is SignalingServerOptions, from the environment loadConfig().
+ */
+export { createSignalingServer, type SignalingServer } from './server.js';
+export {
+  loadConfig,
+  ConfigError,
+  DEFAULT_SETTINGS,
+  type Config,
+  type Limits,
+  type SignalingServerOptions,
+  type TurnConfig,
+} from './config/config.js';
 export { turnRestCredential, type TurnCredential } from './turn/credentials.js';

@@ -1,5 +1,8 @@
 import { loadConfig, ConfigError } from './config/config.js';
-import { buildSignalingServer } from './app.js';
+import { createSignalingServer } from './server.js';
+
+/** EX_CONFIG (sysexits.h): every service exits with it on a configuration error. */
+const EX_CONFIG = 78;
 
 let config;
 try {
@@ -7,12 +10,12 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(err.message);
-    process.exit(78); // EX_CONFIG
+    process.exit(EX_CONFIG);
   }
   throw err;
 }
 
-const server = await buildSignalingServer(config);
+const server = await createSignalingServer({ ...config, processMetrics: true });
 await server.listen();
 
 let stopping = false;

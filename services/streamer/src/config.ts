@@ -250,9 +250,6 @@ const fields: Field<keyof StreamerConfig>[] = [
   { env: 'STREAMER_ICE_INCLUDE_LOOPBACK', key: 'iceIncludeLoopback', schema: Type.Boolean(), parse: bool },
 ];
 
-/** The env variable names the streamer reads, for documentation and `--help`. */
-export const configEnvNames = fields.map((f) => f.env);
-
 function describe(schema: TSchema, value: unknown, env: string): string {
   const first = Value.Errors(schema, value).First();
   const where = first && first.path ? ` at ${first.path}` : '';

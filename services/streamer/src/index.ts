@@ -1,5 +1,5 @@
 // Public surface of the streamer's media core (no signaling): what the signaling layer and tests import.
-export { loadConfig, defaultConfig, ConfigError, configEnvNames, type StreamerConfig } from './config.js';
+export { loadConfig, defaultConfig, ConfigError, type StreamerConfig } from './config.js';
 export {
   StreamerCore,
   NoMatchingCodecError,

@@ -17,7 +17,7 @@ try {
 } catch (err) {
   if (err instanceof ConfigError || err instanceof ServiceConfigError) {
     console.error(err.message);
-    process.exit(2);
+    process.exit(78); // EX_CONFIG, as every service
   }
   throw err;
 }

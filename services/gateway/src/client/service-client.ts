@@ -25,6 +25,10 @@ import {
   type ServiceToGateway,
   type ServiceWelcome,
 } from '@robostream/protocol/gateway';
+import { backoffDelay, type BackoffOptions } from '@robostream/protocol/client';
+
+/** The gateway is local: come back quickly, without jitter (one program, not a fleet). */
+const RECONNECT: BackoffOptions = { initialDelayMs: 100, maxDelayMs: 2_000, factor: 2, jitter: 0 };
 
 export interface ServiceClientOptions {
   /** ws://127.0.0.1:7600/v1/service, or ws+unix:/run/robostream/gateway.sock:/v1/service */
@@ -53,7 +57,7 @@ export type CommandHandler = (cmd: ServiceCommand) => unknown;
 export class ServiceClient extends EventEmitter<ServiceClientEvents> {
   private ws: WebSocket | null = null;
   private stopped = false;
-  private backoffMs = 100;
+  private attempt = 0;
   private registered = false;
   private handler: CommandHandler | null = null;
   private waiters: Array<() => void> = [];
@@ -166,9 +170,7 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
       }
       if (was) this.emit('disconnected');
       if (this.stopped || this.o.reconnect === false) return;
-      const delay = this.backoffMs;
-      this.backoffMs = Math.min(this.backoffMs * 2, 2_000);
-      setTimeout(() => this.connect(), delay).unref();
+      setTimeout(() => this.connect(), backoffDelay(this.attempt++, RECONNECT)).unref();
     });
   }
 
@@ -179,7 +181,7 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
     switch (m.type) {
       case 'welcome':
         this.registered = true;
-        this.backoffMs = 100;
+        this.attempt = 0;
         this.lockHolder = m.lock.holder;
         if (this.ws) this.startHeartbeat(this.ws);
         this.emit('welcome', m);

@@ -10,3 +10,19 @@ export class TokenError extends Error {
     this.name = 'TokenError';
   }
 }
+
+export interface TokenRefusal {
+  code: TokenErrorCode;
+  message: string;
+}
+
+/**
+ * The one mapping from a failed verification to the code the client is told: a TokenError keeps its own; anything
+ * else thrown while verifying (a key or library error) counts as an invalid token.
+ */
+export function tokenRefusal(err: unknown): TokenRefusal {
+  return {
+    code: err instanceof TokenError ? err.code : 'token_invalid',
+    message: err instanceof Error ? err.message : 'invalid token',
+  };
+}

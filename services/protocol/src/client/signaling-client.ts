@@ -1,3 +1,6 @@
+// Above 400 lines on purpose: the connection lifecycle, pending requests, keepalive and ICE refresh share one socket
+// and its timers; split into modules they would hand that state back and forth. Backoff, errors and the emitter
+// already live apart (backoff.ts, signaling-error.ts, typed-emitter.ts).
 import { CloseCode } from '../errors.js';
 import type { IceCandidate, IceServer, RobotMeta, RobotPresence } from '../messages/common.js';
 import type { ClientMessage, ClientMessageOf, ClientMessageType } from '../messages/client-messages.js';

@@ -78,7 +78,7 @@ export const SessionClosed = message('session_closed', {
   ref: OptRef,
   sessionId: SessionId,
   reason: Reason,
-  /** Who ended it: the other side, or the service (peer_gone, replaced, shutting_down...). */
+  /** Who ended it: the other side, or the service (a peer gone or unreachable, shutting down...). */
   by: Type.Union([Type.Literal('peer'), Type.Literal('service'), Type.Literal('self')]),
 });
 export const Pong = message('pong', {

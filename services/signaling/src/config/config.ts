@@ -11,6 +11,17 @@ export interface TurnConfig {
   ttlSec: number;
 }
 
+export interface Limits {
+  maxMessageBytes: number;
+  maxFrameBytes: number;
+  messagesPerSecond: number;
+  burst: number;
+  floodCloseAfter: number;
+  connectionsPerIpPerMin: number;
+  maxSessionsPerApp: number;
+  authTimeoutMs: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -22,16 +33,7 @@ export interface Config {
   tokenAudience: string;
   turn: TurnConfig | undefined;
   stunUrls: string[];
-  limits: {
-    maxMessageBytes: number;
-    maxFrameBytes: number;
-    messagesPerSecond: number;
-    burst: number;
-    floodCloseAfter: number;
-    connectionsPerIpPerMin: number;
-    maxSessionsPerApp: number;
-    authTimeoutMs: number;
-  };
+  limits: Limits;
   presenceTtlMs: number;
   shutdownGraceMs: number;
   trustProxy: boolean;
@@ -50,39 +52,17 @@ export class ConfigError extends Error {
 
 const KNOWN = new Set(Object.keys(EnvSchema.properties));
 
-/** Reads and validates the environment; throws one ConfigError listing every wrong value. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const raw: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(env)) if (KNOWN.has(k) && v !== undefined && v !== '') raw[k] = v;
-  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
-  const problems = [...Value.Errors(EnvSchema, converted)].map((e) => {
-    const name = e.path.replace(/^\//, '');
-    return `${name}=${JSON.stringify(raw[name] ?? '')}: ${e.schema.description ? `${e.message} (${e.schema.description})` : e.message}`;
-  });
-  if (problems.length) throw new ConfigError(problems);
-  const e = converted as Env;
+/** The settings an environment (or the schema's defaults alone) gives, apart from the key and TURN. */
+type Settings = Omit<Config, 'publicKey' | 'keySource' | 'turn'>;
 
-  const key = resolvePublicKey(e, problems);
-  const turn = resolveTurn(e, problems);
-  for (const u of splitList(e.STUN_URLS))
-    if (!/^stuns?:[^\s]+$/.test(u)) problems.push(`STUN_URLS: ${JSON.stringify(u)} is not a stun: URL`);
-  const limitsProblem =
-    e.MAX_MESSAGE_BYTES > e.MAX_FRAME_BYTES ? ['MAX_MESSAGE_BYTES must not exceed MAX_FRAME_BYTES'] : [];
-  problems.push(...limitsProblem);
-  if (e.WEB_ROOT && !existsSync(resolve(e.WEB_ROOT, 'index.html')))
-    problems.push(`WEB_ROOT=${JSON.stringify(e.WEB_ROOT)}: no index.html there (build the web app first)`);
-  if (problems.length || !key) throw new ConfigError(problems);
-
+function settingsFromEnv(e: Env): Settings {
   return {
     port: e.PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
-    publicKey: key.publicKey,
-    keySource: key.source,
     tokenIssuer: e.TOKEN_ISSUER,
     tokenAudience: e.TOKEN_AUDIENCE,
-    turn,
     stunUrls: splitList(e.STUN_URLS),
     limits: {
       maxMessageBytes: e.MAX_MESSAGE_BYTES,
@@ -101,6 +81,90 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     whepCorsOrigins: e.WHEP_CORS_ORIGINS.trim() === '*' ? '*' : splitList(e.WHEP_CORS_ORIGINS),
     logLevel: e.LOG_LEVEL,
   };
+}
+
+const DEFAULT_ENV = Value.Default(EnvSchema, {}) as Env;
+/** The defaults of every setting: the environment schema's, so the README table, env and code agree. */
+export const DEFAULT_SETTINGS: Readonly<Settings> = settingsFromEnv(DEFAULT_ENV);
+
+/** Rules that hold however the configuration was given (environment or code). */
+function checkConfig(c: Omit<Config, 'publicKey' | 'keySource'>): string[] {
+  const problems: string[] = [];
+  for (const u of c.stunUrls)
+    if (!/^stuns?:[^\s]+$/.test(u)) problems.push(`STUN_URLS: ${JSON.stringify(u)} is not a stun: URL`);
+  if (c.turn) {
+    if (c.turn.secret.length < 16) problems.push('TURN secret: must be at least 16 characters');
+    for (const u of c.turn.urls)
+      if (!/^turns?:[^\s]+$/.test(u))
+        problems.push(`TURN_URLS: ${JSON.stringify(u)} is not a turn: or turns: URL`);
+  }
+  if (c.limits.maxMessageBytes > c.limits.maxFrameBytes)
+    problems.push('MAX_MESSAGE_BYTES must not exceed MAX_FRAME_BYTES');
+  if (c.webRoot && !existsSync(resolve(c.webRoot, 'index.html')))
+    problems.push(`WEB_ROOT=${JSON.stringify(c.webRoot)}: no index.html there (build the web app first)`);
+  return problems;
+}
+
+/** Reads and validates the environment; throws one ConfigError listing every wrong value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(env)) if (KNOWN.has(k) && v !== undefined && v !== '') raw[k] = v;
+  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
+  const problems = [...Value.Errors(EnvSchema, converted)].map((e) => {
+    const name = e.path.replace(/^\//, '');
+    return `${name}=${JSON.stringify(raw[name] ?? '')}: ${e.schema.description ? `${e.message} (${e.schema.description})` : e.message}`;
+  });
+  if (problems.length) throw new ConfigError(problems);
+  const e = converted as Env;
+
+  const key = resolvePublicKey(e, problems);
+  const turn = resolveTurn(e, problems);
+  const settings = settingsFromEnv(e);
+  problems.push(...checkConfig({ ...settings, turn }));
+  if (problems.length || !key) throw new ConfigError(problems);
+  return { ...settings, publicKey: key.publicKey, keySource: key.source, turn };
+}
+
+/**
+ * What createSignalingServer takes from code: the key that verifies tokens, and any setting to change from its
+ * default (DEFAULT_SETTINGS). A Config from loadConfig fits as it is.
+ */
+export type SignalingServerOptions = Partial<Omit<Config, 'publicKey' | 'keySource' | 'limits' | 'turn'>> & {
+  /** The deployment's public key (KeyObject or PEM): enough to verify tokens. */
+  publicKey: KeyObject | string;
+  /** TURN REST credentials for these URLs; ttlSec defaults as TURN_TTL_SEC does. */
+  turn?: Omit<TurnConfig, 'ttlSec'> & { ttlSec?: number };
+  keySource?: Config['keySource'];
+  limits?: Partial<Limits>;
+  /** Node's process metrics in this server's registry; off by default (an embedding process has its own). */
+  processMetrics?: boolean;
+};
+
+/** Options from code, completed with the defaults and held to the same rules as the environment. */
+export function configFromOptions(options: SignalingServerOptions): Config {
+  const { processMetrics: _processMetrics, ...o } = options;
+  let publicKey: KeyObject;
+  try {
+    publicKey = typeof o.publicKey === 'string' ? publicKeyFromPem(o.publicKey) : o.publicKey;
+  } catch (err) {
+    throw new ConfigError([`publicKey: not a usable PEM key (${(err as Error).message})`]);
+  }
+  const config: Config = {
+    ...DEFAULT_SETTINGS,
+    ...definedOnly(o),
+    limits: { ...DEFAULT_SETTINGS.limits, ...definedOnly(o.limits ?? {}) },
+    publicKey,
+    keySource: o.keySource ?? 'env',
+    turn: o.turn && { ...o.turn, ttlSec: o.turn.ttlSec ?? DEFAULT_ENV.TURN_TTL_SEC },
+  };
+  const problems = checkConfig(config);
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** An options object without its undefined fields, so that they do not override defaults. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function splitList(s: string | undefined): string[] {
@@ -171,9 +235,5 @@ function resolveTurn(e: Env, problems: string[]): TurnConfig | undefined {
     problems.push('TURN_URLS is set but neither TURN_SECRET nor TURN_SECRET_FILE is');
     return undefined;
   }
-  if (secret.length < 16) problems.push('TURN secret: must be at least 16 characters');
-  for (const u of urls)
-    if (!/^turns?:[^\s]+$/.test(u))
-      problems.push(`TURN_URLS: ${JSON.stringify(u)} is not a turn: or turns: URL`);
   return { urls, secret, ttlSec: e.TURN_TTL_SEC };
 }

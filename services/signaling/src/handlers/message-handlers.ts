@@ -4,11 +4,8 @@ import {
   type ClientMessageOf,
   type SessionRelayType,
 } from '@robostream/protocol';
-import { TokenError, appMayReach } from '@robostream/protocol/auth';
-import { iceServersFor } from '../turn/ice-servers.js';
-import { newSessionId } from '../sessions/session-table.js';
-import type { Hub } from '../ws/hub.js';
-import type { Peer } from '../ws/peer.js';
+import { appMayReach, tokenRefusal } from '@robostream/protocol/auth';
+import type { Connection, HandlerContext } from './context.js';
 
 type Msg<T extends ClientMessage['type']> = ClientMessageOf<T>;
 const RELAY: ReadonlySet<string> = new Set<SessionRelayType>([
@@ -21,32 +18,27 @@ const RELAY: ReadonlySet<string> = new Set<SessionRelayType>([
 
 /** What the service does with each client message, once the frame is valid and the peer authenticated. */
 export class MessageHandlers {
-  constructor(private readonly hub: Hub) {}
+  constructor(private readonly ctx: HandlerContext) {}
 
-  async authenticate(peer: Peer, msg: Msg<'authenticate'>): Promise<void> {
+  async authenticate(peer: Connection, msg: Msg<'authenticate'>): Promise<void> {
     let claims;
     try {
-      claims = await this.hub.verifier.verify(msg.token);
+      claims = await this.ctx.verifier.verify(msg.token);
     } catch (err) {
-      const code = err instanceof TokenError ? err.code : 'token_invalid';
-      peer.log.info({ code, ip: peer.ip }, 'authentication refused');
-      return peer.fail(
-        code,
-        err instanceof Error ? err.message : 'invalid token',
-        CloseCode.Unauthorized,
-        msg.ref,
-      );
+      const refusal = tokenRefusal(err);
+      peer.log.info({ code: refusal.code, ip: peer.ip }, 'authentication refused');
+      return peer.fail(refusal.code, refusal.message, CloseCode.Unauthorized, msg.ref);
     }
     if (peer.state === 'closed') return;
     peer.authenticated(claims);
-    const ice = iceServersFor(this.hub.config, claims.sub);
-    const l = this.hub.config.limits;
+    const ice = this.ctx.iceServersFor(claims.sub);
+    const l = this.ctx.limits;
     peer.send({
       type: 'welcome',
       ...(msg.ref !== undefined ? { ref: msg.ref } : {}),
       protocol: 1,
       peerId: peer.peerId,
-      instanceId: this.hub.router.instanceId,
+      instanceId: this.ctx.router.instanceId,
       role: claims.role,
       subject: claims.sub,
       iceServers: ice.iceServers,
@@ -62,7 +54,7 @@ export class MessageHandlers {
     peer.log.info({ client: msg.client, ip: peer.ip }, 'authenticated');
   }
 
-  async handle(peer: Peer, msg: ClientMessage): Promise<void> {
+  async handle(peer: Connection, msg: ClientMessage): Promise<void> {
     if (RELAY.has(msg.type)) return this.relay(peer, msg as Msg<SessionRelayType>);
     switch (msg.type) {
       case 'ping':
@@ -73,7 +65,7 @@ export class MessageHandlers {
           serverTime: Date.now(),
         });
       case 'refresh_ice_servers': {
-        const ice = iceServersFor(this.hub.config, peer.claims!.sub);
+        const ice = this.ctx.iceServersFor(peer.claims!.sub);
         return peer.send({
           type: 'ice_servers',
           ...(msg.ref !== undefined ? { ref: msg.ref } : {}),
@@ -103,7 +95,7 @@ export class MessageHandlers {
     }
   }
 
-  private requireRole(peer: Peer, role: 'robot' | 'app', msg: { type: string; ref?: string }): boolean {
+  private requireRole(peer: Connection, role: 'robot' | 'app', msg: { type: string; ref?: string }): boolean {
     if (peer.role === role) return true;
     peer.error('wrong_role', `${msg.type} is for ${role} connections`, msg.ref);
     return false;
@@ -114,20 +106,20 @@ export class MessageHandlers {
    * takes it over and the first is closed with `replaced` (4409): after a network change the old socket is
    * usually half-open, and the newest connection is the one that works.
    */
-  private async register(peer: Peer, msg: Msg<'register'>): Promise<void> {
+  private async register(peer: Connection, msg: Msg<'register'>): Promise<void> {
     if (!this.requireRole(peer, 'robot', msg)) return;
     const robotId = peer.claims!.sub;
-    if (this.hub.draining) return peer.error('shutting_down', 'instance is draining; reconnect', msg.ref);
-    const previous = await this.hub.router.registerEndpoint(robotId, msg.endpoint, {
+    if (this.ctx.isDraining()) return peer.error('shutting_down', 'instance is draining; reconnect', msg.ref);
+    const previous = await this.ctx.router.registerEndpoint(robotId, msg.endpoint, {
       peerId: peer.peerId,
       since: Date.now(),
       ...(msg.meta ? { meta: msg.meta } : {}),
     });
-    if (!peer.endpoints.has(msg.endpoint)) this.hub.metrics.presenceEndpoints.inc();
+    if (!peer.endpoints.has(msg.endpoint)) this.ctx.metrics.presenceEndpoints.inc();
     peer.endpoints.add(msg.endpoint);
     if (previous) {
       peer.log.info({ endpoint: msg.endpoint, previous }, 'endpoint taken over from an older connection');
-      await this.hub.deliver(previous, {
+      await this.ctx.deliver(previous, {
         kind: 'kick',
         from: peer.peerId,
         reason: `robot endpoint ${msg.endpoint} registered by a newer connection`,
@@ -141,12 +133,12 @@ export class MessageHandlers {
     });
   }
 
-  private async unregister(peer: Peer, msg: Msg<'unregister'>): Promise<void> {
+  private async unregister(peer: Connection, msg: Msg<'unregister'>): Promise<void> {
     if (!this.requireRole(peer, 'robot', msg)) return;
     const robotId = peer.claims!.sub;
     if (peer.endpoints.delete(msg.endpoint)) {
-      this.hub.metrics.presenceEndpoints.dec();
-      await this.hub.router.unregisterEndpoint(robotId, msg.endpoint, peer.peerId);
+      this.ctx.metrics.presenceEndpoints.dec();
+      await this.ctx.router.unregisterEndpoint(robotId, msg.endpoint, peer.peerId);
     }
     peer.send({
       type: 'unregistered',
@@ -156,11 +148,16 @@ export class MessageHandlers {
     });
   }
 
-  private async presence(peer: Peer, msg: Msg<'list_robots'> | Msg<'subscribe_presence'>): Promise<void> {
+  private async presence(
+    peer: Connection,
+    msg: Msg<'list_robots'> | Msg<'subscribe_presence'>,
+  ): Promise<void> {
     if (!this.requireRole(peer, 'app', msg)) return;
     // Subscribe before listing so that no change between the two is missed (a duplicate is harmless).
     if (msg.type === 'subscribe_presence') peer.presenceSubscribed = true;
-    const robots = this.hub.visibleRobots(peer.claims!, await this.hub.router.listRobots());
+    const claims = peer.claims!;
+    const all = await this.ctx.router.listRobots();
+    const robots = claims.role === 'app' ? all.filter((r) => appMayReach(claims, r.robotId)) : [];
     const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
     peer.send(
       msg.type === 'list_robots'
@@ -169,56 +166,42 @@ export class MessageHandlers {
     );
   }
 
-  private async open(peer: Peer, msg: Msg<'session_open'>): Promise<void> {
+  private async open(peer: Connection, msg: Msg<'session_open'>): Promise<void> {
     if (!this.requireRole(peer, 'app', msg)) return;
     const claims = peer.claims!;
-    if (claims.role !== 'app' || !appMayReach(claims, msg.robotId)) {
-      return peer.error('forbidden', `this token does not grant robot ${msg.robotId}`, msg.ref);
-    }
-    const limit = this.hub.config.limits.maxSessionsPerApp;
-    if (this.hub.sessions.appSessions(claims.sub) >= limit) {
-      return peer.error('session_limit', `at most ${limit} open sessions per app`, msg.ref);
-    }
-    const robotPeer = await this.hub.router.lookupEndpoint(msg.robotId, msg.endpoint);
-    if (!robotPeer)
-      return peer.error(
-        'robot_offline',
-        `robot ${msg.robotId} has no ${msg.endpoint} endpoint online`,
-        msg.ref,
-      );
-    const sessionId = newSessionId();
-    this.hub.sessions.add(peer.peerId, {
-      sessionId,
-      remote: robotPeer,
-      side: 'app',
-      robotId: msg.robotId,
-      endpoint: msg.endpoint,
-      appSubject: claims.sub,
-      state: 'pending',
-    });
-    peer.send({
-      type: 'session_created',
-      ...(msg.ref !== undefined ? { ref: msg.ref } : {}),
-      sessionId,
-      robotId: msg.robotId,
-      endpoint: msg.endpoint,
-    });
-    const delivered = await this.hub.deliver(robotPeer, {
-      kind: 'session_request',
-      sessionId,
-      from: peer.peerId,
-      app: { subject: claims.sub },
-      robotId: msg.robotId,
-      endpoint: msg.endpoint,
-      ...(msg.meta ? { meta: msg.meta } : {}),
-    });
-    if (!delivered) this.endLocally(peer, sessionId, 'robot is not reachable');
-    peer.log.info({ sessionId, robotId: msg.robotId, endpoint: msg.endpoint }, 'session requested');
+    if (claims.role !== 'app') return;
+    const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
+    const opened = await this.ctx.sessions.open(
+      {
+        peerId: peer.peerId,
+        claims,
+        robotId: msg.robotId,
+        endpoint: msg.endpoint,
+        ...(msg.meta ? { meta: msg.meta } : {}),
+      },
+      ({ sessionId }) =>
+        peer.send({
+          type: 'session_created',
+          ...ref,
+          sessionId,
+          robotId: msg.robotId,
+          endpoint: msg.endpoint,
+        }),
+    );
+    if (!opened.ok) return peer.error(opened.code, opened.message, msg.ref);
+    if (!opened.delivered) this.ctx.sessions.endLocally(peer, opened.sessionId, 'robot is not reachable');
+    peer.log.info(
+      { sessionId: opened.sessionId, robotId: msg.robotId, endpoint: msg.endpoint },
+      'session requested',
+    );
   }
 
-  private async answerRequest(peer: Peer, msg: Msg<'session_accept'> | Msg<'session_reject'>): Promise<void> {
+  private async answerRequest(
+    peer: Connection,
+    msg: Msg<'session_accept'> | Msg<'session_reject'>,
+  ): Promise<void> {
     if (!this.requireRole(peer, 'robot', msg)) return;
-    const s = this.hub.sessions.get(peer.peerId, msg.sessionId);
+    const s = this.ctx.sessions.get(peer.peerId, msg.sessionId);
     if (!s || s.state !== 'pending')
       return peer.error('unknown_session', `no pending session ${msg.sessionId} on this connection`, msg.ref);
     if (msg.type === 'session_accept') {
@@ -229,17 +212,17 @@ export class MessageHandlers {
         sessionId: s.sessionId,
       });
       if (
-        !(await this.hub.deliver(s.remote, {
+        !(await this.ctx.deliver(s.remote, {
           kind: 'session_accepted',
           sessionId: s.sessionId,
           from: peer.peerId,
         }))
       ) {
-        this.endLocally(peer, s.sessionId, 'app is not reachable');
+        this.ctx.sessions.endLocally(peer, s.sessionId, 'app is not reachable');
       }
     } else {
-      this.hub.sessions.remove(peer.peerId, s.sessionId);
-      await this.hub.deliver(s.remote, {
+      this.ctx.sessions.remove(peer.peerId, s.sessionId);
+      await this.ctx.deliver(s.remote, {
         kind: 'session_rejected',
         sessionId: s.sessionId,
         from: peer.peerId,
@@ -248,27 +231,27 @@ export class MessageHandlers {
     }
   }
 
-  private async relay(peer: Peer, msg: Msg<SessionRelayType>): Promise<void> {
-    const s = this.hub.sessions.get(peer.peerId, msg.sessionId);
+  private async relay(peer: Connection, msg: Msg<SessionRelayType>): Promise<void> {
+    const s = this.ctx.sessions.get(peer.peerId, msg.sessionId);
     if (!s) return peer.error('unknown_session', `no session ${msg.sessionId} on this connection`, msg.ref);
     if (s.state !== 'open')
       return peer.error('unknown_session', `session ${msg.sessionId} is not accepted yet`, msg.ref);
     // The ref is the sender's business; the other side gets the message without it.
     const { ref: _ref, ...clean } = msg;
     if (
-      !(await this.hub.deliver(s.remote, {
+      !(await this.ctx.deliver(s.remote, {
         kind: 'relay',
         sessionId: s.sessionId,
         from: peer.peerId,
         msg: clean,
       }))
     ) {
-      this.endLocally(peer, s.sessionId, 'peer is not reachable');
+      this.ctx.sessions.endLocally(peer, s.sessionId, 'peer is not reachable');
     }
   }
 
-  private async close(peer: Peer, msg: Msg<'session_close'>): Promise<void> {
-    const s = this.hub.sessions.remove(peer.peerId, msg.sessionId);
+  private async close(peer: Connection, msg: Msg<'session_close'>): Promise<void> {
+    const s = this.ctx.sessions.remove(peer.peerId, msg.sessionId);
     if (!s) return peer.error('unknown_session', `no session ${msg.sessionId} on this connection`, msg.ref);
     peer.send({
       type: 'session_closed',
@@ -277,19 +260,12 @@ export class MessageHandlers {
       reason: msg.reason,
       by: 'self',
     });
-    await this.hub.deliver(s.remote, {
+    await this.ctx.deliver(s.remote, {
       kind: 'session_closed',
       sessionId: s.sessionId,
       from: peer.peerId,
       reason: msg.reason,
       by: 'peer',
     });
-  }
-
-  /** Ends this side of a session whose other side cannot be reached, and says so. */
-  endLocally(peer: Peer, sessionId: string, reason: string): void {
-    if (!this.hub.sessions.remove(peer.peerId, sessionId)) return;
-    this.hub.metrics.errors.inc({ code: 'peer_gone' });
-    peer.send({ type: 'session_closed', sessionId, reason, by: 'service' });
   }
 }

@@ -1,14 +1,13 @@
 import { CloseCode } from '@robostream/protocol';
 import type { RoutedMessage } from '../routing/routed-message.js';
-import type { Hub } from '../ws/hub.js';
-import type { Peer } from '../ws/peer.js';
+import type { Connection, HandlerContext } from './context.js';
 
 /** What a peer on this instance does with a message another peer (anywhere) routed to it. */
 export class RoutedHandlers {
-  constructor(private readonly hub: Hub) {}
+  constructor(private readonly ctx: HandlerContext) {}
 
-  handle(peer: Peer, m: RoutedMessage): void {
-    const sessions = this.hub.sessions;
+  handle(peer: Connection, m: RoutedMessage): void {
+    const sessions = this.ctx.sessions;
     switch (m.kind) {
       case 'session_request': {
         if (
@@ -16,7 +15,7 @@ export class RoutedHandlers {
           peer.claims.sub !== m.robotId ||
           !peer.endpoints.has(m.endpoint)
         ) {
-          void this.hub.deliver(m.from, { kind: 'undeliverable', sessionId: m.sessionId, from: peer.peerId });
+          void this.ctx.deliver(m.from, { kind: 'undeliverable', sessionId: m.sessionId, from: peer.peerId });
           return;
         }
         sessions.add(peer.peerId, {
@@ -63,13 +62,13 @@ export class RoutedHandlers {
       }
       case 'undeliverable': {
         if (!this.own(peer, m.sessionId, m.from)) return;
-        this.hub.handlers.endLocally(peer, m.sessionId, 'peer disconnected');
+        sessions.endLocally(peer, m.sessionId, 'peer disconnected');
         return;
       }
       case 'kick':
         peer.log.info({ by: m.from }, 'replaced by a newer connection');
         // Its endpoints now belong to the newer connection; forgetting them keeps the close from unregistering them.
-        this.hub.metrics.presenceEndpoints.dec(peer.endpoints.size);
+        this.ctx.metrics.presenceEndpoints.dec(peer.endpoints.size);
         peer.endpoints.clear();
         peer.fail('replaced', m.reason, CloseCode.Replaced);
         return;
@@ -77,8 +76,8 @@ export class RoutedHandlers {
   }
 
   /** The session exists on this peer and the message comes from its other side (never trust a session id alone). */
-  private own(peer: Peer, sessionId: string, from: string) {
-    const s = this.hub.sessions.get(peer.peerId, sessionId);
+  private own(peer: Connection, sessionId: string, from: string) {
+    const s = this.ctx.sessions.get(peer.peerId, sessionId);
     return s && s.remote === from ? s : undefined;
   }
 }

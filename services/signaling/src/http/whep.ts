@@ -1,13 +1,16 @@
 import fastifyCors from '@fastify/cors';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { RobotId, SessionId, type ErrorCode } from '@robostream/protocol';
-import { TokenError, appMayReach, type AppClaims } from '@robostream/protocol/auth';
-import type { Hub } from '../ws/hub.js';
+import { RobotId, SessionId } from '@robostream/protocol';
+import { appMayReach, tokenRefusal, type AppClaims } from '@robostream/protocol/auth';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { Deliver } from '../routing/delivery.js';
 import type { RoutedMessage } from '../routing/routed-message.js';
-import { newSessionId } from '../sessions/session-table.js';
+import type { SessionService } from '../sessions/session-service.js';
+import type { SignalingMetrics } from './metrics.js';
+import { RobotReplies, WhepError, type WhepErrorCode } from './whep-replies.js';
 
-const STATUS: Partial<Record<ErrorCode | 'timeout' | 'rejected' | 'bad_content_type', number>> = {
+const STATUS: Partial<Record<WhepErrorCode, number>> = {
   token_invalid: 401,
   token_expired: 401,
   wrong_role: 403,
@@ -21,15 +24,6 @@ const STATUS: Partial<Record<ErrorCode | 'timeout' | 'rejected' | 'bad_content_t
   bad_message: 400,
 };
 
-class WhepError extends Error {
-  constructor(
-    readonly code: keyof typeof STATUS,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 interface WhepSession {
   sessionId: string;
   robotId: string;
@@ -39,16 +33,29 @@ interface WhepSession {
   release: () => void;
 }
 
+/** Where WHEP sessions live as peers: ids from this instance, and routed messages through a callback. */
+export interface VirtualPeers {
+  newPeerId(): string;
+  addVirtualPeer(peerId: string, onMessage: (m: RoutedMessage) => void): () => void;
+}
+
+export interface WhepOptions {
+  sessions: SessionService;
+  verifier: TokenVerifier;
+  peers: VirtualPeers;
+  deliver: Deliver;
+  metrics: Pick<SignalingMetrics, 'errors'>;
+  answerTimeoutMs?: number;
+  corsOrigins?: '*' | string[];
+}
+
 /**
  * WHEP (RFC 9725), view-only, relayed to the robot's `media` endpoint: the HTTP request becomes a session with
  * meta {whep: true} whose app side is a virtual peer on this instance. Without trickle (PATCH answers 405), the
  * robot puts its candidates in the answer. The session lives until DELETE, or until the robot ends it.
  */
-export async function whepRoutes(
-  app: FastifyInstance,
-  opts: { hub: Hub; answerTimeoutMs?: number; corsOrigins?: '*' | string[] },
-) {
-  const { hub } = opts;
+export async function whepRoutes(app: FastifyInstance, opts: WhepOptions) {
+  const { sessions: sessionService, peers, deliver } = opts;
   // Browser WHEP players live on other origins. Registered inside this plugin, so only the WHEP routes answer
   // CORS; the app's Location/ETag/Link headers must be exposed for a player to DELETE its session.
   await app.register(fastifyCors, {
@@ -75,12 +82,10 @@ export async function whepRoutes(
       throw new WhepError('token_invalid', 'an Authorization: Bearer <app token> header is required');
     let claims;
     try {
-      claims = await hub.verifier.verify(token);
+      claims = await opts.verifier.verify(token);
     } catch (err) {
-      throw new WhepError(
-        err instanceof TokenError ? err.code : 'token_invalid',
-        err instanceof Error ? err.message : 'invalid token',
-      );
+      const refusal = tokenRefusal(err);
+      throw new WhepError(refusal.code, refusal.message);
     }
     if (claims.role !== 'app') throw new WhepError('wrong_role', 'WHEP needs an app token');
     if (!appMayReach(claims, robotId))
@@ -90,7 +95,7 @@ export async function whepRoutes(
 
   function fail(reply: FastifyReply, err: unknown) {
     if (err instanceof WhepError) {
-      hub.metrics.errors.inc({ code: err.code });
+      opts.metrics.errors.inc({ code: err.code });
       return reply.code(STATUS[err.code] ?? 400).send({ code: err.code, message: err.message });
     }
     throw err;
@@ -106,81 +111,39 @@ export async function whepRoutes(
       if (typeof offer !== 'string' || !offer.startsWith('v=0'))
         throw new WhepError('bad_message', 'the body is not an SDP offer');
       const claims = await authenticate(req.headers.authorization, robotId);
-      if (hub.sessions.appSessions(claims.sub) >= hub.config.limits.maxSessionsPerApp) {
-        throw new WhepError(
-          'session_limit',
-          `at most ${hub.config.limits.maxSessionsPerApp} open sessions per app`,
-        );
-      }
-      const robotPeer = await hub.router.lookupEndpoint(robotId, 'media');
-      if (!robotPeer) throw new WhepError('robot_offline', `robot ${robotId} has no media endpoint online`);
-
-      const sessionId = newSessionId();
-      const peerId = hub.newPeerId();
-      let waiter: ((m: RoutedMessage) => void) | undefined;
-      const end = () => {
+      const peerId = peers.newPeerId();
+      const replies = new RobotReplies(timeoutMs);
+      const end = (sessionId: string) => {
         const s = sessions.get(sessionId);
         sessions.delete(sessionId);
         s?.release();
-        hub.sessions.remove(peerId, sessionId);
+        sessionService.remove(peerId, sessionId);
       };
-      const release = hub.addVirtualPeer(peerId, (m) => {
-        if (m.from !== robotPeer) return;
-        if (m.kind === 'session_closed' || m.kind === 'undeliverable' || m.kind === 'session_rejected') end();
-        waiter?.(m);
-      });
-      sessions.set(sessionId, { sessionId, robotId, subject: claims.sub, peerId, robotPeer, release });
-      hub.sessions.add(peerId, {
-        sessionId,
-        remote: robotPeer,
-        side: 'app',
-        robotId,
-        endpoint: 'media',
-        appSubject: claims.sub,
-        state: 'pending',
-      });
-
-      const next = (want: (m: RoutedMessage) => boolean) =>
-        new Promise<RoutedMessage>((resolve, reject) => {
-          const t = setTimeout(
-            () => reject(new WhepError('timeout', 'the robot did not answer in time')),
-            timeoutMs,
-          );
-          waiter = (m) => {
-            if (m.kind === 'session_rejected')
-              reject(new WhepError('rejected', `the robot rejected the session: ${m.reason}`));
-            else if (m.kind === 'session_closed' || m.kind === 'undeliverable')
-              reject(new WhepError('robot_offline', 'the robot ended the session'));
-            else if (want(m)) resolve(m);
-            else return;
-            clearTimeout(t);
-            waiter = undefined;
-          };
-        });
+      // The viewer is a virtual peer from the moment its session exists, so that no robot reply is missed.
+      const opened = await sessionService.open(
+        { peerId, claims, robotId, endpoint: 'media', meta: { whep: true } },
+        ({ sessionId, robotPeer }) => {
+          const release = peers.addVirtualPeer(peerId, (m) => {
+            if (m.from !== robotPeer) return;
+            if (m.kind === 'session_closed' || m.kind === 'undeliverable' || m.kind === 'session_rejected')
+              end(sessionId);
+            replies.push(m);
+          });
+          sessions.set(sessionId, { sessionId, robotId, subject: claims.sub, peerId, robotPeer, release });
+        },
+      );
+      if (!opened.ok) throw new WhepError(opened.code, opened.message);
+      const { sessionId, robotPeer } = opened;
       try {
-        const accepted = next((m) => m.kind === 'session_accepted');
-        if (
-          !(await hub.deliver(robotPeer, {
-            kind: 'session_request',
-            sessionId,
-            from: peerId,
-            app: { subject: claims.sub },
-            robotId,
-            endpoint: 'media',
-            meta: { whep: true },
-          }))
-        ) {
-          throw new WhepError('robot_offline', `robot ${robotId} is not reachable`);
-        }
-        await accepted;
-        const answered = next((m) => m.kind === 'relay' && m.msg.type === 'answer');
-        await hub.deliver(robotPeer, {
+        if (!opened.delivered) throw new WhepError('robot_offline', `robot ${robotId} is not reachable`);
+        await replies.next((m) => m.kind === 'session_accepted');
+        await deliver(robotPeer, {
           kind: 'relay',
           sessionId,
           from: peerId,
           msg: { type: 'offer', sessionId, sdp: offer },
         });
-        const answer = await answered;
+        const answer = await replies.next((m) => m.kind === 'relay' && m.msg.type === 'answer');
         if (answer.kind !== 'relay' || answer.msg.type !== 'answer')
           throw new WhepError('timeout', 'no answer');
         req.log.info({ sessionId, robotId, sub: claims.sub }, 'whep session started');
@@ -191,16 +154,12 @@ export async function whepRoutes(
           .send(answer.msg.sdp);
       } catch (err) {
         if (sessions.has(sessionId)) {
-          await hub.deliver(robotPeer, {
-            kind: 'session_closed',
-            sessionId,
-            from: peerId,
-            reason: 'whep request failed',
-            by: 'peer',
-          });
-          end();
+          await sessionService.close(peerId, sessionId, 'whep request failed');
+          end(sessionId);
         }
         throw err;
+      } finally {
+        replies.finish();
       }
     } catch (err) {
       return fail(reply, err);
@@ -216,15 +175,8 @@ export async function whepRoutes(
       if (!s || s.robotId !== robotId || s.subject !== claims.sub)
         throw new WhepError('unknown_session', 'no such WHEP session');
       sessions.delete(sessionId);
-      await hub.deliver(s.robotPeer, {
-        kind: 'session_closed',
-        sessionId,
-        from: s.peerId,
-        reason: 'whep viewer left',
-        by: 'peer',
-      });
+      await sessionService.close(s.peerId, sessionId, 'whep viewer left');
       s.release();
-      hub.sessions.remove(s.peerId, sessionId);
       return reply.code(200).send();
     } catch (err) {
       return fail(reply, err);
@@ -238,13 +190,7 @@ export async function whepRoutes(
 
   app.addHook('onClose', async () => {
     for (const s of sessions.values()) {
-      await hub.deliver(s.robotPeer, {
-        kind: 'session_closed',
-        sessionId: s.sessionId,
-        from: s.peerId,
-        reason: 'signaling shutting down',
-        by: 'service',
-      });
+      await sessionService.close(s.peerId, s.sessionId, 'signaling shutting down', 'service');
       s.release();
     }
     sessions.clear();

@@ -1,48 +1,43 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { CloseCode, type RobotPresence } from '@robostream/protocol';
-import { appMayReach, type TokenClaims } from '@robostream/protocol/auth';
-import type { Config } from '../config/config.js';
-import type { SignalingMetrics } from '../http/metrics.js';
-import type { Router, PresenceChange } from '../routing/router.js';
-import type { RoutedMessage } from '../routing/routed-message.js';
-import { SessionTable } from '../sessions/session-table.js';
-import type { TokenVerifier } from '../auth/token-verifier.js';
+import { CloseCode, type ClientMessage } from '@robostream/protocol';
+import { appMayReach } from '@robostream/protocol/auth';
+import type { HandlerContext } from '../handlers/context.js';
 import { MessageHandlers } from '../handlers/message-handlers.js';
 import { RoutedHandlers } from '../handlers/routed-handlers.js';
+import type { SignalingMetrics } from '../http/metrics.js';
+import type { PresenceChange } from '../routing/router.js';
+import type { RoutedMessage } from '../routing/routed-message.js';
 import { Peer } from './peer.js';
 
 /**
- * This instance's connections: creates peers, dispatches what the router delivers to them, fans presence
- * out to subscribed apps, and cleans up after a connection ends.
+ * This instance's connections: creates peers, hands their messages to the handlers, dispatches what the router
+ * delivers to them, fans presence out to subscribed apps, and cleans up after a connection ends.
  */
 export class Hub {
   readonly peers = new Map<string, Peer>();
-  readonly sessions = new SessionTable();
-  readonly handlers: MessageHandlers;
+  private readonly handlers: MessageHandlers;
   private readonly routed: RoutedHandlers;
+  /** Peers that are not WebSockets (a WHEP HTTP session): they get routed messages through a callback. */
+  private readonly virtualPeers = new Map<string, (m: RoutedMessage) => void>();
   private seq = 0;
   draining = false;
 
   constructor(
-    readonly config: Config,
-    readonly router: Router,
-    readonly metrics: SignalingMetrics,
-    readonly verifier: TokenVerifier,
-    readonly log: Logger,
+    private readonly ctx: Omit<HandlerContext, 'isDraining'>,
+    private readonly metrics: SignalingMetrics,
+    private readonly log: Logger,
   ) {
-    this.handlers = new MessageHandlers(this);
-    this.routed = new RoutedHandlers(this);
-    router.onMessage((to, m) => this.onRouted(to, m));
-    router.onPresence((c) => this.onPresence(c));
-    metrics.observe(() => ({ connectionsByRole: this.connectionsByRole(), sessions: this.sessions.size }));
+    const handlerContext: HandlerContext = { ...ctx, isDraining: () => this.draining };
+    this.handlers = new MessageHandlers(handlerContext);
+    this.routed = new RoutedHandlers(handlerContext);
+    ctx.router.onMessage((to, m) => this.onRouted(to, m));
+    ctx.router.onPresence((c) => this.onPresence(c));
+    metrics.observe(() => ({ connectionsByRole: this.connectionsByRole(), sessions: ctx.sessions.size }));
   }
 
-  /** Peers that are not WebSockets (a WHEP HTTP session): they get routed messages through a callback. */
-  private readonly virtualPeers = new Map<string, (m: RoutedMessage) => void>();
-
   newPeerId(): string {
-    return `${this.router.instanceId}.${(++this.seq).toString(36)}`;
+    return `${this.ctx.router.instanceId}.${(++this.seq).toString(36)}`;
   }
 
   addVirtualPeer(peerId: string, onMessage: (m: RoutedMessage) => void): () => void {
@@ -52,21 +47,25 @@ export class Hub {
 
   accept(ws: WebSocket, ip: string): Peer {
     const peerId = this.newPeerId();
-    const peer = new Peer(peerId, ws, ip, this, this.log);
+    const peer = new Peer(peerId, ws, ip, {
+      limits: this.ctx.limits,
+      metrics: this.metrics,
+      log: this.log,
+      dispatch: (p, msg) => this.dispatch(p, msg),
+      closed: (p, wasReady) => {
+        if (wasReady) void this.peerClosed(p);
+        else this.peers.delete(p.peerId);
+      },
+    });
     this.peers.set(peerId, peer);
     if (this.draining) peer.send({ type: 'goaway', reason: 'instance is shutting down', reconnectInMs: 0 });
     return peer;
   }
 
-  /** Sends a routed message; counts it; false when nobody could take it. */
-  async deliver(to: string, message: RoutedMessage): Promise<boolean> {
-    const ok = await this.router.deliver(to, message);
-    this.metrics.routed.inc({ kind: message.kind, outcome: ok ? 'sent' : 'no_instance' });
-    return ok;
-  }
-
-  visibleRobots(claims: TokenClaims, all: RobotPresence[]): RobotPresence[] {
-    return claims.role === 'app' ? all.filter((r) => appMayReach(claims, r.robotId)) : [];
+  private dispatch(peer: Peer, msg: ClientMessage): Promise<void> {
+    return msg.type === 'authenticate'
+      ? this.handlers.authenticate(peer, msg)
+      : this.handlers.handle(peer, msg);
   }
 
   /** Connection counts by role, for the metrics scrape (one pass over this instance's peers). */
@@ -76,28 +75,15 @@ export class Hub {
     return byRole;
   }
 
-  async peerClosed(peer: Peer): Promise<void> {
+  private async peerClosed(peer: Peer): Promise<void> {
     this.peers.delete(peer.peerId);
-    for (const s of this.sessions.removePeer(peer.peerId)) {
-      await this.deliver(s.remote, {
-        kind: 'session_closed',
-        sessionId: s.sessionId,
-        from: peer.peerId,
-        reason: 'peer disconnected',
-        by: 'service',
-      });
-    }
+    await this.ctx.sessions.closePeer(peer.peerId, 'peer disconnected');
     if (peer.claims?.role === 'robot') {
       for (const endpoint of peer.endpoints)
-        await this.router.unregisterEndpoint(peer.claims.sub, endpoint, peer.peerId);
+        await this.ctx.router.unregisterEndpoint(peer.claims.sub, endpoint, peer.peerId);
       this.metrics.presenceEndpoints.dec(peer.endpoints.size);
     }
     peer.log.info('disconnected');
-  }
-
-  /** Unauthenticated sockets also leave the map when they close. */
-  forget(peer: Peer): void {
-    if (peer.state !== 'ready') this.peers.delete(peer.peerId);
   }
 
   private onRouted(to: string, message: RoutedMessage): void {
@@ -106,7 +92,11 @@ export class Hub {
     const peer = this.peers.get(to);
     if (!peer || peer.state !== 'ready') {
       if ('sessionId' in message && message.kind !== 'undeliverable' && message.kind !== 'session_closed') {
-        void this.deliver(message.from, { kind: 'undeliverable', sessionId: message.sessionId, from: to });
+        void this.ctx.deliver(message.from, {
+          kind: 'undeliverable',
+          sessionId: message.sessionId,
+          from: to,
+        });
       }
       return;
     }

@@ -8,17 +8,30 @@ import {
   type ClientMessage,
 } from '@robostream/protocol';
 import type { TokenClaims } from '@robostream/protocol/auth';
+import type { Limits } from '../config/config.js';
+import type { Connection, ConnectionState } from '../handlers/context.js';
+import type { SignalingMetrics } from '../http/metrics.js';
 import { TokenBucket } from './token-bucket.js';
-import type { Hub } from './hub.js';
 
 /** A socket whose unsent bytes pass this is too slow to keep up: it is closed rather than buffered without bound. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
-export type PeerState = 'unauthenticated' | 'authenticating' | 'ready' | 'closed';
+export interface PeerOptions {
+  limits: Pick<
+    Limits,
+    'messagesPerSecond' | 'burst' | 'floodCloseAfter' | 'maxMessageBytes' | 'authTimeoutMs'
+  >;
+  metrics: Pick<SignalingMetrics, 'errors' | 'messages'>;
+  log: Logger;
+  /** Runs a valid message: authenticate while unauthenticated, anything else once ready. */
+  dispatch: (peer: Peer, msg: ClientMessage) => Promise<void>;
+  /** The socket closed; `wasReady` tells whether it had authenticated. */
+  closed: (peer: Peer, wasReady: boolean) => void;
+}
 
 /** One WebSocket connection: framing, limits, auth state and the robot endpoints it registered. */
-export class Peer {
-  state: PeerState = 'unauthenticated';
+export class Peer implements Connection {
+  state: ConnectionState = 'unauthenticated';
   claims: TokenClaims | undefined;
   readonly endpoints = new Set<string>();
   presenceSubscribed = false;
@@ -33,11 +46,10 @@ export class Peer {
     readonly peerId: string,
     private readonly ws: WebSocket,
     readonly ip: string,
-    private readonly hub: Hub,
-    log: Logger,
+    private readonly o: PeerOptions,
   ) {
-    this.log = log.child({ peerId });
-    const l = hub.config.limits;
+    this.log = o.log.child({ peerId });
+    const l = o.limits;
     this.bucket = new TokenBucket(l.messagesPerSecond, l.burst);
     this.authTimer = setTimeout(() => {
       if (this.state === 'unauthenticated' || this.state === 'authenticating') {
@@ -64,7 +76,7 @@ export class Peer {
   }
 
   error(code: ErrorCode, message: string, ref?: string): void {
-    this.hub.metrics.errors.inc({ code });
+    this.o.metrics.errors.inc({ code });
     this.send({ type: 'error', code, message, ...(ref !== undefined ? { ref } : {}) });
   }
 
@@ -96,7 +108,7 @@ export class Peer {
     if (this.state === 'closed') return;
     if (!this.bucket.take()) {
       this.limited++;
-      if (this.limited >= this.hub.config.limits.floodCloseAfter) {
+      if (this.limited >= this.o.limits.floodCloseAfter) {
         this.fail('rate_limited', 'message flood', CloseCode.TooManyRequests);
         return;
       }
@@ -106,16 +118,16 @@ export class Peer {
         this.lastLimitErrorAt = now;
         this.error(
           'rate_limited',
-          `more than ${this.hub.config.limits.messagesPerSecond} messages/s; message dropped`,
+          `more than ${this.o.limits.messagesPerSecond} messages/s; message dropped`,
         );
       }
       return;
     }
     if (isBinary) return this.error('bad_message', 'binary frames are not part of the protocol');
-    if (data.length > this.hub.config.limits.maxMessageBytes) {
+    if (data.length > this.o.limits.maxMessageBytes) {
       return this.error(
         'frame_too_large',
-        `message of ${data.length} bytes exceeds ${this.hub.config.limits.maxMessageBytes}`,
+        `message of ${data.length} bytes exceeds ${this.o.limits.maxMessageBytes}`,
       );
     }
     const parsed = parseClientMessage(data.toString('utf8'));
@@ -124,16 +136,15 @@ export class Peer {
   }
 
   private dispatch(msg: ClientMessage): void {
-    this.hub.metrics.messages.inc({ type: msg.type });
+    this.o.metrics.messages.inc({ type: msg.type });
     if (msg.type === 'authenticate') {
       if (this.state !== 'unauthenticated')
         return this.error('already_authenticated', 'this connection is already authenticated', msg.ref);
       this.state = 'authenticating';
-      void this.hub.handlers.authenticate(this, msg);
-      return;
+    } else if (this.state !== 'ready') {
+      return this.error('unauthenticated', 'send authenticate first', msg.ref);
     }
-    if (this.state !== 'ready') return this.error('unauthenticated', 'send authenticate first', msg.ref);
-    this.hub.handlers.handle(this, msg).catch((err: unknown) => {
+    this.o.dispatch(this, msg).catch((err: unknown) => {
       this.log.error(
         { err: err instanceof Error ? err.message : String(err), type: msg.type },
         'handler failed',
@@ -148,7 +159,6 @@ export class Peer {
     this.state = 'closed';
     clearTimeout(this.authTimer);
     clearTimeout(this.expiryTimer);
-    if (wasReady) void this.hub.peerClosed(this);
-    else this.hub.forget(this);
+    this.o.closed(this, wasReady);
   }
 }

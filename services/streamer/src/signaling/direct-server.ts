@@ -3,7 +3,9 @@
 // and no cloud. App tokens are verified with the deployment's public key alone: no signing secret on the robot.
 // Apps (and the robot's own endpoint) get the robot's STUN URLs, and TURN REST credentials when the robot holds the
 // TURN secret: a LAN app that cannot reach the robot directly (client isolation, VLANs) then goes through TURN.
-import { buildSignalingServer, loadConfig, type SignalingServer } from '@robostream/signaling';
+// Configured through the typed factory: a renamed option fails the typecheck, not the robot at run time; and the
+// in-process router never loads ioredis.
+import { createSignalingServer, type SignalingServer } from '@robostream/signaling';
 
 export interface DirectServer {
   server: SignalingServer;
@@ -26,19 +28,17 @@ export async function startDirectServer(options: {
   const urls = options.iceUrls ?? [];
   const stun = urls.filter((u) => u.startsWith('stun:'));
   const turn = urls.filter((u) => /^turns?:/.test(u));
-  const config = loadConfig({
-    PORT: String(options.port),
-    HOST: options.host,
-    PUBLIC_KEY: options.appPublicKeyPem,
-    LOG_LEVEL: options.logLevel,
-    SHUTDOWN_GRACE_MS: '500',
-    ...(stun.length > 0 ? { STUN_URLS: stun.join(',') } : {}),
-    ...(options.turnSecret && turn.length > 0
-      ? { TURN_URLS: turn.join(','), TURN_SECRET: options.turnSecret }
-      : {}),
+  // The streamer's own registry carries the process metrics, so the embedded server does not collect them
+  // (processMetrics defaults to off).
+  const server = await createSignalingServer({
+    port: options.port,
+    host: options.host,
+    publicKey: options.appPublicKeyPem,
+    logLevel: options.logLevel,
+    shutdownGraceMs: 500,
+    stunUrls: stun,
+    ...(options.turnSecret && turn.length > 0 ? { turn: { urls: turn, secret: options.turnSecret } } : {}),
   });
-  // The streamer's own registry carries the process metrics; two collectors of them would clash.
-  const server = await buildSignalingServer(config, { defaultMetrics: false });
   const httpUrl = await server.listen();
   const port = new URL(httpUrl).port;
   const loopbackHost = ['0.0.0.0', '::', '127.0.0.1'].includes(options.host) ? '127.0.0.1' : options.host;

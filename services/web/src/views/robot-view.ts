@@ -2,7 +2,7 @@
  * One robot: every camera with its stats overlay, the robot's audio, the microphone and camera toggles, the
  * gateway panel, and an e-stop that stays one click away whatever else is going on.
  */
-import type { SignalingClient } from '@robostream/protocol/client';
+import { backoffDelay, type BackoffOptions, type SignalingClient } from '@robostream/protocol/client';
 import { h, replace, setText, formatTime } from '../dom.js';
 import { MediaSession, type MediaState } from '../media-session.js';
 import { GatewaySession } from '../gateway-session.js';
@@ -12,6 +12,8 @@ import { GatewayPanel } from './gateway-panel.js';
 import { StatsOverlay, pathText } from './stats-overlay.js';
 
 const OFFER_CAMERA_KEY = 'robostream.offerCamera';
+/** Reopening a failed media session: 1 s, doubling, at most 15 s. */
+const REOPEN_BACKOFF: BackoffOptions = { initialDelayMs: 1000, maxDelayMs: 15_000, factor: 2, jitter: 0 };
 
 const MEDIA_TEXT: Record<MediaState, string> = {
   opening: 'Opening media session…',
@@ -233,7 +235,7 @@ export class RobotView {
    */
   private scheduleReopen(why: string): void {
     if (this.disposed || this.reopenTimer) return;
-    const delayMs = Math.min(15_000, 1000 * 2 ** this.reopenAttempts++);
+    const delayMs = backoffDelay(this.reopenAttempts++, REOPEN_BACKOFF);
     setText(this.mediaDetail, `${why}; reopening in ${Math.round(delayMs / 1000)} s`);
     this.reopenTimer = setTimeout(() => {
       this.reopenTimer = undefined;

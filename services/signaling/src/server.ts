@@ -2,24 +2,23 @@ import Fastify, { type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
-import fastifyStatic from '@fastify/static';
-import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { WS_PATH } from '@robostream/protocol';
-import type { Config } from './config/config.js';
+import { configFromOptions, type SignalingServerOptions } from './config/config.js';
 import { loggerOptions } from './logging.js';
 import { SignalingMetrics } from './http/metrics.js';
 import { operationalRoutes } from './http/routes.js';
 import { whepRoutes } from './http/whep.js';
+import { countedDelivery } from './routing/delivery.js';
 import { LocalRouter } from './routing/local-router.js';
-import { RedisRouter } from './routing/redis-router.js';
 import type { Router } from './routing/router.js';
+import { SessionService } from './sessions/session-service.js';
 import { tokenVerifier } from './auth/token-verifier.js';
+import { iceServersFor } from './turn/ice-servers.js';
 import { Hub } from './ws/hub.js';
 
 export interface SignalingServer {
   app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>;
-  hub: Hub;
   router: Router;
   metrics: SignalingMetrics;
   /** Starts listening; resolves with the bound address. */
@@ -28,42 +27,44 @@ export interface SignalingServer {
   shutdown(): Promise<void>;
 }
 
-export interface BuildOptions {
-  /** Collect Node's default process metrics (off in tests that run several servers in one process). */
-  defaultMetrics?: boolean;
-}
-
-export async function buildSignalingServer(
-  config: Config,
-  opts: BuildOptions = {},
-): Promise<SignalingServer> {
+/**
+ * The signaling service as a library. Without `redisUrl` nothing of Redis is loaded (a robot embedding it for its
+ * LAN never pays for ioredis); each server has its own metrics registry.
+ */
+export async function createSignalingServer(options: SignalingServerOptions): Promise<SignalingServer> {
+  const config = configFromOptions(options);
   const log = pino(loggerOptions(config.logLevel));
   const app = Fastify({ loggerInstance: log, trustProxy: config.trustProxy });
-  const metrics = new SignalingMetrics(opts.defaultMetrics ?? true);
-  const router: Router = config.redisUrl
-    ? new RedisRouter({
-        url: config.redisUrl,
-        keyPrefix: config.redisKeyPrefix,
-        presenceTtlMs: config.presenceTtlMs,
-        log,
-      })
-    : new LocalRouter();
+  const metrics = new SignalingMetrics(options.processMetrics ?? false);
+  const redis = config.redisUrl
+    ? (await import('./routing/redis-connections.js')).redisConnections(config.redisUrl, config, log)
+    : undefined;
+  const router: Router = redis?.router ?? new LocalRouter();
   await router.start();
-  const hub = new Hub(
-    config,
+  const deliver = countedDelivery(router, metrics);
+  const sessions = new SessionService({
     router,
+    deliver,
+    maxSessionsPerApp: config.limits.maxSessionsPerApp,
     metrics,
-    tokenVerifier(config.publicKey, config.tokenIssuer, config.tokenAudience),
+  });
+  const verifier = tokenVerifier(config.publicKey, config.tokenIssuer, config.tokenAudience);
+  const hub = new Hub(
+    {
+      router,
+      sessions,
+      verifier,
+      deliver,
+      limits: config.limits,
+      metrics,
+      iceServersFor: (subject) => iceServersFor(config, subject),
+    },
+    metrics,
     log,
   );
 
   // Connection attempts per IP, shared across instances through Redis when there is one.
-  const rateRedis = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 1000, enableOfflineQueue: false })
-    : undefined;
-  rateRedis?.on('error', (err: Error) =>
-    log.warn({ err: err.message }, 'rate-limit redis error (limits fail open)'),
-  );
+  const rateRedis = redis?.rateLimit;
   await app.register(rateLimit, {
     global: false,
     ...(rateRedis ? { redis: rateRedis, nameSpace: `${config.redisKeyPrefix}rl:` } : {}),
@@ -73,10 +74,19 @@ export async function buildSignalingServer(
   if (config.webRoot) {
     // The web app from the same origin as /v1/ws: no CORS, and the app token stays in the URL fragment, which
     // browsers never send, so it cannot reach these request logs.
+    const { default: fastifyStatic } = await import('@fastify/static');
     await app.register(fastifyStatic, { root: config.webRoot, prefix: '/', index: ['index.html'] });
   }
   // Under its own prefix, so that the CORS preflight route it registers covers WHEP only.
-  await app.register(whepRoutes, { prefix: '/v1/robots', hub, corsOrigins: config.whepCorsOrigins });
+  await app.register(whepRoutes, {
+    prefix: '/v1/robots',
+    sessions,
+    verifier,
+    peers: hub,
+    deliver,
+    metrics,
+    corsOrigins: config.whepCorsOrigins,
+  });
   await app.register(operationalRoutes, { router, metrics, isDraining: () => hub.draining });
 
   app.get(
@@ -90,14 +100,12 @@ export async function buildSignalingServer(
     },
   );
 
-  let address = '';
   return {
     app,
-    hub,
     router,
     metrics,
     async listen() {
-      address = await app.listen({ port: config.port, host: config.host });
+      const address = await app.listen({ port: config.port, host: config.host });
       app.log.info(
         {
           address,

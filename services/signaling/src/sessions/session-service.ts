@@ -1,0 +1,135 @@
+import type { RobotMeta, ServerMessage } from '@robostream/protocol';
+import { appMayReach, type AppClaims } from '@robostream/protocol/auth';
+import type { SignalingMetrics } from '../http/metrics.js';
+import type { Deliver } from '../routing/delivery.js';
+import type { Router } from '../routing/router.js';
+import { SessionTable, newSessionId, type SessionEntry } from './session-table.js';
+
+export interface OpenRequest {
+  /** The app side's peer id (a WebSocket connection, or a WHEP virtual peer). */
+  peerId: string;
+  claims: AppClaims;
+  robotId: string;
+  endpoint: string;
+  meta?: RobotMeta;
+}
+
+export interface OpenedSession {
+  sessionId: string;
+  robotPeer: string;
+}
+
+export type OpenOutcome =
+  | ({ ok: true; delivered: boolean } & OpenedSession)
+  | { ok: false; code: 'forbidden' | 'session_limit' | 'robot_offline'; message: string };
+
+/**
+ * The sessions of this instance's peers and the rules around them, for every path that opens or ends one: the
+ * WebSocket handlers, the routed-message handlers and WHEP.
+ */
+export class SessionService {
+  private readonly table = new SessionTable();
+
+  constructor(
+    private readonly o: {
+      router: Pick<Router, 'lookupEndpoint'>;
+      deliver: Deliver;
+      maxSessionsPerApp: number;
+      metrics: Pick<SignalingMetrics, 'errors'>;
+    },
+  ) {}
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  get(peerId: string, sessionId: string): SessionEntry | undefined {
+    return this.table.get(peerId, sessionId);
+  }
+
+  add(peerId: string, entry: SessionEntry): void {
+    this.table.add(peerId, entry);
+  }
+
+  remove(peerId: string, sessionId: string): SessionEntry | undefined {
+    return this.table.remove(peerId, sessionId);
+  }
+
+  /**
+   * An app asks for a session with a robot endpoint: grant, per-app limit, the endpoint's peer; then the pending
+   * entry, then the request to the robot. `created` runs between the two, so that the caller can answer its client
+   * (or get ready for the robot's reply) before the robot can possibly answer.
+   */
+  async open(req: OpenRequest, created?: (s: OpenedSession) => void): Promise<OpenOutcome> {
+    const { claims, robotId, endpoint } = req;
+    if (!appMayReach(claims, robotId))
+      return { ok: false, code: 'forbidden', message: `this token does not grant robot ${robotId}` };
+    const limit = this.o.maxSessionsPerApp;
+    if (this.table.appSessions(claims.sub) >= limit)
+      return { ok: false, code: 'session_limit', message: `at most ${limit} open sessions per app` };
+    const robotPeer = await this.o.router.lookupEndpoint(robotId, endpoint);
+    if (!robotPeer)
+      return {
+        ok: false,
+        code: 'robot_offline',
+        message: `robot ${robotId} has no ${endpoint} endpoint online`,
+      };
+    const sessionId = newSessionId();
+    this.table.add(req.peerId, {
+      sessionId,
+      remote: robotPeer,
+      side: 'app',
+      robotId,
+      endpoint,
+      appSubject: claims.sub,
+      state: 'pending',
+    });
+    created?.({ sessionId, robotPeer });
+    const delivered = await this.o.deliver(robotPeer, {
+      kind: 'session_request',
+      sessionId,
+      from: req.peerId,
+      app: { subject: claims.sub },
+      robotId,
+      endpoint,
+      ...(req.meta ? { meta: req.meta } : {}),
+    });
+    return { ok: true, sessionId, robotPeer, delivered };
+  }
+
+  /** Ends a peer's side of a session and tells the other side; undefined when the peer had no such session. */
+  async close(
+    peerId: string,
+    sessionId: string,
+    reason: string,
+    by: 'peer' | 'service' = 'peer',
+  ): Promise<SessionEntry | undefined> {
+    const s = this.table.remove(peerId, sessionId);
+    if (s) await this.o.deliver(s.remote, { kind: 'session_closed', sessionId, from: peerId, reason, by });
+    return s;
+  }
+
+  /** A connection ended: each of its sessions ends, and each other side is told. */
+  async closePeer(peerId: string, reason: string): Promise<void> {
+    for (const s of this.table.removePeer(peerId)) {
+      await this.o.deliver(s.remote, {
+        kind: 'session_closed',
+        sessionId: s.sessionId,
+        from: peerId,
+        reason,
+        by: 'service',
+      });
+    }
+  }
+
+  /** Ends this side of a session whose other side cannot be reached, and tells this side's client. */
+  endLocally(
+    peer: { peerId: string; send(m: ServerMessage): void },
+    sessionId: string,
+    reason: string,
+  ): void {
+    if (!this.table.remove(peer.peerId, sessionId)) return;
+    this.o.metrics.errors.inc({ code: 'peer_gone' });
+    peer.send({ type: 'session_closed', sessionId, reason, by: 'service' });
+  }
+}
