@@ -1,0 +1,154 @@
+// Chromium inside a lab namespace, pinned to one CPU, driving browser/lab-page.ts. playwright-core starts the
+// browser through a wrapper that enters the namespace (it talks to it over a pipe, which crosses namespaces);
+// the page's origin is answered by playwright itself, so nothing has to listen inside the namespace for it.
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM_EXECUTABLE, CHROMIUM_FLAGS } from '../chromium.js';
+import type { LabSignal, PageResults } from './browser/lab-page.js';
+
+let bundled: Promise<string> | undefined;
+function bundleLabPage(): Promise<string> {
+  bundled ??= build({
+    entryPoints: [fileURLToPath(new URL('./browser/lab-page.ts', import.meta.url))],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'chrome120',
+    write: false,
+    logLevel: 'silent',
+  }).then((r) => r.outputFiles[0]?.text ?? '');
+  return bundled;
+}
+
+export interface LabBrowser {
+  context: BrowserContext;
+  origin: string;
+  close(): Promise<void>;
+}
+
+/** Chromium in `ns` on CPU `cpu`, its page origin at http://<address>:8000 (a secure context by flag). */
+export async function launchLabBrowser(ns: string, cpu: number, address: string): Promise<LabBrowser> {
+  const code = await bundleLabPage();
+  const dir = mkdtempSync(join(tmpdir(), 'netlab-chromium-'));
+  const wrapper = join(dir, 'chromium');
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh\nexec ip netns exec ${ns} taskset -c ${cpu} ${CHROMIUM_EXECUTABLE} "$@"\n`,
+  );
+  chmodSync(wrapper, 0o755);
+  const origin = `http://${address}:8000`;
+  const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+    executablePath: wrapper,
+    args: [
+      ...CHROMIUM_FLAGS,
+      `--unsafely-treat-insecure-origin-as-secure=${origin}`,
+      // Real addresses in host candidates (the robot cannot resolve Chromium's mDNS names across the router),
+      // and no Local Network Access prompt for the lab's private addresses (nobody is there to answer it).
+      '--disable-features=WebRtcHideLocalIpsWithMdns,LocalNetworkAccessChecks,LocalNetworkAccessChecksWebSockets',
+    ],
+    headless: true,
+  });
+  await context.route(`${origin}/**`, (route) => {
+    const path = new URL(route.request().url()).pathname;
+    if (path === '/lab-page.js') return route.fulfill({ contentType: 'text/javascript', body: code });
+    return route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>netlab</title>' });
+  });
+  return {
+    context,
+    origin,
+    async close() {
+      await context.close().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface LabWindow {
+  lab: {
+    viewRobot(url: string, token: string, robotId: string): Promise<void>;
+    baselineOffer(): Promise<string>;
+    baselineAnswer(offer: string, maxKbps: number): Promise<string>;
+    onSignal(msg: LabSignal): Promise<void>;
+    startSampler(): void;
+    collect(since?: number): PageResults;
+    framesSince(atEpochMs: number): number;
+    close(): void;
+  };
+}
+
+/** One page of the lab in a LabBrowser. */
+export class LabPage {
+  private peer: LabPage | null = null;
+
+  private constructor(readonly page: Page) {}
+
+  static async open(b: LabBrowser): Promise<LabPage> {
+    const page = await b.context.newPage();
+    const lab = new LabPage(page);
+    // Baseline signaling: what one page sends, the controller hands to its peer page.
+    await page.exposeFunction('__labSignal', async (json: string) => {
+      const msg = JSON.parse(json) as LabSignal;
+      await lab.peer?.page
+        .evaluate((m) => (window as unknown as LabWindow).lab.onSignal(m), msg)
+        .catch(() => undefined);
+    });
+    await page.goto(b.origin);
+    await page.addScriptTag({ url: '/lab-page.js', type: 'module' });
+    await page.waitForFunction(() => 'lab' in window);
+    return lab;
+  }
+
+  viewRobot(signalingUrl: string, token: string, robotId: string): Promise<void> {
+    return this.page.evaluate(([u, t, r]) => (window as unknown as LabWindow).lab.viewRobot(u, t, r), [
+      signalingUrl,
+      token,
+      robotId,
+    ] as const);
+  }
+
+  /** Connects a baseline receiver (this page) with a baseline sender page, Chromium to Chromium. */
+  async baselineFrom(sender: LabPage, maxKbps: number): Promise<void> {
+    this.peer = sender;
+    sender.peer = this;
+    const offer = await this.page.evaluate(() => (window as unknown as LabWindow).lab.baselineOffer());
+    const answer = await sender.page.evaluate(
+      ([o, k]) => (window as unknown as LabWindow).lab.baselineAnswer(o, k),
+      [offer, maxKbps] as const,
+    );
+    await this.page.evaluate(
+      (sdp) => (window as unknown as LabWindow).lab.onSignal({ kind: 'answer', sdp }),
+      answer,
+    );
+  }
+
+  startSampler(): Promise<void> {
+    return this.page.evaluate(() => (window as unknown as LabWindow).lab.startSampler());
+  }
+
+  collect(since = 0): Promise<PageResults> {
+    return this.page.evaluate((s) => (window as unknown as LabWindow).lab.collect(s), since);
+  }
+
+  framesSince(atEpochMs: number): Promise<number> {
+    return this.page.evaluate((t) => (window as unknown as LabWindow).lab.framesSince(t), atEpochMs);
+  }
+
+  /** Waits until `n` frames were displayed after `atEpochMs`; false after `timeoutMs`. */
+  async waitFrames(n: number, atEpochMs: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if ((await this.framesSince(atEpochMs)) >= n) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  }
+
+  async close(): Promise<void> {
+    await this.page.evaluate(() => (window as unknown as LabWindow).lab.close()).catch(() => undefined);
+    await this.page.close().catch(() => undefined);
+  }
+}
