@@ -8,11 +8,8 @@
 // Output: JSON lines on stdout: {type:"ready"}, {type:"flip",level,atEpochMs}, {type:"target",kbps,atEpochMs}.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { loadConfig } from '../../../services/streamer/src/config.js';
-import { detectEncoders } from '../../../services/streamer/src/media/encoders.js';
-import type { GstElement } from '../../../services/streamer/src/media/gst-native.js';
-import { loadServiceConfig } from '../../../services/streamer/src/service-config.js';
-import { startStreamerService } from '../../../services/streamer/src/streamer-service.js';
+import { detectEncoders, loadConfig } from '@robostream/streamer';
+import { loadServiceConfig, startStreamerService, type GstElement } from '@robostream/streamer/service';
 import { FLASH_LEVELS_ARGB } from './flash-levels.js';
 
 const emit = (o: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(o)}\n`);

@@ -6,7 +6,7 @@
 // - a sampler: getStats every 250 ms for the inbound video, and requestVideoFrameCallback on every displayed frame
 //   (its expected display time, and the flash level it shows, for freezes and glass-to-glass).
 import { SignalingClient } from '@robostream/protocol/client';
-import { MediaSession } from '../../../../services/web/src/media-session.js';
+import { MediaSession } from '@robostream/web/media-session';
 import { FLASH_LEVELS_LUMA, flashCss } from '../flash-levels.js';
 
 export interface StatsSample {

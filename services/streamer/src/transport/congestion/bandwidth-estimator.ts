@@ -73,7 +73,13 @@ export class BandwidthEstimator {
       this.pushAcked(p.arrivalMs, sent.size);
     }
     this.trimLoss(nowMs);
-    return this.rate.update(this.trend.signal, this.ackedKbps(), this.lossFraction(), nowMs);
+    return this.rate.update(
+      this.trend.signal,
+      this.ackedKbps(),
+      this.lossFraction(),
+      nowMs,
+      this.trend.queueDelayMs,
+    );
   }
 
   snapshot(): EstimatorSnapshot {

@@ -1,7 +1,8 @@
 // Turns the delay detector's signal, the acknowledged throughput and the reported loss into a target send rate
 // (additive-increase / multiplicative-decrease, after GCC's rate controller, tuned for an operator's picture):
 //  - overuse: cut to 85 % of what actually got through (the acknowledged rate), at most once per CUT_GAP_MS, and
-//    remember that rate as the link's capacity;
+//    remember that rate as the link's capacity. When a queue already stands on the path, cut deeper (down to half)
+//    so it drains within about a second instead of several: frames queued behind it are late frames on screen;
 //  - underuse: hold (the queue is draining; sending more would refill it);
 //  - normal: grow. Near the remembered capacity, additively (10 % of the rate per second); well above it the
 //    capacity is stale (the link got better) and the rate grows multiplicatively (25 % per second), so a stream
@@ -17,6 +18,8 @@ export interface RateBounds {
 
 const DECREASE_FACTOR = 0.85;
 const CUT_GAP_MS = 300;
+/** A standing queue of this much delay halves the post-cut rate (it drains in about this long). */
+const DRAIN_HORIZON_MS = 1000;
 const ADDITIVE_PER_S = 0.1;
 const MULTIPLICATIVE_PER_S = 1.25;
 const CAPACITY_MARGIN = 1.15;
@@ -58,6 +61,7 @@ export class RateControl {
     ackedKbps: number | null,
     lossFraction: number,
     nowMs: number,
+    queueDelayMs = 0,
   ): number {
     const dtS = this.lastUpdateMs === null ? 0 : Math.min(nowMs - this.lastUpdateMs, 1000) / 1000;
     this.lastUpdateMs = nowMs;
@@ -66,7 +70,8 @@ export class RateControl {
     if (signal === 'overuse') {
       if (mayCut) {
         const through = ackedKbps ?? this.target;
-        this.target = Math.min(this.target, DECREASE_FACTOR * through);
+        const drain = Math.min(1, Math.max(0.5, 1 - queueDelayMs / DRAIN_HORIZON_MS));
+        this.target = Math.min(this.target, DECREASE_FACTOR * drain * through);
         this.capacityKbps = this.capacityKbps === null ? through : 0.5 * this.capacityKbps + 0.5 * through;
         this.lastCutMs = nowMs;
       }

@@ -1,0 +1,5 @@
+// Public surface of the whole streamer service (media core + signaling endpoints + HTTP): what the entry point,
+// benches and the network lab start.
+export { startStreamerService } from './streamer-service.js';
+export { loadServiceConfig } from './service-config.js';
+export type { GstElement } from './media/gst-native.js';
