@@ -23,7 +23,7 @@ const env = {
 };
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', join('bench', `${name}.ts`), ...process.argv.slice(3)],
+  ['--expose-gc', '--import', 'tsx', join('bench', `${name}.ts`), ...process.argv.slice(3)],
   { stdio: 'inherit', env },
 );
 process.exit(r.status ?? 1);

@@ -138,6 +138,10 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     t.setDirection(t.kind === 'audio' && this.receiving.has(mid) ? 'sendrecv' : 'sendonly');
     const track = new MediaStreamTrack({ kind: t.kind });
     void t.sender.replaceTrack(track);
+    // werift's own sender estimator is unused here (see ../congestion/); with transport-cc negotiated it would keep
+    // a record of every packet (up to 65,536 per sender, for the whole session) and parse every feedback again.
+    t.sender.senderBWE.rtpPacketSent = () => undefined;
+    t.sender.senderBWE.receiveTWCC = () => undefined;
     const send = new WeriftSendTrack(
       mid,
       codec,
