@@ -127,6 +127,12 @@ export const StreamerConfig = Type.Object({
    * jitter buffer delay went from 10-45 ms to 1-2 ms (a bound of 100 ms made Chromium hold ~80 ms instead).
    */
   playoutDelayMaxMs: Type.Integer({ minimum: -1, maximum: 10_000 }),
+  /**
+   * A second, half-size encoding per camera for viewers whose link carries much less than the best viewer's
+   * (media/layered-bitrate.ts); its bitrate stays within [bitrateMinKbps / 2, lowLayerMaxKbps].
+   */
+  lowLayerEnabled: Type.Boolean(),
+  lowLayerMaxKbps: Type.Integer({ minimum: 50, maximum: 50000 }),
   keyframeIntervalFrames: Type.Integer({ minimum: 1, maximum: 3000 }),
   audioSink: AudioSinkChoice,
   videoSink: VideoSinkChoice,
@@ -155,6 +161,8 @@ export const defaultConfig: StreamerConfig = {
   lingerMs: 5000,
   keyframeMinIntervalMs: 500,
   playoutDelayMaxMs: 0,
+  lowLayerEnabled: true,
+  lowLayerMaxKbps: 600,
   keyframeIntervalFrames: 60,
   audioSink: 'auto',
   videoSink: 'auto',
@@ -220,6 +228,13 @@ const fields: Field<keyof StreamerConfig>[] = [
     parse: int,
   },
   { env: 'STREAMER_LINGER_MS', key: 'lingerMs', schema: StreamerConfig.properties.lingerMs, parse: int },
+  { env: 'STREAMER_LOW_LAYER', key: 'lowLayerEnabled', schema: Type.Boolean(), parse: bool },
+  {
+    env: 'STREAMER_LOW_LAYER_MAX_KBPS',
+    key: 'lowLayerMaxKbps',
+    schema: StreamerConfig.properties.lowLayerMaxKbps,
+    parse: int,
+  },
   {
     env: 'STREAMER_PLAYOUT_DELAY_MAX_MS',
     key: 'playoutDelayMaxMs',

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { IceServerConfig, StreamerConfig, VideoCodecName } from '../config.js';
-import { SharedEncoderBitrate } from '../media/bitrate-controller.js';
+import { LayeredBitrate } from '../media/layered-bitrate.js';
 import { detectEncoders, type EncoderDetection } from '../media/encoders.js';
 import { SinkPipeline, type SinkSnapshot } from '../media/sinks.js';
 import { SourceHub } from '../media/source-hub.js';
@@ -65,7 +65,7 @@ export interface StreamerCoreDeps {
 
 export class StreamerCore {
   private readonly viewerMap = new Map<string, ViewerSession>();
-  private readonly sharedBitrates = new Map<string, SharedEncoderBitrate>();
+  private readonly sharedBitrates = new Map<string, LayeredBitrate>();
   private closed = false;
   private readonly iceProbe: IceServerProbe;
 
@@ -317,20 +317,33 @@ export class StreamerCore {
     };
   }
 
-  private bitrateFor(pipeline: ReturnType<SourceHub['video']>): {
-    shared: SharedEncoderBitrate;
+  /** The bitrate (and layer) control of a camera's encodings, shared by every viewer of it in this codec. */
+  private bitrateFor(pipeline: SourcePipeline): {
+    shared: LayeredBitrate;
     bounds: { minKbps: number; maxKbps: number };
     startKbps: number;
+    low: SourcePipeline | null;
   } {
     const bounds = { minKbps: this.config.bitrateMinKbps, maxKbps: this.config.bitrateMaxKbps };
+    const low = this.hub.lowVideo(pipeline.spec.sourceId, pipeline.spec.codec as VideoCodecName);
     let shared = this.sharedBitrates.get(pipeline.spec.key);
     if (!shared) {
-      shared = new SharedEncoderBitrate(bounds, this.config.bitrateStartKbps, (kbps) => {
-        pipeline.setBitrateKbps(kbps);
-        this.log.info({ pipeline: pipeline.spec.key, kbps }, 'encoder bitrate');
-      });
+      const apply = (p: SourcePipeline) => (kbps: number) => {
+        p.setBitrateKbps(kbps);
+        this.log.info({ pipeline: p.spec.key, kbps }, 'encoder bitrate');
+      };
+      const lowBounds = {
+        minKbps: Math.max(50, Math.round(this.config.bitrateMinKbps / 2)),
+        maxKbps: this.config.lowLayerMaxKbps,
+      };
+      shared = new LayeredBitrate(
+        bounds,
+        this.config.bitrateStartKbps,
+        apply(pipeline),
+        low ? { bounds: lowBounds, apply: apply(low) } : null,
+      );
       this.sharedBitrates.set(pipeline.spec.key, shared);
     }
-    return { shared, bounds, startKbps: this.config.bitrateStartKbps };
+    return { shared, bounds, startKbps: this.config.bitrateStartKbps, low };
   }
 }

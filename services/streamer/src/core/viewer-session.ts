@@ -2,11 +2,9 @@
 // sinks playing what it sends. Knows nothing of signaling: candidates and answers go through plain callbacks.
 import type { Logger } from 'pino';
 import type { VideoCodecName } from '../config.js';
-import {
-  ViewerBitrateEstimator,
-  type BitrateBounds,
-  type SharedEncoderBitrate,
-} from '../media/bitrate-controller.js';
+import { ViewerBitrateEstimator, type BitrateBounds } from '../media/bitrate-controller.js';
+import type { Layer, LayeredBitrate } from '../media/layered-bitrate.js';
+import { LayerForwarder } from './layer-forwarder.js';
 import type { SinkPipeline, SinkSnapshot } from '../media/sinks.js';
 import type { SourcePipeline } from '../media/source-pipeline.js';
 import type {
@@ -43,6 +41,9 @@ export interface SendStats {
   bitrateKbps: number;
   framesPerSecond: number;
   estimateKbps: number | null;
+  /** Which encoding of the camera this viewer gets (video with a low layer), else null. */
+  layer: Layer | null;
+  layerSwitches: number;
 }
 
 export interface ViewerStats {
@@ -59,9 +60,11 @@ interface SendLink {
   sourceId: string;
   kind: MediaKind;
   pipeline: SourcePipeline;
+  /** Video: the layer switcher that feeds the track; null for audio. */
+  forwarder: LayerForwarder | null;
   release: () => void;
   estimator: ViewerBitrateEstimator | null;
-  shared: SharedEncoderBitrate | null;
+  shared: LayeredBitrate | null;
   counters: { packets: number; bytes: number; frames: number };
   last: { at: number; bytes: number; frames: number };
 }
@@ -117,34 +120,55 @@ export class ViewerSession {
     return this.closed;
   }
 
-  /** @internal wiring by StreamerCore: robot media out. */
+  /** @internal wiring by StreamerCore: robot media out. `low` is the camera's low layer, if it has one. */
   attachSend(
     sourceId: string,
     track: SendTrack,
     pipeline: SourcePipeline,
-    bitrate: { shared: SharedEncoderBitrate; bounds: BitrateBounds; startKbps: number } | null,
+    bitrate: { shared: LayeredBitrate; bounds: BitrateBounds; startKbps: number; low: SourcePipeline | null } | null,
   ): void {
-    const counters = { packets: 0, bytes: 0, frames: 0 };
-    const release = pipeline.subscribe((packet) => {
-      counters.packets++;
-      counters.bytes += packet.length;
-      // The RTP marker bit ends a video frame: a frame count without parsing the payload.
-      if (((packet[1] ?? 0) & 0x80) !== 0) counters.frames++;
-      track.write(packet);
-    });
+    let forwarder: LayerForwarder | null = null;
+    let counters = { packets: 0, bytes: 0, frames: 0 };
+    let release: () => void;
+    if (pipeline.spec.kind === 'video') {
+      const f = new LayerForwarder(
+        { full: pipeline, low: bitrate?.low ?? null },
+        pipeline.spec.codec as VideoCodecName,
+        (packet) => track.write(packet),
+      );
+      forwarder = f;
+      counters = f.counters;
+      release = () => f.release();
+    } else {
+      const c = counters;
+      release = pipeline.subscribe((packet) => {
+        c.packets++;
+        c.bytes += packet.length;
+        track.write(packet);
+      });
+    }
     const link: SendLink = {
       mid: track.mid,
       sourceId,
       kind: pipeline.spec.kind,
       pipeline,
+      forwarder,
       release,
       estimator: bitrate ? new ViewerBitrateEstimator(bitrate.bounds, bitrate.startKbps) : null,
       shared: bitrate?.shared ?? null,
       counters,
       last: { at: performance.now(), bytes: 0, frames: 0 },
     };
+    if (bitrate && forwarder) {
+      const fw = forwarder;
+      bitrate.shared.join(this.id, (layer) => {
+        this.log.info({ viewer: this.id, source: sourceId, layer }, 'viewer layer');
+        fw.switchTo(layer);
+      });
+    }
     track.onKeyframeRequest((reason) => {
-      const outcome = pipeline.requestKeyframe(reason === 'connected');
+      // The app's keyframe request goes to the encoding it is watching.
+      const outcome = (link.forwarder?.pipeline ?? pipeline).requestKeyframe(reason === 'connected');
       this.log.debug({ viewer: this.id, mid: track.mid, reason, outcome }, 'keyframe request');
     });
     if (link.estimator && link.shared) {
@@ -219,6 +243,8 @@ export class ViewerSession {
         bitrateKbps: ((l.counters.bytes - l.last.bytes) * 8) / 1000 / seconds,
         framesPerSecond: l.kind === 'video' ? (l.counters.frames - l.last.frames) / seconds : 0,
         estimateKbps: l.estimator ? (this.videoShareKbps() ?? l.estimator.estimateKbps) : null,
+        layer: l.forwarder && l.shared ? l.forwarder.layer : null,
+        layerSwitches: l.forwarder?.counters.switches ?? 0,
       };
       l.last = { at: now, bytes: l.counters.bytes, frames: l.counters.frames };
       return s;

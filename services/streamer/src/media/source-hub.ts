@@ -21,8 +21,12 @@ export class UnknownSourceError extends Error {
   }
 }
 
+/** Process-wide: intervideo channels are global to the process, and tests run several hubs in one. */
+let hubCount = 0;
+
 export class SourceHub {
   private readonly pipelines = new Map<string, SourcePipeline>();
+  private readonly channelPrefix = `rs${process.pid}-${++hubCount}`;
 
   constructor(
     private readonly config: StreamerConfig,
@@ -62,6 +66,46 @@ export class SourceHub {
         initialBitrateKbps: this.config.bitrateStartKbps,
       },
       this.pipelineOptions(),
+    );
+    this.pipelines.set(key, pipeline);
+    return pipeline;
+  }
+
+  /**
+   * The low layer of a camera (half width and height, its own encoder; see layered-bitrate.ts), fed with the
+   * full pipeline's captured frames through an intervideo channel, so a real camera is opened once. It keeps the
+   * full pipeline running while it runs (its frames come from there). Null when the low layer is off.
+   */
+  lowVideo(sourceId: string, codec: VideoCodecName): SourcePipeline | null {
+    if (!this.config.lowLayerEnabled) return null;
+    const full = this.video(sourceId, codec);
+    const source = this.config.videoSources.find((s) => s.id === sourceId)!;
+    const key = `video/${sourceId}/${codec}/low`;
+    const existing = this.pipelines.get(key);
+    if (existing) return existing;
+    const profile = (codec === 'vp8' ? this.encoders.vp8 : this.encoders.h264)!;
+    let keepFull: (() => void) | null = null;
+    const pipeline = new SourcePipeline(
+      {
+        key,
+        sourceId,
+        kind: 'video',
+        codec,
+        encoder: profile.element,
+        describe: (kbps) => {
+          keepFull ??= full.subscribe(() => undefined);
+          return this.lowDescription(source, profile, kbps ?? this.config.lowLayerMaxKbps);
+        },
+        bitrate: profile.bitrate,
+        initialBitrateKbps: this.config.lowLayerMaxKbps,
+      },
+      {
+        ...this.pipelineOptions(),
+        onStop: () => {
+          keepFull?.();
+          keepFull = null;
+        },
+      },
     );
     this.pipelines.set(key, pipeline);
     return pipeline;
@@ -118,9 +162,36 @@ export class SourceHub {
       framerate: g.framerate,
     });
     // The leaky queue decouples capture from encode: a slow encoder drops old frames instead of adding latency.
+    const leaky = 'queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream';
+    const main = `${leaky} ! ${encode} ! ${videoPayloaderFragment(profile.codec)} ! ${APPSINK}`;
+    if (!this.config.lowLayerEnabled) return `${videoSourceFragment(source)} ! ${main}`;
+    // The captured frames also go to the low layer's pipeline (intervideosink keeps only the latest frame).
+    const channel = this.channel(source.id, profile.codec);
     return (
-      `${videoSourceFragment(source)} ! queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream ! ` +
+      `${videoSourceFragment(source)} ! tee name=raw ! ${main} ` +
+      `raw. ! queue max-size-buffers=1 max-size-time=0 max-size-bytes=0 leaky=downstream ! intervideosink channel=${channel}`
+    );
+  }
+
+  private lowDescription(source: VideoSourceConfig, profile: EncoderProfile, bitrateKbps: number): string {
+    const g = videoGeometry(source);
+    const width = Math.max(2, Math.round(g.width / 4) * 2);
+    const height = Math.max(2, Math.round(g.height / 4) * 2);
+    const encode = profile.fragment({
+      bitrateKbps,
+      keyframeIntervalFrames: this.config.keyframeIntervalFrames,
+      framerate: g.framerate,
+    });
+    return (
+      `intervideosrc channel=${this.channel(source.id, profile.codec)} ! ` +
+      `video/x-raw,framerate=${g.framerate}/1 ! videoscale ! videoconvert ! ` +
+      `video/x-raw,width=${width},height=${height},format=I420 ! ` +
+      `queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream ! ` +
       `${encode} ! ${videoPayloaderFragment(profile.codec)} ! ${APPSINK}`
     );
+  }
+
+  private channel(sourceId: string, codec: VideoCodecName): string {
+    return `${this.channelPrefix}-${sourceId}-${codec}`.replace(/[^A-Za-z0-9_-]/g, '_');
   }
 }

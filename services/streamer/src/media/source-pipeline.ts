@@ -31,6 +31,8 @@ export interface SourcePipelineOptions {
   lingerMs: number;
   keyframeMinIntervalMs: number;
   log: Logger;
+  /** Called after the pipeline stopped (a dependent pipeline releases what it held). */
+  onStop?: () => void;
 }
 
 export type PacketListener = (packet: Buffer) => void;
@@ -253,6 +255,7 @@ export class SourcePipeline {
     this.runner = null;
     runner.stop();
     this.counters.stops++;
+    this.options.onStop?.();
     this.options.log.info({ pipeline: this.spec.key }, 'source pipeline stopped');
   }
 }

@@ -1,0 +1,90 @@
+// Two encodings of one camera for viewers on different links: the full picture, and a low layer (half the width
+// and height, a low bitrate) for viewers whose link cannot carry what the best-connected viewer gets. One encode
+// per viewer would cost a CPU core per spectator; one shared encode at the minimum of everyone (the earlier
+// design) let one spectator on a bad link pull the operator's picture down to what that link carries.
+//
+// The rule needs no notion of who the operator is: every viewer gets the best layer its own estimate carries.
+//  - A viewer whose estimate is under LOW_RATIO x the best viewer's estimate moves to the low layer; it moves back
+//    once its estimate reaches BACK_RATIO x the full layer's current rate. A viewer alone is never moved (the
+//    full encoder simply follows its link). At least DWELL_MS between two moves of one viewer, so an estimate
+//    that wobbles around the line does not cost a keyframe each time.
+//  - The full encoder runs at the minimum of its viewers' estimates, the low encoder at the minimum of its own.
+// Moves are announced through `onLayer`; the viewer switches at the next keyframe of the new layer.
+import { SharedEncoderBitrate, type BitrateBounds } from './bitrate-controller.js';
+
+export type Layer = 'full' | 'low';
+
+const LOW_RATIO = 0.6;
+const BACK_RATIO = 0.9;
+export const LAYER_DWELL_MS = 2000;
+
+interface ViewerState {
+  kbps: number;
+  layer: Layer;
+  movedAt: number;
+  onLayer: (layer: Layer) => void;
+}
+
+export class LayeredBitrate {
+  private readonly viewers = new Map<string, ViewerState>();
+  private readonly full: SharedEncoderBitrate;
+  private readonly low: SharedEncoderBitrate | null;
+
+  constructor(
+    fullBounds: BitrateBounds,
+    fullStartKbps: number,
+    applyFull: (kbps: number) => void,
+    low: { bounds: BitrateBounds; apply: (kbps: number) => void } | null,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.full = new SharedEncoderBitrate(fullBounds, fullStartKbps, applyFull);
+    this.low = low ? new SharedEncoderBitrate(low.bounds, low.bounds.maxKbps, low.apply) : null;
+  }
+
+  get fullKbps(): number {
+    return this.full.currentKbps;
+  }
+
+  layerOf(viewerId: string): Layer | null {
+    return this.viewers.get(viewerId)?.layer ?? null;
+  }
+
+  /** A viewer starts on the full layer. */
+  join(viewerId: string, onLayer: (layer: Layer) => void): void {
+    this.viewers.set(viewerId, { kbps: Infinity, layer: 'full', movedAt: -Infinity, onLayer });
+  }
+
+  update(viewerId: string, kbps: number): void {
+    const v = this.viewers.get(viewerId);
+    if (!v) return;
+    v.kbps = kbps;
+    this.rebalance();
+  }
+
+  remove(viewerId: string): void {
+    if (!this.viewers.delete(viewerId)) return;
+    this.full.remove(viewerId);
+    this.low?.remove(viewerId);
+    this.rebalance();
+  }
+
+  private rebalance(): void {
+    const now = this.now();
+    const known = [...this.viewers.values()].filter((v) => Number.isFinite(v.kbps));
+    const best = Math.max(0, ...known.map((v) => v.kbps));
+    for (const [id, v] of this.viewers) {
+      if (!Number.isFinite(v.kbps)) continue;
+      let want: Layer = v.layer;
+      if (!this.low || this.viewers.size < 2) want = 'full';
+      else if (v.layer === 'full' && v.kbps < LOW_RATIO * best) want = 'low';
+      else if (v.layer === 'low' && v.kbps >= BACK_RATIO * this.full.currentKbps) want = 'full';
+      if (want !== v.layer && now - v.movedAt >= LAYER_DWELL_MS) {
+        (v.layer === 'full' ? this.full : this.low)?.remove(id);
+        v.layer = want;
+        v.movedAt = now;
+        v.onLayer(want);
+      }
+      (v.layer === 'full' ? this.full : this.low)?.update(id, v.kbps);
+    }
+  }
+}
