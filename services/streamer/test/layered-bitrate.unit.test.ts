@@ -42,6 +42,17 @@ test('without the low layer everyone shares the full encoder at the minimum (the
   assert.equal(full.at(-1), 450);
 });
 
+test('a viewer still ramping up (not limited) is not moved down, however far behind the best it is', () => {
+  const { lb, moves, join } = setup();
+  join('op');
+  lb.update('op', 4000, false);
+  join('new');
+  lb.update('new', 2000, false);
+  assert.deepEqual(moves, []);
+  lb.update('new', 2000, true);
+  assert.deepEqual(moves, [['new', 'low']]);
+});
+
 test('a viewer alone is never moved down, and returns to full when the other leaves (after the dwell time)', () => {
   const { lb, moves, join, tick } = setup();
   join('a');

@@ -88,7 +88,7 @@ export class ViewerSession {
     /** How long a 'failed' viewer waits for an ICE restart before it closes (0: at once). */
     failedGraceMs = 0,
   ) {
-    session.onTargetBitrate((kbps) => this.onTransportEstimate(kbps));
+    session.onTargetBitrate((kbps, limited) => this.onTransportEstimate(kbps, limited));
     session.onConnectionState((state) => {
       log.info({ viewer: id, state }, 'viewer connection state');
       if (state === 'closed' || (state === 'failed' && failedGraceMs === 0)) {
@@ -125,7 +125,12 @@ export class ViewerSession {
     sourceId: string,
     track: SendTrack,
     pipeline: SourcePipeline,
-    bitrate: { shared: LayeredBitrate; bounds: BitrateBounds; startKbps: number; low: SourcePipeline | null } | null,
+    bitrate: {
+      shared: LayeredBitrate;
+      bounds: BitrateBounds;
+      startKbps: number;
+      low: SourcePipeline | null;
+    } | null,
   ): void {
     let forwarder: LayerForwarder | null = null;
     let counters = { packets: 0, bytes: 0, frames: 0 };
@@ -173,27 +178,28 @@ export class ViewerSession {
     });
     if (link.estimator && link.shared) {
       const { estimator, shared } = link;
-      // The fallback for apps that do not send transport-wide feedback (REMB and receiver-report loss).
+      // The fallback for apps that do not send transport-wide feedback (REMB and receiver-report loss). It cannot
+      // tell a limited link from a ramping one, so it never moves the viewer to the low layer.
       track.onLossReport((fraction) => {
         const kbps = estimator.onLossReport(fraction);
-        if (this.transportKbps === null) shared.update(this.id, kbps);
+        if (this.transportKbps === null) shared.update(this.id, kbps, false);
       });
       track.onRemb((bps) => {
         const kbps = estimator.onRemb(bps);
-        if (this.transportKbps === null) shared.update(this.id, kbps);
+        if (this.transportKbps === null) shared.update(this.id, kbps, false);
       });
     }
     this.links.push(link);
   }
 
   /** The transport's estimate, split evenly over this viewer's adaptive video encoders after audio and overhead. */
-  private onTransportEstimate(kbps: number): void {
+  private onTransportEstimate(kbps: number, limited: boolean): void {
     this.transportKbps = kbps;
     const video = this.links.filter((l) => l.shared !== null);
     if (video.length === 0) return;
     const audio = this.links.some((l) => l.kind === 'audio') ? AUDIO_KBPS : 0;
     const each = Math.max(0, kbps * VIDEO_SHARE - audio) / video.length;
-    for (const l of video) l.shared!.update(this.id, each);
+    for (const l of video) l.shared!.update(this.id, each, limited);
   }
 
   /** @internal wiring by StreamerCore: app media in. */

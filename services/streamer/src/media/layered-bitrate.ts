@@ -4,7 +4,9 @@
 // design) let one spectator on a bad link pull the operator's picture down to what that link carries.
 //
 // The rule needs no notion of who the operator is: every viewer gets the best layer its own estimate carries.
-//  - A viewer whose estimate is under LOW_RATIO x the best viewer's estimate moves to the low layer; it moves back
+//  - A viewer whose estimate is under LOW_RATIO x the best viewer's estimate, and whose own link has shown its
+//    limit (its estimator saw congestion: a viewer still ramping up after joining is not limited, only new),
+//    moves to the low layer; it moves back
 //    once its estimate reaches BACK_RATIO x the full layer's current rate. A viewer alone is never moved (the
 //    full encoder simply follows its link). At least DWELL_MS between two moves of one viewer, so an estimate
 //    that wobbles around the line does not cost a keyframe each time.
@@ -20,6 +22,7 @@ export const LAYER_DWELL_MS = 2000;
 
 interface ViewerState {
   kbps: number;
+  limited: boolean;
   layer: Layer;
   movedAt: number;
   onLayer: (layer: Layer) => void;
@@ -51,13 +54,21 @@ export class LayeredBitrate {
 
   /** A viewer starts on the full layer. */
   join(viewerId: string, onLayer: (layer: Layer) => void): void {
-    this.viewers.set(viewerId, { kbps: Infinity, layer: 'full', movedAt: -Infinity, onLayer });
+    this.viewers.set(viewerId, {
+      kbps: Infinity,
+      limited: false,
+      layer: 'full',
+      movedAt: -Infinity,
+      onLayer,
+    });
   }
 
-  update(viewerId: string, kbps: number): void {
+  /** `limited`: the viewer's estimate is held down by its link (congestion seen), not still ramping up. */
+  update(viewerId: string, kbps: number, limited = true): void {
     const v = this.viewers.get(viewerId);
     if (!v) return;
     v.kbps = kbps;
+    v.limited = limited;
     this.rebalance();
   }
 
@@ -76,7 +87,7 @@ export class LayeredBitrate {
       if (!Number.isFinite(v.kbps)) continue;
       let want: Layer = v.layer;
       if (!this.low || this.viewers.size < 2) want = 'full';
-      else if (v.layer === 'full' && v.kbps < LOW_RATIO * best) want = 'low';
+      else if (v.layer === 'full' && v.limited && v.kbps < LOW_RATIO * best) want = 'low';
       else if (v.layer === 'low' && v.kbps >= BACK_RATIO * this.full.currentKbps) want = 'full';
       if (want !== v.layer && now - v.movedAt >= LAYER_DWELL_MS) {
         (v.layer === 'full' ? this.full : this.low)?.remove(id);

@@ -110,9 +110,10 @@ export interface PeerSession {
   /**
    * The send-side bandwidth estimate for everything this session sends (kbit/s), from the app's transport-wide
    * feedback: delay-based (a growing queue) and loss-based. Never fires when the app does not negotiate
-   * transport-cc; the per-track loss and REMB reports are the fallback then.
+   * transport-cc; the per-track loss and REMB reports are the fallback then. `limited` is true while the estimate
+   * is held down by the path (congestion seen and not outgrown), false while it is still probing upwards.
    */
-  onTargetBitrate(listener: (kbps: number) => void): void;
+  onTargetBitrate(listener: (kbps: number, limited: boolean) => void): void;
   getStats(): Promise<TransportStats>;
   close(): Promise<void>;
 }

@@ -39,6 +39,11 @@ export class BandwidthEstimator {
     return this.rate.targetKbps;
   }
 
+  /** The path has shown its limit (a congestion cut whose capacity the rate has not outgrown since). */
+  get limited(): boolean {
+    return this.rate.linkCapacityKbps !== null;
+  }
+
   get active(): boolean {
     return this.feedbacks > 0;
   }

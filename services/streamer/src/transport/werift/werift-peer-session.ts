@@ -40,7 +40,7 @@ export { DISCONNECTED_AFTER_MS } from './silence-watchdog.js';
 
 interface SessionEvents {
   state: PeerConnectionState;
-  target: number;
+  target: { kbps: number; limited: boolean };
 }
 
 export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements PeerSession {
@@ -224,8 +224,8 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     this.on('state', listener);
   }
 
-  onTargetBitrate(listener: (kbps: number) => void): void {
-    this.on('target', listener);
+  onTargetBitrate(listener: (kbps: number, limited: boolean) => void): void {
+    this.on('target', (t) => listener(t.kbps, t.limited));
   }
 
   async getStats(): Promise<TransportStats> {
@@ -281,7 +281,10 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
       routeRtcp(
         packet,
         (ssrc) => this.senders.get(ssrc),
-        (packets) => this.emit('target', this.estimator.onFeedback(packets, performance.now())),
+        (packets) => {
+          const kbps = this.estimator.onFeedback(packets, performance.now());
+          this.emit('target', { kbps, limited: this.estimator.limited });
+        },
       );
     });
     dtls.onRtp.subscribe(() => this.silence.heard());
