@@ -116,3 +116,51 @@ test('logs at trace level never contain tokens, TURN secrets or credentials; /me
     await s.kill();
   }
 });
+
+/** A WebSocket handshake done by hand, then one frame no client may send: unmasked (RFC 6455 5.1). */
+function protocolViolation(httpUrl: string): Promise<void> {
+  const { port, hostname } = new URL(httpUrl);
+  return new Promise((resolve, reject) => {
+    const sock = connect(Number(port), hostname, () =>
+      sock.write(
+        'GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      ),
+    );
+    let upgraded = false;
+    sock.on('data', (d: Buffer) => {
+      if (upgraded || !d.toString('latin1').startsWith('HTTP/1.1 101')) return;
+      upgraded = true;
+      sock.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+    });
+    sock.on('close', () => (upgraded ? resolve() : reject(new Error('no upgrade'))));
+    sock.on('error', () => undefined);
+  });
+}
+
+test('WebSocket protocol violations are logged at debug, without a stack, and repeated lines are rate-limited', async () => {
+  const s = await spawnSignaling(keys, { LOG_LEVEL: 'debug' });
+  try {
+    for (let i = 0; i < 40; i++) await protocolViolation(s.httpUrl);
+    // The instance still serves.
+    const ws = await RawSocket.open(s.url);
+    await ws.authenticate(await keys.app('op', '*'));
+    ws.close();
+    const lines = s
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('WS_ERR_EXPECTED_MASK'));
+    assert.ok(lines.length >= 1, 'the violation is logged');
+    assert.ok(lines.length <= 2, `40 violations gave ${lines.length} log lines`);
+    for (const line of lines) {
+      const entry = JSON.parse(line) as { level: number; stack?: unknown; err?: { stack?: unknown } };
+      assert.equal(entry.level, 20, `logged at debug: ${line}`);
+      assert.ok(!line.includes('"stack"'), `no stack: ${line}`);
+      assert.ok(line.length < 400, `a short line: ${line}`);
+    }
+    const metrics = await (await fetch(`${s.httpUrl}/metrics`)).text();
+    assert.match(metrics, /signaling_ws_protocol_errors_total\{code="WS_ERR_EXPECTED_MASK"\} 40/);
+  } finally {
+    await s.kill();
+  }
+});

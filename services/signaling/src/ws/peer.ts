@@ -58,7 +58,7 @@ export class Peer implements Connection {
     }, l.authTimeoutMs);
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on('close', () => this.onClosed());
-    ws.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
+    // Socket errors are logged (rate-limited) by the plugin's error handler, which closes the socket.
   }
 
   get role(): 'robot' | 'app' | undefined {
