@@ -9,6 +9,9 @@ export interface ProtocolError {
   code: ErrorCode;
   message: string;
   ref?: string;
+  /** The message's type and the first offending field (a JSON pointer), when the frame got that far. */
+  type?: string;
+  field?: string;
 }
 export type ParseResult<T> = { ok: true; msg: T } | { ok: false; error: ProtocolError };
 
@@ -62,7 +65,13 @@ function makeParser<T>(schemas: Record<string, TObject>) {
       const detail = first ? `${where}: ${first.message}` : 'invalid message';
       return {
         ok: false,
-        error: { code: 'bad_message', message: `${type}: ${detail}`, ...(ref ? { ref } : {}) },
+        error: {
+          code: 'bad_message',
+          message: `${type}: ${detail}`,
+          ...(ref ? { ref } : {}),
+          type,
+          ...(first?.path ? { field: first.path } : {}),
+        },
       };
     }
     return { ok: true, msg: value as T };

@@ -75,6 +75,11 @@ export async function whepRoutes(app: FastifyInstance, opts: WhepOptions) {
     { parseAs: 'string', bodyLimit: 64 * 1024 },
     (_req, body, done) => done(null, body),
   );
+  // Any other body reaches the handlers, which answer for themselves: a trickle PATCH
+  // (application/trickle-ice-sdpfrag) gets its 405, a POST of something else its typed 415.
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 64 * 1024 }, (_req, _body, done) =>
+    done(null, undefined),
+  );
 
   async function authenticate(header: string | undefined, robotId: string): Promise<AppClaims> {
     const token = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header ?? '')?.[1];

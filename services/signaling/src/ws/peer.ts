@@ -131,7 +131,16 @@ export class Peer implements Connection {
       );
     }
     const parsed = parseClientMessage(data.toString('utf8'));
-    if (!parsed.ok) return this.error(parsed.error.code, parsed.error.message, parsed.error.ref);
+    if (!parsed.ok) {
+      const e = parsed.error;
+      // A token that is missing, empty or too long is refused as one that does not verify: token_invalid and
+      // 4401 at once, rather than a bad_message that leaves the connection waiting for the auth timeout.
+      if (e.type === 'authenticate' && e.field === '/token' && this.state === 'unauthenticated') {
+        this.log.info({ code: 'token_invalid', ip: this.ip }, 'authentication refused');
+        return this.fail('token_invalid', e.message, CloseCode.Unauthorized, e.ref);
+      }
+      return this.error(e.code, e.message, e.ref);
+    }
     this.dispatch(parsed.msg);
   }
 
