@@ -1,9 +1,9 @@
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TObject } from '@sinclair/typebox';
 import { CLIENT_MESSAGE_SCHEMAS, type ClientMessage } from './messages/client-messages.js';
 import { SERVER_MESSAGE_SCHEMAS, type ServerMessage } from './messages/server-messages.js';
 import type { ErrorCode } from './errors.js';
 import { MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth.js';
+import { schemaCheck, type SchemaCheck } from './schema-check.js';
 
 export interface ProtocolError {
   code: ErrorCode;
@@ -15,8 +15,8 @@ export interface ProtocolError {
 }
 export type ParseResult<T> = { ok: true; msg: T } | { ok: false; error: ProtocolError };
 
-function compileAll<S extends Record<string, TObject>>(schemas: S): Map<string, TypeCheck<TObject>> {
-  return new Map(Object.entries(schemas).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]));
+function compileAll<S extends Record<string, TObject>>(schemas: S): Map<string, SchemaCheck> {
+  return new Map(Object.entries(schemas).map(([type, schema]) => [type, schemaCheck(schema)]));
 }
 
 /**

@@ -8,6 +8,7 @@ import { configFromOptions, type SignalingServerOptions } from './config/config.
 import { loggerOptions } from './logging/logger-options.js';
 import { SignalingMetrics } from './http/metrics.js';
 import { operationalRoutes } from './http/routes.js';
+import { securityHeaders } from './http/security-headers.js';
 import { whepRoutes } from './http/whep.js';
 import { countedDelivery } from './routing/delivery.js';
 import { LocalRouter } from './routing/local-router.js';
@@ -64,6 +65,7 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
     log,
   );
 
+  await securityHeaders(app);
   // Connection attempts per IP, shared across instances through Redis when there is one.
   const rateRedis = redis?.rateLimit;
   await app.register(rateLimit, {
