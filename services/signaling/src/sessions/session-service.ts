@@ -32,7 +32,7 @@ export class SessionService {
 
   constructor(
     private readonly o: {
-      router: Pick<Router, 'lookupEndpoint'>;
+      router: Pick<Router, 'lookupEndpoint' | 'instanceId'>;
       deliver: Deliver;
       maxSessionsPerApp: number;
       metrics: Pick<SignalingMetrics, 'errors'>;
@@ -74,7 +74,7 @@ export class SessionService {
         code: 'robot_offline',
         message: `robot ${robotId} has no ${endpoint} endpoint online`,
       };
-    const sessionId = newSessionId();
+    const sessionId = newSessionId(this.o.router.instanceId);
     this.table.add(req.peerId, {
       sessionId,
       remote: robotPeer,

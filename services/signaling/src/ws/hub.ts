@@ -36,6 +36,10 @@ export class Hub {
     metrics.observe(() => ({ connectionsByRole: this.connectionsByRole(), sessions: ctx.sessions.size }));
   }
 
+  get instanceId(): string {
+    return this.ctx.router.instanceId;
+  }
+
   newPeerId(): string {
     return `${this.ctx.router.instanceId}.${(++this.seq).toString(36)}`;
   }
@@ -91,7 +95,13 @@ export class Hub {
     if (virtual) return virtual(message);
     const peer = this.peers.get(to);
     if (!peer || peer.state !== 'ready') {
-      if ('sessionId' in message && message.kind !== 'undeliverable' && message.kind !== 'session_closed') {
+      // WHEP's instance-to-instance requests and replies are nobody's session: an absent addressee needs no answer.
+      const answerable =
+        message.kind !== 'undeliverable' &&
+        message.kind !== 'session_closed' &&
+        message.kind !== 'whep_delete' &&
+        message.kind !== 'whep_deleted';
+      if ('sessionId' in message && answerable) {
         void this.ctx.deliver(message.from, {
           kind: 'undeliverable',
           sessionId: message.sessionId,
