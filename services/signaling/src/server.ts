@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import websocket from '@fastify/websocket';
+import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { pino, type Logger } from 'pino';
 import { WS_PATH } from '@robostream/protocol';
@@ -8,7 +9,7 @@ import { configFromOptions, type SignalingServerOptions } from './config/config.
 import { loggerOptions } from './logging/logger-options.js';
 import { SignalingMetrics } from './http/metrics.js';
 import { operationalRoutes } from './http/routes.js';
-import { securityHeaders } from './http/security-headers.js';
+import { SECURITY_HEADERS } from './http/security-headers.js';
 import { whepRoutes } from './http/whep.js';
 import { countedDelivery } from './routing/delivery.js';
 import { LocalRouter } from './routing/local-router.js';
@@ -65,7 +66,7 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
     log,
   );
 
-  await securityHeaders(app);
+  await app.register(helmet, SECURITY_HEADERS);
   // Connection attempts per IP, shared across instances through Redis when there is one.
   const rateRedis = redis?.rateLimit;
   await app.register(rateLimit, {

@@ -1,5 +1,4 @@
-import helmet from '@fastify/helmet';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyHelmetOptions } from '@fastify/helmet';
 
 /**
  * Security headers on every response, the console's above all (it holds an app token in sessionStorage). The
@@ -8,25 +7,23 @@ import type { FastifyInstance } from 'fastify';
  * no page may frame it. WebRTC media and TURN are outside CSP's reach and need nothing here. There is no
  * upgrade-insecure-requests: a robot serves the console over plain HTTP on its LAN.
  */
-export async function securityHeaders(app: FastifyInstance): Promise<void> {
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        // The favicon is a data: URL in index.html.
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        baseUri: ["'none'"],
-        formAction: ["'none'"],
-        frameAncestors: ["'none'"],
-        objectSrc: ["'none'"],
-      },
+export const SECURITY_HEADERS: FastifyHelmetOptions = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      // The favicon is a data: URL in index.html.
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      baseUri: ["'none'"],
+      formAction: ["'none'"],
+      frameAncestors: ["'none'"],
+      objectSrc: ["'none'"],
     },
-    frameguard: { action: 'deny' },
-    // Only meaningful over HTTPS, where browsers honour it; the deployment's other hosts are not ours to pin.
-    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false },
-  });
-}
+  },
+  frameguard: { action: 'deny' },
+  // Only meaningful over HTTPS, where browsers honour it; the deployment's other hosts are not ours to pin.
+  strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false },
+};
