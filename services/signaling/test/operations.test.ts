@@ -90,9 +90,10 @@ test('logs at trace level never contain tokens, TURN secrets or credentials; /me
     assert.match(metrics, /signaling_errors_total\{code="token_invalid"\} 1/);
     assert.match(metrics, /signaling_routed_total\{kind="session_request",outcome="sent"\} 1/);
     assert.match(metrics, /process_cpu_seconds_total/);
-    const health = await fetch(`${s.httpUrl}/healthz`);
-    assert.equal(health.status, 200);
-    assert.deepEqual(((await health.json()) as { status: string; router: string }).router, 'local');
+    assert.equal((await fetch(`${s.httpUrl}/healthz`)).status, 200);
+    const ready = await fetch(`${s.httpUrl}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(((await ready.json()) as { status: string; router: string }).router, 'local');
 
     robot.close();
     app.close();

@@ -6,6 +6,7 @@ import { appMayReach, tokenRefusal, type AppClaims } from '@robostream/protocol/
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { Deliver } from '../routing/delivery.js';
 import type { RoutedMessage } from '../routing/routed-message.js';
+import { RouterUnavailableError } from '../routing/router.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { sessionInstance } from '../sessions/session-table.js';
 import type { SignalingMetrics } from './metrics.js';
@@ -26,6 +27,7 @@ const STATUS: Partial<Record<WhepErrorCode, number>> = {
   timeout: 504,
   bad_content_type: 415,
   bad_message: 400,
+  unavailable: 503,
 };
 
 interface WhepSession {
@@ -113,6 +115,8 @@ export async function whepRoutes(app: FastifyInstance, opts: WhepOptions) {
   }
 
   function fail(reply: FastifyReply, err: unknown) {
+    if (err instanceof RouterUnavailableError)
+      err = new WhepError('unavailable', 'signaling cannot reach Redis; retry shortly');
     if (err instanceof WhepError) {
       opts.metrics.errors.inc({ code: err.code });
       return reply.code(STATUS[err.code] ?? 400).send({ code: err.code, message: err.message });
@@ -230,11 +234,13 @@ export async function whepRoutes(app: FastifyInstance, opts: WhepOptions) {
   const endpoint = whepEndpointOf(peers.instanceId);
   const releaseEndpoint = peers.addVirtualPeer(endpoint, (m) => {
     if (m.kind !== 'whep_delete') return;
-    endHere(m.sessionId, m.robotId, m.subject).then(
-      (found) => deliver(m.from, { kind: 'whep_deleted', sessionId: m.sessionId, from: endpoint, found }),
-      (err: unknown) =>
+    endHere(m.sessionId, m.robotId, m.subject)
+      .then((found) =>
+        deliver(m.from, { kind: 'whep_deleted', sessionId: m.sessionId, from: endpoint, found }),
+      )
+      .catch((err: unknown) =>
         app.log.warn({ err, sessionId: m.sessionId }, 'whep delete from another instance failed'),
-    );
+      );
   });
 
   app.delete('/:robotId/whep/:sessionId', { schema: { params: SessionParams } }, async (req, reply) => {
@@ -261,7 +267,10 @@ export async function whepRoutes(app: FastifyInstance, opts: WhepOptions) {
   app.addHook('onClose', async () => {
     releaseEndpoint();
     for (const s of sessions.values()) {
-      await sessionService.close(s.peerId, s.sessionId, 'signaling shutting down', 'service');
+      // A robot on another instance that cannot be told now (Redis away) learns it at its next message.
+      await sessionService
+        .close(s.peerId, s.sessionId, 'signaling shutting down', 'service')
+        .catch(() => undefined);
       s.release();
     }
     sessions.clear();

@@ -11,6 +11,8 @@ import type { TokenClaims } from '@robostream/protocol/auth';
 import type { Limits } from '../config/config.js';
 import type { Connection, ConnectionState } from '../handlers/context.js';
 import type { SignalingMetrics } from '../http/metrics.js';
+import type { LogThrottle } from '../logging/log-throttle.js';
+import { RouterUnavailableError } from '../routing/router.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** A socket whose unsent bytes pass this is too slow to keep up: it is closed rather than buffered without bound. */
@@ -23,6 +25,8 @@ export interface PeerOptions {
   >;
   metrics: Pick<SignalingMetrics, 'errors' | 'messages'>;
   log: Logger;
+  /** Shared by the instance's peers: the outage line is written once per interval, not once per request. */
+  unavailableLog: LogThrottle;
   /** Runs a valid message: authenticate while unauthenticated, anything else once ready. */
   dispatch: (peer: Peer, msg: ClientMessage) => Promise<void>;
   /** The socket closed; `wasReady` tells whether it had authenticated. */
@@ -154,6 +158,12 @@ export class Peer implements Connection {
       return this.error('unauthenticated', 'send authenticate first', msg.ref);
     }
     this.o.dispatch(this, msg).catch((err: unknown) => {
+      if (err instanceof RouterUnavailableError) {
+        // Every request that needs Redis fails alike during an outage: one line per ten seconds says so.
+        if (this.o.unavailableLog.admit('unavailable') !== undefined)
+          this.log.warn({ err: err.message, type: msg.type }, 'request refused: redis unreachable');
+        return this.error('unavailable', `${msg.type}: signaling cannot reach Redis; retry shortly`, msg.ref);
+      }
       this.log.error(
         { err: err instanceof Error ? err.message : String(err), type: msg.type },
         'handler failed',
