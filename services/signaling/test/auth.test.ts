@@ -21,8 +21,8 @@ describe('authentication and authorization', () => {
     const err = await ws.next('error');
     assert.equal(err.code, code);
     assert.equal(err.ref, 'a');
-    // Well before AUTH_TIMEOUT_MS (400 ms here): the refusal closes the connection itself.
-    assert.equal((await ws.waitClosed(300)).code, 4401);
+    // The refusal closes the connection itself (the auth timeout would close with 4408).
+    assert.equal((await ws.waitClosed()).code, 4401);
   }
 
   test('a forged token (signed by another key) is refused', async () => {
