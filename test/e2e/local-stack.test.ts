@@ -48,6 +48,7 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
   let userDataDir: string;
   let context: BrowserContext;
   let page: Page;
+  const cspViolations: string[] = [];
 
   const shot = (name: string, p: Page = page) => p.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 
@@ -73,6 +74,14 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
       headless: true,
       viewport: { width: 1440, height: 900 },
     });
+    // Everything Chromium refuses under the console's Content-Security-Policy, on every page of the run.
+    // Refused loads and connections are console messages; a refused eval is an uncaught error of the page.
+    context.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
+    context.on('weberror', (e) => {
+      if (/Content Security Policy/i.test(e.error().message)) cspViolations.push(e.error().message);
+    });
     page = await context.newPage();
   });
 
@@ -85,7 +94,11 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
 
   test('the printed URL signs in and the robot appears in the list with live presence', async () => {
     assert.match(stack.url, new RegExp(`^http://localhost:${stack.ports.web}/#token=`));
-    await page.goto(stack.url);
+    const served = await page.goto(stack.url);
+    assert.match(
+      served?.headers()['content-security-policy'] ?? '',
+      /script-src 'self'.*frame-ancestors 'none'/,
+    );
     // The token leaves the address bar as soon as the page has read it.
     assert.doesNotMatch(page.url(), /token=/);
     await page.waitForSelector(`${ROBOT}[data-online="true"]`, { timeout: 20_000 });
@@ -366,6 +379,10 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
     } finally {
       await p.close();
     }
+  });
+
+  test('the console worked under its Content-Security-Policy: Chromium refused nothing it did', () => {
+    assert.deepEqual(cspViolations, []);
   });
 
   test('Ctrl-C stops every process of the stack cleanly', async () => {

@@ -1,5 +1,5 @@
 /**
- * How every test and bench starts Debian's Chromium here (flags measured on this machine, shared/ENVIRONMENT.md):
+ * How every test and bench starts Debian's Chromium here (why each flag: docs/development.md):
  * headless, no background networking (the closed network refuses it), and fake camera/microphone devices.
  */
 export const CHROMIUM_EXECUTABLE = '/usr/bin/chromium';

@@ -1,5 +1,5 @@
 // A real coturn (`turnserver` from apt) on free loopback ports with TURN REST auth (a shared secret), for the
-// relay tests of the streamer and the gateway (shared/ENVIRONMENT.md). Ready once it answers a STUN binding
+// relay tests of the streamer and the gateway (docs/development.md). Ready once it answers a STUN binding
 // request. (infra's tests run coturn from rendered config files instead: infra/test/support/coturn-process.ts.)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'session_limit', // too many open sessions for this app
   'replaced', // another connection registered the same robot endpoint
   'shutting_down', // the instance is draining
+  'unavailable', // the service cannot reach its shared store (Redis) for this request; retry shortly
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

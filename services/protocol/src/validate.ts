@@ -1,19 +1,22 @@
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TObject } from '@sinclair/typebox';
 import { CLIENT_MESSAGE_SCHEMAS, type ClientMessage } from './messages/client-messages.js';
 import { SERVER_MESSAGE_SCHEMAS, type ServerMessage } from './messages/server-messages.js';
 import type { ErrorCode } from './errors.js';
 import { MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth.js';
+import { schemaCheck, type SchemaCheck } from './schema-check.js';
 
 export interface ProtocolError {
   code: ErrorCode;
   message: string;
   ref?: string;
+  /** The message's type and the first offending field (a JSON pointer), when the frame got that far. */
+  type?: string;
+  field?: string;
 }
 export type ParseResult<T> = { ok: true; msg: T } | { ok: false; error: ProtocolError };
 
-function compileAll<S extends Record<string, TObject>>(schemas: S): Map<string, TypeCheck<TObject>> {
-  return new Map(Object.entries(schemas).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]));
+function compileAll<S extends Record<string, TObject>>(schemas: S): Map<string, SchemaCheck> {
+  return new Map(Object.entries(schemas).map(([type, schema]) => [type, schemaCheck(schema)]));
 }
 
 /**
@@ -62,7 +65,13 @@ function makeParser<T>(schemas: Record<string, TObject>) {
       const detail = first ? `${where}: ${first.message}` : 'invalid message';
       return {
         ok: false,
-        error: { code: 'bad_message', message: `${type}: ${detail}`, ...(ref ? { ref } : {}) },
+        error: {
+          code: 'bad_message',
+          message: `${type}: ${detail}`,
+          ...(ref ? { ref } : {}),
+          type,
+          ...(first?.path ? { field: first.path } : {}),
+        },
       };
     }
     return { ok: true, msg: value as T };

@@ -1,13 +1,15 @@
 import Fastify, { type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import websocket from '@fastify/websocket';
+import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { pino, type Logger } from 'pino';
 import { WS_PATH } from '@robostream/protocol';
 import { configFromOptions, type SignalingServerOptions } from './config/config.js';
-import { loggerOptions } from './logging.js';
+import { loggerOptions } from './logging/logger-options.js';
 import { SignalingMetrics } from './http/metrics.js';
 import { operationalRoutes } from './http/routes.js';
+import { SECURITY_HEADERS } from './http/security-headers.js';
 import { whepRoutes } from './http/whep.js';
 import { countedDelivery } from './routing/delivery.js';
 import { LocalRouter } from './routing/local-router.js';
@@ -16,6 +18,7 @@ import { SessionService } from './sessions/session-service.js';
 import { tokenVerifier } from './auth/token-verifier.js';
 import { iceServersFor } from './turn/ice-servers.js';
 import { Hub } from './ws/hub.js';
+import { socketErrorHandler } from './ws/socket-errors.js';
 
 export interface SignalingServer {
   app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>;
@@ -63,6 +66,7 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
     log,
   );
 
+  await app.register(helmet, SECURITY_HEADERS);
   // Connection attempts per IP, shared across instances through Redis when there is one.
   const rateRedis = redis?.rateLimit;
   await app.register(rateLimit, {
@@ -70,7 +74,10 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
     ...(rateRedis ? { redis: rateRedis, nameSpace: `${config.redisKeyPrefix}rl:` } : {}),
     skipOnError: true,
   });
-  await app.register(websocket, { options: { maxPayload: config.limits.maxFrameBytes } });
+  await app.register(websocket, {
+    options: { maxPayload: config.limits.maxFrameBytes },
+    errorHandler: socketErrorHandler(metrics),
+  });
   if (config.webRoot) {
     // The web app from the same origin as /v1/ws: no CORS, and the app token stays in the URL fragment, which
     // browsers never send, so it cannot reach these request logs.

@@ -15,12 +15,13 @@ describe('authentication and authorization', () => {
   });
   after(() => s.stop());
 
-  async function refused(token: string, code: string): Promise<void> {
+  async function refused(token: unknown, code: string): Promise<void> {
     const ws = await RawSocket.open(s.url);
     ws.send({ type: 'authenticate', ref: 'a', token });
     const err = await ws.next('error');
     assert.equal(err.code, code);
     assert.equal(err.ref, 'a');
+    // The refusal closes the connection itself (the auth timeout would close with 4408).
     assert.equal((await ws.waitClosed()).code, 4401);
   }
 
@@ -42,6 +43,12 @@ describe('authentication and authorization', () => {
   });
   test('garbage is refused', async () => {
     await refused('not-a-jwt', 'token_invalid');
+  });
+  test('an empty, missing, non-string or over-long token is refused like a bad signature (4401 at once)', async () => {
+    await refused('', 'token_invalid');
+    await refused('x'.repeat(8193), 'token_invalid');
+    await refused(undefined, 'token_invalid');
+    await refused(42, 'token_invalid');
   });
   test('an unsigned (alg none) token is refused', async () => {
     const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');

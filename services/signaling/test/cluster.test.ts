@@ -141,14 +141,15 @@ describe('signaling cluster on Redis', () => {
     app.close();
   });
 
-  test('/healthz reports Redis: 503 when it is gone', async () => {
+  test('/readyz reports Redis (503 when it is gone) while /healthz, the liveness check, stays 200', async () => {
     const r2 = await startRedis();
     const s = await startSignaling(keys, { REDIS_URL: r2.url });
-    const ok = await fetch(`${s.httpUrl}/healthz`);
+    const ok = await fetch(`${s.httpUrl}/readyz`);
     assert.equal(ok.status, 200);
     assert.equal(((await ok.json()) as { router: string }).router, 'redis');
     await r2.kill();
-    await eventually(async () => (await fetch(`${s.httpUrl}/healthz`)).status === 503, 10_000, 'healthz 503');
+    await eventually(async () => (await fetch(`${s.httpUrl}/readyz`)).status === 503, 10_000, 'readyz 503');
+    assert.equal((await fetch(`${s.httpUrl}/healthz`)).status, 200);
     await s.stop();
   });
 });

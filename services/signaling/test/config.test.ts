@@ -76,3 +76,26 @@ test('keys: exactly one source; files are read; bad PEM is named; production ref
   assert.equal(loadConfig({ PUBLIC_KEY_FILE: join(dir, 'k.pem') }).keySource, 'file');
   assert.equal(loadConfig({ DEV_KEYS_DIR: join(dir, 'dev') }).keySource, 'dev');
 });
+
+test('TRUST_PROXY: off or the proxies\' addresses; "true" (every hop) and hop counts are refused', () => {
+  assert.equal(loadConfig(base).trustProxy, false);
+  assert.equal(loadConfig({ ...base, TRUST_PROXY: 'false' }).trustProxy, false);
+  assert.deepEqual(loadConfig({ ...base, TRUST_PROXY: ' 10.0.0.0/16, 10.1.2.3 ,fd00::/8' }).trustProxy, [
+    '10.0.0.0/16',
+    '10.1.2.3',
+    'fd00::/8',
+  ]);
+  for (const [value, why] of [
+    ['true', /every hop.*forge/],
+    ['maybe', /not an IP address or CIDR/],
+    ['10.0.0.0/33', /not an IP address or CIDR/],
+    ['10.0.0.0/16,,300.1.1.1', /"300.1.1.1" is not an IP address or CIDR/],
+    ['1', /hop count cannot tell a proxy/],
+    ['-1', /not an IP address or CIDR/],
+  ] as const) {
+    const p = problems({ ...base, TRUST_PROXY: value });
+    assert.equal(p.length, 1, `one problem for ${value}: ${JSON.stringify(p)}`);
+    assert.ok(p[0]!.startsWith(`TRUST_PROXY=${JSON.stringify(value)}: `), p[0]);
+    assert.match(p[0]!, why);
+  }
+});

@@ -46,15 +46,16 @@ describe('WHEP endpoint', () => {
     assert.equal(location, `/v1/robots/cam-1/whep/${req.sessionId}`);
     assert.equal(await r.text(), 'v=0 answer with candidates');
 
-    assert.equal(
-      (
-        await fetch(`${s.httpUrl}${location}`, {
-          method: 'PATCH',
-          headers: { authorization: `Bearer ${token}` },
-        })
-      ).status,
-      405,
-    );
+    // Trickle (RFC 9725 section 4.3) and ICE restarts are refused with 405, whatever the body.
+    for (const type of ['application/trickle-ice-sdpfrag', 'text/plain', 'application/x-unknown']) {
+      const patch = await fetch(`${s.httpUrl}${location}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${token}`, 'content-type': type, 'if-match': '*' },
+        body: 'a=ice-ufrag:EsAw\r\na=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\n',
+      });
+      assert.equal(patch.status, 405, type);
+      assert.equal(patch.headers.get('allow'), 'POST, DELETE');
+    }
     const other = await keys.app('someone-else', ['cam-1']);
     assert.equal(
       (

@@ -3,11 +3,11 @@
  * dispatched on `type` and checked against that one compiled schema, so errors name the actual problem.
  */
 import type { Static, TObject, TUnion } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { AppToGateway, GatewayToApp, GatewayToService, ServiceToGateway } from './messages.js';
 import type { GatewayErrorCode } from './errors.js';
 import { GATEWAY_ENVELOPE_VERSION } from './common.js';
 import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../json-depth.js';
+import { schemaCheck, type SchemaCheck } from '../schema-check.js';
 
 export type DecodeResult<T> =
   | { ok: true; msg: T }
@@ -32,11 +32,11 @@ export interface EnvelopeDecoder<T> {
 }
 
 function makeDecoder<U extends TUnion<TObject[]>>(union: U): EnvelopeDecoder<Static<U>> {
-  const byType = new Map<string, TypeCheck<TObject>>();
+  const byType = new Map<string, SchemaCheck>();
   for (const member of union.anyOf) {
     const literal = member.properties['type'] as { const?: unknown } | undefined;
     if (typeof literal?.const !== 'string') throw new Error('every envelope member needs a literal type');
-    byType.set(literal.const, TypeCompiler.Compile(member));
+    byType.set(literal.const, schemaCheck(member));
   }
   const types = [...byType.keys()];
 

@@ -4,6 +4,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { KeyObject } from 'node:crypto';
 import { loadOrCreateDevKeys, publicKeyFromPem, signingKeysFromPem } from '@robostream/protocol/auth/keys';
 import { EnvSchema, type Env } from './env-schema.js';
+import { parseTrustProxy, trustProxyProblem, type TrustProxy } from './trust-proxy.js';
 
 export interface TurnConfig {
   urls: string[];
@@ -36,7 +37,8 @@ export interface Config {
   limits: Limits;
   presenceTtlMs: number;
   shutdownGraceMs: number;
-  trustProxy: boolean;
+  /** Hops trusted to write X-Forwarded-For (see trust-proxy.ts). */
+  trustProxy: TrustProxy;
   webRoot: string | undefined;
   /** Origins allowed to call WHEP from a browser page; '*' for any. */
   whepCorsOrigins: '*' | string[];
@@ -76,11 +78,17 @@ function settingsFromEnv(e: Env): Settings {
     },
     presenceTtlMs: e.PRESENCE_TTL_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
-    trustProxy: e.TRUST_PROXY,
+    trustProxy: trustProxySetting(e.TRUST_PROXY),
     webRoot: e.WEB_ROOT ? resolve(e.WEB_ROOT) : undefined,
     whepCorsOrigins: e.WHEP_CORS_ORIGINS.trim() === '*' ? '*' : splitList(e.WHEP_CORS_ORIGINS),
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** The parsed TRUST_PROXY; loadConfig reports a wrong one, so here it only has to be safe (no proxy). */
+function trustProxySetting(raw: string): TrustProxy {
+  const t = parseTrustProxy(raw);
+  return 'value' in t ? t.value : false;
 }
 
 const DEFAULT_ENV = Value.Default(EnvSchema, {}) as Env;
@@ -98,6 +106,8 @@ function checkConfig(c: Omit<Config, 'publicKey' | 'keySource'>): string[] {
       if (!/^turns?:[^\s]+$/.test(u))
         problems.push(`TURN_URLS: ${JSON.stringify(u)} is not a turn: or turns: URL`);
   }
+  const trust = trustProxyProblem(c.trustProxy);
+  if (trust) problems.push(`trustProxy: ${trust}`);
   if (c.limits.maxMessageBytes > c.limits.maxFrameBytes)
     problems.push('MAX_MESSAGE_BYTES must not exceed MAX_FRAME_BYTES');
   if (c.webRoot && !existsSync(resolve(c.webRoot, 'index.html')))
@@ -114,6 +124,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const name = e.path.replace(/^\//, '');
     return `${name}=${JSON.stringify(raw[name] ?? '')}: ${e.schema.description ? `${e.message} (${e.schema.description})` : e.message}`;
   });
+  // Checked here, with the schema's problems, so that every wrong value is reported at once.
+  const trust = parseTrustProxy(String((converted as Partial<Env>).TRUST_PROXY ?? 'false'));
+  if ('problem' in trust)
+    problems.push(`TRUST_PROXY=${JSON.stringify(raw['TRUST_PROXY'])}: ${trust.problem}`);
   if (problems.length) throw new ConfigError(problems);
   const e = converted as Env;
 

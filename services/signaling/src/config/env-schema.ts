@@ -116,9 +116,9 @@ export const EnvSchema = Type.Object({
     description:
       'origins whose pages may call the WHEP endpoints (comma-separated, or * for any: bearer tokens, no cookies)',
   }),
-  TRUST_PROXY: Type.Boolean({
-    default: false,
-    description: 'take client IPs from X-Forwarded-For (behind a load balancer)',
+  TRUST_PROXY: Type.String({
+    default: 'false',
+    description: 'proxies trusted to write X-Forwarded-For: false, or their IPs/CIDRs (comma-separated)',
   }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

@@ -156,7 +156,14 @@ export class MessageHandlers {
     // Subscribe before listing so that no change between the two is missed (a duplicate is harmless).
     if (msg.type === 'subscribe_presence') peer.presenceSubscribed = true;
     const claims = peer.claims!;
-    const all = await this.ctx.router.listRobots();
+    let all;
+    try {
+      all = await this.ctx.router.listRobots();
+    } catch (err) {
+      // No snapshot, no subscription: the client is told (unavailable) and subscribes again.
+      if (msg.type === 'subscribe_presence') peer.presenceSubscribed = false;
+      throw err;
+    }
     const robots = claims.role === 'app' ? all.filter((r) => appMayReach(claims, r.robotId)) : [];
     const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
     peer.send(

@@ -15,7 +15,9 @@ export class RoutedHandlers {
           peer.claims.sub !== m.robotId ||
           !peer.endpoints.has(m.endpoint)
         ) {
-          void this.ctx.deliver(m.from, { kind: 'undeliverable', sessionId: m.sessionId, from: peer.peerId });
+          this.ctx
+            .deliver(m.from, { kind: 'undeliverable', sessionId: m.sessionId, from: peer.peerId })
+            .catch(() => undefined); // Redis away: the app's side ends at its next message
           return;
         }
         sessions.add(peer.peerId, {

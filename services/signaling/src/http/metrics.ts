@@ -45,6 +45,12 @@ export class SignalingMetrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  readonly wsProtocolErrors = new Counter({
+    name: 'signaling_ws_protocol_errors_total',
+    help: 'WebSocket connections closed for a protocol violation or torn down by the client, by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
   readonly presenceEndpoints = new Gauge({
     name: 'signaling_registered_endpoints',
     help: 'Robot endpoints registered on this instance',

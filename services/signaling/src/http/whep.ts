@@ -6,9 +6,14 @@ import { appMayReach, tokenRefusal, type AppClaims } from '@robostream/protocol/
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { Deliver } from '../routing/delivery.js';
 import type { RoutedMessage } from '../routing/routed-message.js';
+import { RouterUnavailableError } from '../routing/router.js';
 import type { SessionService } from '../sessions/session-service.js';
+import { sessionInstance } from '../sessions/session-table.js';
 import type { SignalingMetrics } from './metrics.js';
 import { RobotReplies, WhepError, type WhepErrorCode } from './whep-replies.js';
+
+/** How long a DELETE waits for the instance holding the session to answer. */
+const REMOTE_TIMEOUT_MS = 5_000;
 
 const STATUS: Partial<Record<WhepErrorCode, number>> = {
   token_invalid: 401,
@@ -22,6 +27,7 @@ const STATUS: Partial<Record<WhepErrorCode, number>> = {
   timeout: 504,
   bad_content_type: 415,
   bad_message: 400,
+  unavailable: 503,
 };
 
 interface WhepSession {
@@ -35,6 +41,7 @@ interface WhepSession {
 
 /** Where WHEP sessions live as peers: ids from this instance, and routed messages through a callback. */
 export interface VirtualPeers {
+  readonly instanceId: string;
   newPeerId(): string;
   addVirtualPeer(peerId: string, onMessage: (m: RoutedMessage) => void): () => void;
 }
@@ -49,10 +56,19 @@ export interface WhepOptions {
   corsOrigins?: '*' | string[];
 }
 
+/** The peer id of an instance's WHEP endpoint, where other instances send the requests about its sessions. */
+function whepEndpointOf(instanceId: string): string {
+  return `${instanceId}.whep`;
+}
+
 /**
  * WHEP (RFC 9725), view-only, relayed to the robot's `media` endpoint: the HTTP request becomes a session with
  * meta {whep: true} whose app side is a virtual peer on this instance. Without trickle (PATCH answers 405), the
  * robot puts its candidates in the answer. The session lives until DELETE, or until the robot ends it.
+ *
+ * The session is held by the instance that took the POST, and its id names that instance. Behind a load balancer
+ * without stickiness the DELETE may reach another instance: that one checks the token and routes the request to
+ * the holder's WHEP endpoint (a virtual peer, `<instanceId>.whep`), which ends the session and answers.
  */
 export async function whepRoutes(app: FastifyInstance, opts: WhepOptions) {
   const { sessions: sessionService, peers, deliver } = opts;
@@ -75,6 +91,11 @@ export async function whepRoutes(app: FastifyInstance, opts: WhepOptions) {
     { parseAs: 'string', bodyLimit: 64 * 1024 },
     (_req, body, done) => done(null, body),
   );
+  // Any other body reaches the handlers, which answer for themselves: a trickle PATCH
+  // (application/trickle-ice-sdpfrag) gets its 405, a POST of something else its typed 415.
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 64 * 1024 }, (_req, _body, done) =>
+    done(null, undefined),
+  );
 
   async function authenticate(header: string | undefined, robotId: string): Promise<AppClaims> {
     const token = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header ?? '')?.[1];
@@ -94,6 +115,8 @@ export async function whepRoutes(app: FastifyInstance, opts: WhepOptions) {
   }
 
   function fail(reply: FastifyReply, err: unknown) {
+    if (err instanceof RouterUnavailableError)
+      err = new WhepError('unavailable', 'signaling cannot reach Redis; retry shortly');
     if (err instanceof WhepError) {
       opts.metrics.errors.inc({ code: err.code });
       return reply.code(STATUS[err.code] ?? 400).send({ code: err.code, message: err.message });
@@ -166,17 +189,70 @@ export async function whepRoutes(app: FastifyInstance, opts: WhepOptions) {
     }
   });
 
+  /** Ends a session this instance holds; false when it does not hold it for this robot and subject. */
+  async function endHere(sessionId: string, robotId: string, subject: string): Promise<boolean> {
+    const s = sessions.get(sessionId);
+    // Only the subject that started a session may end it; to anyone else it does not exist.
+    if (!s || s.robotId !== robotId || s.subject !== subject) return false;
+    sessions.delete(sessionId);
+    await sessionService.close(s.peerId, sessionId, 'whep viewer left');
+    s.release();
+    return true;
+  }
+
+  /** Asks the holding instance to end a session; false when it is gone or does not hold the session. */
+  function endThere(holder: string, sessionId: string, robotId: string, subject: string): Promise<boolean> {
+    const replyTo = peers.newPeerId();
+    return new Promise<boolean>((resolve, reject) => {
+      const done = (settle: () => void) => {
+        clearTimeout(timer);
+        release();
+        settle();
+      };
+      const timer = setTimeout(
+        () => done(() => reject(new WhepError('timeout', 'the instance holding the session did not answer'))),
+        REMOTE_TIMEOUT_MS,
+      );
+      const release = peers.addVirtualPeer(replyTo, (m) => {
+        if (m.kind === 'whep_deleted' && m.sessionId === sessionId) done(() => resolve(m.found));
+      });
+      deliver(whepEndpointOf(holder), {
+        kind: 'whep_delete',
+        sessionId,
+        from: replyTo,
+        robotId,
+        subject,
+      }).then(
+        // No instance took it: the holder is gone, and its sessions with it.
+        (delivered) => delivered || done(() => resolve(false)),
+        (err: unknown) => done(() => reject(err)),
+      );
+    });
+  }
+
+  // Requests from other instances about the sessions this one holds.
+  const endpoint = whepEndpointOf(peers.instanceId);
+  const releaseEndpoint = peers.addVirtualPeer(endpoint, (m) => {
+    if (m.kind !== 'whep_delete') return;
+    endHere(m.sessionId, m.robotId, m.subject)
+      .then((found) =>
+        deliver(m.from, { kind: 'whep_deleted', sessionId: m.sessionId, from: endpoint, found }),
+      )
+      .catch((err: unknown) =>
+        app.log.warn({ err, sessionId: m.sessionId }, 'whep delete from another instance failed'),
+      );
+  });
+
   app.delete('/:robotId/whep/:sessionId', { schema: { params: SessionParams } }, async (req, reply) => {
     const { robotId, sessionId } = req.params as { robotId: string; sessionId: string };
     try {
       const claims = await authenticate(req.headers.authorization, robotId);
-      const s = sessions.get(sessionId);
-      // Only the subject that started a session may end it; to anyone else it does not exist.
-      if (!s || s.robotId !== robotId || s.subject !== claims.sub)
-        throw new WhepError('unknown_session', 'no such WHEP session');
-      sessions.delete(sessionId);
-      await sessionService.close(s.peerId, sessionId, 'whep viewer left');
-      s.release();
+      const holder = sessionInstance(sessionId) ?? peers.instanceId;
+      const ended =
+        holder === peers.instanceId
+          ? await endHere(sessionId, robotId, claims.sub)
+          : await endThere(holder, sessionId, robotId, claims.sub);
+      if (!ended) throw new WhepError('unknown_session', 'no such WHEP session');
       return reply.code(200).send();
     } catch (err) {
       return fail(reply, err);
@@ -189,8 +265,12 @@ export async function whepRoutes(app: FastifyInstance, opts: WhepOptions) {
   );
 
   app.addHook('onClose', async () => {
+    releaseEndpoint();
     for (const s of sessions.values()) {
-      await sessionService.close(s.peerId, s.sessionId, 'signaling shutting down', 'service');
+      // A robot on another instance that cannot be told now (Redis away) learns it at its next message.
+      await sessionService
+        .close(s.peerId, s.sessionId, 'signaling shutting down', 'service')
+        .catch(() => undefined);
       s.release();
     }
     sessions.clear();

@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RobotPresence } from '@robostream/protocol';
-import { groupPresence, type EndpointRecord, type PresenceChange, type Router } from './router.js';
+import {
+  RouterUnavailableError,
+  groupPresence,
+  type EndpointRecord,
+  type PresenceChange,
+  type Router,
+} from './router.js';
 import { instanceOf, type Addressed, type RoutedMessage } from './routed-message.js';
 import { PublishBatcher, unbatch } from './publish-batcher.js';
 import { REFRESH, REGISTER, SWEEP, UNREGISTER } from './redis-scripts.js';
@@ -43,10 +49,15 @@ export class RedisRouter implements Router {
   private readonly pub: RedisWithScripts;
   private readonly sub: Redis;
   private readonly keys: { zset: string; hash: string; presence: string; peer: (instance: string) => string };
+  /** This instance's registrations; `synced` is false for one made while Redis was unreachable. */
   private readonly local = new Map<
     string,
-    { peerId: string; json: string; robotId: string; endpoint: string }
+    { peerId: string; json: string; robotId: string; endpoint: string; synced: boolean }
   >();
+  /** Unregistrations Redis did not take (it was unreachable): field -> the peer that held it. */
+  private readonly pendingRemovals = new Map<string, string>();
+  private syncing: Promise<void> | undefined;
+  private started = false;
   private messageHandler: (to: string, message: RoutedMessage) => void = () => undefined;
   private presenceHandler: (change: PresenceChange) => void = () => undefined;
   private readonly batcher: PublishBatcher;
@@ -61,7 +72,17 @@ export class RedisRouter implements Router {
       presence: `${p}presence-events`,
       peer: (i) => `${p}peer:${i}`,
     };
-    const common = { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: true };
+    // No offline queue and a command timeout: while Redis is away a command fails at once (or within the timeout
+    // when the connection hangs) instead of waiting for it, so that clients get a prompt typed error. Reconnect
+    // attempts at most a second apart, so that the instance is whole again soon after Redis returns.
+    const common = {
+      maxRetriesPerRequest: 1,
+      enableAutoPipelining: true,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
+    };
     this.pub = new Redis(o.url, {
       ...common,
       connectionName: `rs-${this.instanceId}-pub`,
@@ -80,8 +101,14 @@ export class RedisRouter implements Router {
     await Promise.all([this.pub.connect(), this.sub.connect()]);
     this.sub.on('message', (channel: string, raw: string) => this.onChannelMessage(channel, raw));
     await this.sub.subscribe(this.keys.peer(this.instanceId), this.keys.presence);
+    this.started = true;
+    // Back after an outage: write what changed meanwhile at once, rather than at the next refresh.
+    for (const c of [this.pub, this.sub]) c.on('ready', () => void this.reconnected());
     this.refreshTimer = setInterval(
-      () => void this.refresh(),
+      () =>
+        void this.sync().catch((err: unknown) =>
+          this.o.log.debug({ err: (err as Error).message }, 'presence refresh failed'),
+        ),
       Math.max(250, Math.floor(this.o.presenceTtlMs / 3)),
     );
     this.sweepTimer = setInterval(
@@ -91,6 +118,7 @@ export class RedisRouter implements Router {
   }
 
   async stop(): Promise<void> {
+    this.started = false;
     clearInterval(this.refreshTimer);
     clearInterval(this.sweepTimer);
     // A clean stop takes this instance's robots out of presence now rather than at expiry.
@@ -114,45 +142,67 @@ export class RedisRouter implements Router {
   }
 
   async deliver(to: string, message: RoutedMessage): Promise<boolean> {
+    // A peer of this instance is reached without Redis: faster, and it keeps working while Redis is away. Each
+    // addressee always gets its messages by one path, so their order is kept.
+    if (instanceOf(to) === this.instanceId) {
+      queueMicrotask(() => this.messageHandler(to, message));
+      return true;
+    }
     const addressed: Addressed = { to, message };
-    const receivers = await this.batcher.add(this.keys.peer(instanceOf(to)), JSON.stringify(addressed));
+    const receivers = await store(
+      this.batcher.add(this.keys.peer(instanceOf(to)), JSON.stringify(addressed)),
+    );
     return receivers > 0;
   }
 
+  /**
+   * While Redis is away the registration is kept here and answered as made: apps on this instance reach the robot,
+   * and the registration is written (taking the endpoint over, with a kick to its previous holder) once Redis is
+   * back.
+   */
   async registerEndpoint(
     robotId: string,
     endpoint: string,
     record: EndpointRecord,
   ): Promise<string | undefined> {
     const field = `${robotId}/${endpoint}`;
-    const json = JSON.stringify(record);
-    const old = await this.pub.rsRegister(this.keys.zset, this.keys.hash, field, json, this.o.presenceTtlMs);
-    this.local.set(field, { peerId: record.peerId, json, robotId, endpoint });
-    await this.publishPresence({
-      robotId,
-      endpoint,
-      online: true,
-      since: record.since,
-      ...(record.meta ? { meta: record.meta } : {}),
-    });
-    const previous = old ? parseRecord(old)?.peerId : undefined;
-    return previous !== record.peerId ? previous : undefined;
+    const entry = { peerId: record.peerId, json: JSON.stringify(record), robotId, endpoint, synced: false };
+    this.local.set(field, entry);
+    try {
+      return await this.write(field, entry);
+    } catch (err) {
+      if (!(err instanceof RouterUnavailableError)) throw err;
+      this.o.log.warn({ robotId, endpoint }, 'redis unreachable: registration kept locally until it is back');
+      return undefined;
+    }
   }
 
   async unregisterEndpoint(robotId: string, endpoint: string, peerId: string): Promise<void> {
     const field = `${robotId}/${endpoint}`;
     if (this.local.get(field)?.peerId === peerId) this.local.delete(field);
-    const removed = await this.pub.rsUnregister(this.keys.zset, this.keys.hash, field, peerId);
-    if (removed === 1) await this.publishPresence({ robotId, endpoint, online: false });
+    try {
+      await this.remove(field, peerId);
+    } catch (err) {
+      if (!(err instanceof RouterUnavailableError)) throw err;
+      this.pendingRemovals.set(field, peerId);
+    }
   }
 
+  /** Redis knows who holds an endpoint now; while it is away, this instance's own robots are still found. */
   async lookupEndpoint(robotId: string, endpoint: string): Promise<string | undefined> {
-    const json = await this.pub.hget(this.keys.hash, `${robotId}/${endpoint}`);
-    return json ? parseRecord(json)?.peerId : undefined;
+    const field = `${robotId}/${endpoint}`;
+    try {
+      const json = await store(this.pub.hget(this.keys.hash, field));
+      return json ? parseRecord(json)?.peerId : undefined;
+    } catch (err) {
+      const here = this.local.get(field);
+      if (err instanceof RouterUnavailableError && here) return here.peerId;
+      throw err;
+    }
   }
 
   async listRobots(): Promise<RobotPresence[]> {
-    const all = await this.pub.hgetall(this.keys.hash);
+    const all = await store(this.pub.hgetall(this.keys.hash));
     const entries = [];
     for (const [field, json] of Object.entries(all)) {
       const slash = field.indexOf('/');
@@ -185,38 +235,100 @@ export class RedisRouter implements Router {
   }
 
   private async publishPresence(change: PresenceChange): Promise<void> {
-    await this.pub.publish(this.keys.presence, JSON.stringify(change));
+    await store(this.pub.publish(this.keys.presence, JSON.stringify(change)));
   }
 
-  private async refresh(): Promise<void> {
-    await Promise.allSettled(
+  private online(l: { robotId: string; endpoint: string; json: string }): PresenceChange {
+    const rec = parseRecord(l.json);
+    return {
+      robotId: l.robotId,
+      endpoint: l.endpoint,
+      online: true,
+      ...(rec ? { since: rec.since } : {}),
+      ...(rec?.meta ? { meta: rec.meta } : {}),
+    };
+  }
+
+  /** Writes a registration (taking the endpoint over) and announces it; returns the peer it replaced. */
+  private async write(
+    field: string,
+    l: { peerId: string; json: string; robotId: string; endpoint: string; synced: boolean },
+  ): Promise<string | undefined> {
+    const old = await store(
+      this.pub.rsRegister(this.keys.zset, this.keys.hash, field, l.json, this.o.presenceTtlMs),
+    );
+    l.synced = true;
+    this.pendingRemovals.delete(field);
+    await this.publishPresence(this.online(l));
+    const previous = old ? parseRecord(old)?.peerId : undefined;
+    return previous !== l.peerId ? previous : undefined;
+  }
+
+  private async remove(field: string, peerId: string): Promise<void> {
+    const removed = await store(this.pub.rsUnregister(this.keys.zset, this.keys.hash, field, peerId));
+    if (removed === 1) {
+      const slash = field.indexOf('/');
+      await this.publishPresence({
+        robotId: field.slice(0, slash),
+        endpoint: field.slice(slash + 1),
+        online: false,
+      });
+    }
+  }
+
+  /** Both connections are up again (ioredis re-subscribes by itself): make sure of the subscriptions, then sync. */
+  private async reconnected(): Promise<void> {
+    if (!this.started || this.pub.status !== 'ready' || this.sub.status !== 'ready') return;
+    try {
+      await store(this.sub.subscribe(this.keys.peer(this.instanceId), this.keys.presence));
+      await this.sync();
+      this.o.log.info({ endpoints: this.local.size }, 'redis reachable again; registrations written');
+    } catch {
+      /* unreachable again: the next 'ready' or refresh tries once more */
+    }
+  }
+
+  /**
+   * Makes Redis agree with this instance: removals it missed, registrations made while it was away, and a refresh
+   * of every other registration (re-added, and announced, if Redis lost it). Runs every third of the presence TTL
+   * and when Redis comes back; one run at a time.
+   */
+  private sync(): Promise<void> {
+    this.syncing ??= this.syncOnce().finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
+    for (const [field, peerId] of [...this.pendingRemovals]) {
+      await this.remove(field, peerId);
+      this.pendingRemovals.delete(field);
+    }
+    const results = await Promise.allSettled(
       [...this.local.entries()].map(async ([field, l]) => {
-        const r = await this.pub.rsRefresh(
-          this.keys.zset,
-          this.keys.hash,
-          field,
-          l.peerId,
-          l.json,
-          this.o.presenceTtlMs,
+        if (!l.synced) {
+          const previous = await this.write(field, l);
+          if (previous)
+            await this.deliver(previous, {
+              kind: 'kick',
+              from: l.peerId,
+              reason: `robot endpoint ${l.endpoint} registered by a newer connection`,
+            });
+          return;
+        }
+        const r = await store(
+          this.pub.rsRefresh(this.keys.zset, this.keys.hash, field, l.peerId, l.json, this.o.presenceTtlMs),
         );
         if (r === 0) this.local.delete(field);
-        if (r === 2) {
-          const rec = parseRecord(l.json);
-          await this.publishPresence({
-            robotId: l.robotId,
-            endpoint: l.endpoint,
-            online: true,
-            ...(rec ? { since: rec.since } : {}),
-            ...(rec?.meta ? { meta: rec.meta } : {}),
-          });
-        }
+        if (r === 2) await this.publishPresence(this.online(l));
       }),
     );
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private async sweep(): Promise<void> {
     try {
-      const expired = await this.pub.rsSweep(this.keys.zset, this.keys.hash, 500);
+      const expired = await store(this.pub.rsSweep(this.keys.zset, this.keys.hash, 500));
       for (const field of expired) {
         const slash = field.indexOf('/');
         this.o.log.info(
@@ -232,6 +344,18 @@ export class RedisRouter implements Router {
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'presence sweep failed');
     }
+  }
+}
+
+/** How long a Redis command may take before the request that needs it fails with `unavailable`. */
+const COMMAND_TIMEOUT_MS = 1500;
+
+/** A Redis command whose failure (Redis unreachable, or no answer in time) becomes RouterUnavailableError. */
+async function store<T>(command: Promise<T>): Promise<T> {
+  try {
+    return await command;
+  } catch (err) {
+    throw new RouterUnavailableError(err);
   }
 }
 

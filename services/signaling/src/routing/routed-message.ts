@@ -21,7 +21,11 @@ export type RoutedMessage =
   /** The addressed peer is not on its instance any more: the sender's side of the session must end. */
   | { kind: 'undeliverable'; sessionId: string; from: string }
   /** Another connection registered the same robot endpoint: close this one. */
-  | { kind: 'kick'; from: string; reason: string };
+  | { kind: 'kick'; from: string; reason: string }
+  /** A WHEP DELETE that reached another instance, to the WHEP endpoint of the instance holding the session. */
+  | { kind: 'whep_delete'; sessionId: string; from: string; robotId: string; subject: string }
+  /** Its answer: whether the session existed for that robot and subject (and is now ended). */
+  | { kind: 'whep_deleted'; sessionId: string; from: string; found: boolean };
 
 export interface Addressed {
   to: string;

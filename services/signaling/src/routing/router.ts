@@ -19,6 +19,10 @@ export interface PresenceChange {
  * Everything that crosses connections goes through a Router: peer-to-peer delivery, the registry of robot
  * endpoints, and presence. Two implementations behind this one interface: LocalRouter (one process, the
  * embedded default) and RedisRouter (N instances sharing Redis pub/sub and presence keys).
+ *
+ * While Redis is unreachable, deliveries between peers of this instance and registrations of its robots go on;
+ * what needs Redis (delivery to other instances, listing robots) throws RouterUnavailableError at once. When Redis
+ * is back, the router writes what changed meanwhile.
  */
 export interface Router {
   readonly instanceId: string;
@@ -43,6 +47,19 @@ export interface Router {
 
   /** True when the router's backing store answers (always true for the local router). */
   healthy(): Promise<boolean>;
+}
+
+/**
+ * The router's shared store (Redis) did not take a command: it is unreachable or did not answer in time. Clients
+ * get the typed error `unavailable` and may retry; nothing waits for the store to come back.
+ */
+export class RouterUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`the shared store is unreachable: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'RouterUnavailableError';
+  }
 }
 
 export function groupPresence(

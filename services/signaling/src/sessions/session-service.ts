@@ -32,7 +32,7 @@ export class SessionService {
 
   constructor(
     private readonly o: {
-      router: Pick<Router, 'lookupEndpoint'>;
+      router: Pick<Router, 'lookupEndpoint' | 'instanceId'>;
       deliver: Deliver;
       maxSessionsPerApp: number;
       metrics: Pick<SignalingMetrics, 'errors'>;
@@ -74,7 +74,7 @@ export class SessionService {
         code: 'robot_offline',
         message: `robot ${robotId} has no ${endpoint} endpoint online`,
       };
-    const sessionId = newSessionId();
+    const sessionId = newSessionId(this.o.router.instanceId);
     this.table.add(req.peerId, {
       sessionId,
       remote: robotPeer,
@@ -109,17 +109,22 @@ export class SessionService {
     return s;
   }
 
-  /** A connection ended: each of its sessions ends, and each other side is told. */
+  /**
+   * A connection ended: each of its sessions ends, and each other side is told. One that cannot be told (Redis is
+   * away) does not keep the others from being told; it learns that its session is gone at its next message.
+   */
   async closePeer(peerId: string, reason: string): Promise<void> {
-    for (const s of this.table.removePeer(peerId)) {
-      await this.o.deliver(s.remote, {
-        kind: 'session_closed',
-        sessionId: s.sessionId,
-        from: peerId,
-        reason,
-        by: 'service',
-      });
-    }
+    await Promise.allSettled(
+      this.table.removePeer(peerId).map((s) =>
+        this.o.deliver(s.remote, {
+          kind: 'session_closed',
+          sessionId: s.sessionId,
+          from: peerId,
+          reason,
+          by: 'service',
+        }),
+      ),
+    );
   }
 
   /** Ends this side of a session whose other side cannot be reached, and tells this side's client. */

@@ -13,8 +13,19 @@ export interface SessionEntry {
   state: 'pending' | 'open';
 }
 
-export function newSessionId(): string {
-  return randomBytes(12).toString('base64url');
+/**
+ * `<instanceId>_<random>`: a session id names the instance that created it, so that a request about the session
+ * reaching another instance (a WHEP DELETE behind a load balancer) can be routed to it. Instance ids are hex, so the
+ * first `_` ends the prefix.
+ */
+export function newSessionId(instanceId: string): string {
+  return `${instanceId}_${randomBytes(12).toString('base64url')}`;
+}
+
+/** The instance that created a session id, or undefined for an id of another form. */
+export function sessionInstance(sessionId: string): string | undefined {
+  const sep = sessionId.indexOf('_');
+  return sep > 0 ? sessionId.slice(0, sep) : undefined;
 }
 
 /**

@@ -8,6 +8,7 @@ import { RoutedHandlers } from '../handlers/routed-handlers.js';
 import type { SignalingMetrics } from '../http/metrics.js';
 import type { PresenceChange } from '../routing/router.js';
 import type { RoutedMessage } from '../routing/routed-message.js';
+import { LogThrottle } from '../logging/log-throttle.js';
 import { Peer } from './peer.js';
 
 /**
@@ -21,6 +22,7 @@ export class Hub {
   /** Peers that are not WebSockets (a WHEP HTTP session): they get routed messages through a callback. */
   private readonly virtualPeers = new Map<string, (m: RoutedMessage) => void>();
   private seq = 0;
+  private readonly unavailableLog = new LogThrottle(10_000);
   draining = false;
 
   constructor(
@@ -34,6 +36,10 @@ export class Hub {
     ctx.router.onMessage((to, m) => this.onRouted(to, m));
     ctx.router.onPresence((c) => this.onPresence(c));
     metrics.observe(() => ({ connectionsByRole: this.connectionsByRole(), sessions: ctx.sessions.size }));
+  }
+
+  get instanceId(): string {
+    return this.ctx.router.instanceId;
   }
 
   newPeerId(): string {
@@ -51,9 +57,13 @@ export class Hub {
       limits: this.ctx.limits,
       metrics: this.metrics,
       log: this.log,
+      unavailableLog: this.unavailableLog,
       dispatch: (p, msg) => this.dispatch(p, msg),
       closed: (p, wasReady) => {
-        if (wasReady) void this.peerClosed(p);
+        if (wasReady)
+          this.peerClosed(p).catch((err: unknown) =>
+            p.log.warn({ err: (err as Error).message }, 'cleanup after disconnect failed'),
+          );
         else this.peers.delete(p.peerId);
       },
     });
@@ -91,12 +101,16 @@ export class Hub {
     if (virtual) return virtual(message);
     const peer = this.peers.get(to);
     if (!peer || peer.state !== 'ready') {
-      if ('sessionId' in message && message.kind !== 'undeliverable' && message.kind !== 'session_closed') {
-        void this.ctx.deliver(message.from, {
-          kind: 'undeliverable',
-          sessionId: message.sessionId,
-          from: to,
-        });
+      // WHEP's instance-to-instance requests and replies are nobody's session: an absent addressee needs no answer.
+      const answerable =
+        message.kind !== 'undeliverable' &&
+        message.kind !== 'session_closed' &&
+        message.kind !== 'whep_delete' &&
+        message.kind !== 'whep_deleted';
+      if ('sessionId' in message && answerable) {
+        this.ctx
+          .deliver(message.from, { kind: 'undeliverable', sessionId: message.sessionId, from: to })
+          .catch(() => undefined); // Redis away: the sender learns at its next message
       }
       return;
     }

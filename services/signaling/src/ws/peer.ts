@@ -11,6 +11,8 @@ import type { TokenClaims } from '@robostream/protocol/auth';
 import type { Limits } from '../config/config.js';
 import type { Connection, ConnectionState } from '../handlers/context.js';
 import type { SignalingMetrics } from '../http/metrics.js';
+import type { LogThrottle } from '../logging/log-throttle.js';
+import { RouterUnavailableError } from '../routing/router.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** A socket whose unsent bytes pass this is too slow to keep up: it is closed rather than buffered without bound. */
@@ -23,6 +25,8 @@ export interface PeerOptions {
   >;
   metrics: Pick<SignalingMetrics, 'errors' | 'messages'>;
   log: Logger;
+  /** Shared by the instance's peers: the outage line is written once per interval, not once per request. */
+  unavailableLog: LogThrottle;
   /** Runs a valid message: authenticate while unauthenticated, anything else once ready. */
   dispatch: (peer: Peer, msg: ClientMessage) => Promise<void>;
   /** The socket closed; `wasReady` tells whether it had authenticated. */
@@ -58,7 +62,7 @@ export class Peer implements Connection {
     }, l.authTimeoutMs);
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on('close', () => this.onClosed());
-    ws.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
+    // Socket errors are logged (rate-limited) by the plugin's error handler, which closes the socket.
   }
 
   get role(): 'robot' | 'app' | undefined {
@@ -131,7 +135,16 @@ export class Peer implements Connection {
       );
     }
     const parsed = parseClientMessage(data.toString('utf8'));
-    if (!parsed.ok) return this.error(parsed.error.code, parsed.error.message, parsed.error.ref);
+    if (!parsed.ok) {
+      const e = parsed.error;
+      // A token that is missing, empty or too long is refused as one that does not verify: token_invalid and
+      // 4401 at once, rather than a bad_message that leaves the connection waiting for the auth timeout.
+      if (e.type === 'authenticate' && e.field === '/token' && this.state === 'unauthenticated') {
+        this.log.info({ code: 'token_invalid', ip: this.ip }, 'authentication refused');
+        return this.fail('token_invalid', e.message, CloseCode.Unauthorized, e.ref);
+      }
+      return this.error(e.code, e.message, e.ref);
+    }
     this.dispatch(parsed.msg);
   }
 
@@ -145,6 +158,12 @@ export class Peer implements Connection {
       return this.error('unauthenticated', 'send authenticate first', msg.ref);
     }
     this.o.dispatch(this, msg).catch((err: unknown) => {
+      if (err instanceof RouterUnavailableError) {
+        // Every request that needs Redis fails alike during an outage: one line per ten seconds says so.
+        if (this.o.unavailableLog.admit('unavailable') !== undefined)
+          this.log.warn({ err: err.message, type: msg.type }, 'request refused: redis unreachable');
+        return this.error('unavailable', `${msg.type}: signaling cannot reach Redis; retry shortly`, msg.ref);
+      }
       this.log.error(
         { err: err instanceof Error ? err.message : String(err), type: msg.type },
         'handler failed',
