@@ -5,7 +5,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { isValidCidr } from './coturn/peer-ranges.js';
-import { TURN_DEFAULTS } from './coturn/turnserver-conf.js';
+import { TURN_DEFAULTS, userQuotaProblem } from './coturn/turnserver-conf.js';
 
 export interface NetworkConfig {
   /** CIDR of the VPC this program creates. It is also denied to TURN relays. */
@@ -199,6 +199,8 @@ export function parseConfig(raw: {
     maxBps: t.int('maxBps', TURN_DEFAULTS.quotas.maxBps, 0, 10_000_000_000),
     staleNonceSec: t.int('staleNonceSec', TURN_DEFAULTS.staleNonceSec, 30, 86_400),
   };
+  const quotaProblem = userQuotaProblem(turn);
+  if (quotaProblem) t.errors.push(`robostream:turn.${quotaProblem}`);
   if (turn.relayPortMin > turn.relayPortMax)
     t.errors.push('robostream:turn.relayPortMin must not exceed relayPortMax');
   for (const p of [3478, 5349]) {

@@ -158,7 +158,7 @@ describe('the Pulumi program (mocked AWS)', () => {
         'no-multicast-peers',
         'no-cli',
         'stale-nonce=600',
-        'user-quota=12',
+        'user-quota=64',
         'total-quota=1200',
         'max-bps=3000000',
         'tls-listening-port=5349',
