@@ -284,6 +284,24 @@ describe('the Pulumi program (mocked AWS)', () => {
     assert.equal((tg.inputs.healthCheck as Raw).path, '/healthz');
   });
 
+  it('refuses /metrics at the load balancer with 404, before anything is forwarded', () => {
+    const https = one(d.rs, 'aws:lb/listener:Listener', 'robostream-signaling-https');
+    const rules = ofType(d.rs, 'aws:lb/listenerRule:ListenerRule');
+    assert.deepEqual(
+      rules.map((r) => r.inputs.listenerArn),
+      [`arn:aws:lb:eu-west-1:123456789012:${https.name}`], // the mock ARN of the HTTPS listener,
+    );
+    const [rule] = rules;
+    assert.equal(rule!.inputs.priority, 1);
+    assert.deepEqual(rule!.inputs.conditions, [{ pathPattern: { values: ['/metrics', '/metrics/*'] } }]);
+    assert.deepEqual(rule!.inputs.actions, [
+      {
+        type: 'fixed-response',
+        fixedResponse: { statusCode: '404', contentType: 'text/plain', messageBody: 'not found' },
+      },
+    ]);
+  });
+
   it('runs the image from ECR on Fargate in private subnets with the environment the service reads', () => {
     const td = ofType(d.rs, 'aws:ecs/taskDefinition:TaskDefinition')[0]!;
     assert.equal(isSecretInput(td.inputs.containerDefinitions), false);

@@ -1,7 +1,7 @@
 /**
  * The signaling service: its image repository (ECR), an ECS Fargate service in the private subnets behind an
  * internet-facing ALB (TLS with the configured ACM certificate, websocket-friendly idle timeout, health check on
- * /healthz), Redis (SignalingRedis), secrets injected by ECS from Secrets Manager, CPU-based autoscaling.
+ * /healthz, /metrics refused), Redis (SignalingRedis), secrets injected by ECS from Secrets Manager, CPU-based autoscaling.
  *
  * Security groups: internet -> ALB 443 (80 only redirects); ALB -> tasks 8080; tasks -> Redis 6379 and HTTPS out.
  */
@@ -26,6 +26,8 @@ export interface SignalingServiceArgs {
 export const CONTAINER_PORT = 8080;
 export const CONTAINER_NAME = 'signaling';
 const TLS_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06';
+/** Refused at the load balancer (404): the service's /metrics and anything below it. */
+export const METRICS_PATHS = ['/metrics', '/metrics/*'] as const;
 
 export class SignalingService extends pulumi.ComponentResource {
   readonly url: string;
@@ -204,6 +206,23 @@ export class SignalingService extends pulumi.ComponentResource {
         sslPolicy: TLS_POLICY,
         certificateArn: cfg.certificateArn,
         defaultActions: [{ type: 'forward', targetGroupArn: targets.arn }],
+      },
+      p,
+    );
+    // /metrics (Prometheus) names instances, counts sessions and exposes process internals: never to the internet.
+    // Scrape it inside the VPC, from the task's address. The path pattern is case-sensitive like the service's routes.
+    new aws.lb.ListenerRule(
+      `${name}-no-metrics`,
+      {
+        listenerArn: https.arn,
+        priority: 1,
+        conditions: [{ pathPattern: { values: [...METRICS_PATHS] } }],
+        actions: [
+          {
+            type: 'fixed-response',
+            fixedResponse: { statusCode: '404', contentType: 'text/plain', messageBody: 'not found' },
+          },
+        ],
       },
       p,
     );
