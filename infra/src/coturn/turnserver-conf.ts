@@ -9,7 +9,7 @@
 import { cidrToRange, DEFAULT_DENIED_PEER_RANGES, type DeniedRange } from './peer-ranges.js';
 
 export interface TurnTls {
-  /** TLS listener port (turns:). 5349 is the standard one. */
+  /** TLS listener port (turns:). 5349 is the standard one; the AWS servers use 443, which firewalls let through. */
   port: number;
   /** PEM certificate chain, readable by the coturn user. */
   certFile: string;
@@ -73,7 +73,8 @@ export interface TurnServerConfOptions {
 /** Hardened defaults shared by the EC2 program and the local example. */
 export const TURN_DEFAULTS = {
   listeningPort: 3478,
-  tlsPort: 5349,
+  // 443: networks that let nothing but HTTPS out still reach turns: there (the standard 5349 is often blocked).
+  tlsPort: 443,
   relayPorts: { min: 49152, max: 65535 },
   // userQuota: one RTCPeerConnection allocates once per TURN URL of a server (udp, tcp, turns: up to 3) and local
   // network (often 2): about 6 per session. 64 carries ~10 concurrent sessions of one subject (an operator watching
