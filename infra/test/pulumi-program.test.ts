@@ -344,6 +344,7 @@ describe('the Pulumi program (mocked AWS)', () => {
     const tg = ofType(d.rs, 'aws:lb/targetGroup:TargetGroup')[0]!;
     assert.equal(tg.inputs.port, 8080);
     assert.equal(tg.inputs.targetType, 'ip');
+    // Liveness, not readiness (/readyz follows Redis): a Redis outage must not empty the target group.
     assert.equal((tg.inputs.healthCheck as Raw).path, '/healthz');
   });
 
