@@ -41,7 +41,8 @@ COPY --from=build /src/services/web/dist ./web
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 WEB_ROOT=/app/web
 USER robostream
 EXPOSE 8080
-# 503 while draining on SIGTERM or when Redis does not answer.
+# Liveness (/healthz), never readiness (/readyz): an unhealthy container is restarted, and a Redis outage must not
+# restart every replica.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # main.ts drains on SIGTERM (SHUTDOWN_GRACE_MS) and exits.

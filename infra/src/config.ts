@@ -5,7 +5,8 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { isValidCidr } from './coturn/peer-ranges.js';
-import { TURN_DEFAULTS } from './coturn/turnserver-conf.js';
+import { DEFAULT_COTURN_IMAGE } from './coturn/boot-files.js';
+import { TURN_DEFAULTS, userQuotaProblem } from './coturn/turnserver-conf.js';
 
 export interface NetworkConfig {
   /** CIDR of the VPC this program creates. It is also denied to TURN relays. */
@@ -33,6 +34,10 @@ export interface TurnConfig {
   totalQuota: number;
   maxBps: number;
   staleNonceSec: number;
+  /** Upstream coturn image pinned to a release (name:x.y.z[-rN][@sha256:...]); run with host networking. */
+  coturnImage: string;
+  /** SNS topic the TURN alarms (STUN probe, EC2 status check) notify. Absent: alarms without notification. */
+  alarmTopicArn?: string;
 }
 
 export interface SignalingConfig {
@@ -198,10 +203,19 @@ export function parseConfig(raw: {
     totalQuota: t.int('totalQuota', TURN_DEFAULTS.quotas.totalQuota, 0, 10_000_000),
     maxBps: t.int('maxBps', TURN_DEFAULTS.quotas.maxBps, 0, 10_000_000_000),
     staleNonceSec: t.int('staleNonceSec', TURN_DEFAULTS.staleNonceSec, 30, 86_400),
+    coturnImage:
+      t.str(
+        'coturnImage',
+        (v) => /^[a-z0-9][a-z0-9._/-]*:\d+\.\d+\.\d+(-r\d+)?(@sha256:[0-9a-f]{64})?$/.test(v),
+        'must be pinned to a release: name:x.y.z[-rN], optionally @sha256:<digest>',
+      ) ?? DEFAULT_COTURN_IMAGE,
+    alarmTopicArn: t.str('alarmTopicArn', ARN('sns'), 'must be an SNS topic ARN'),
   };
+  const quotaProblem = userQuotaProblem(turn);
+  if (quotaProblem) t.errors.push(`robostream:turn.${quotaProblem}`);
   if (turn.relayPortMin > turn.relayPortMax)
     t.errors.push('robostream:turn.relayPortMin must not exceed relayPortMax');
-  for (const p of [3478, 5349]) {
+  for (const p of [TURN_DEFAULTS.listeningPort, TURN_DEFAULTS.tlsPort]) {
     if (p >= turn.relayPortMin && p <= turn.relayPortMax) {
       t.errors.push(`robostream:turn relay port range must not include the listener port ${p}`);
     }

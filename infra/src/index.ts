@@ -11,6 +11,7 @@ export const signalingWebSocketUrl = out.signalingWebSocketUrl;
 export const turnUrls = out.turnUrls;
 export const turnPublicIps = out.turnPublicIps;
 export const turnInstanceIds = out.turnInstanceIds;
+export const turnAlarmNames = out.turnAlarmNames;
 export const albDnsName = out.albDnsName;
 export const ecrRepositoryUrl = out.ecrRepositoryUrl;
 export const turnSecretArn = out.turnSecretArn;

@@ -19,6 +19,8 @@ export interface RobostreamOutputs {
   turnUrls: pulumi.Output<string>;
   turnPublicIps: pulumi.Output<string[]>;
   turnInstanceIds: pulumi.Output<string[]>;
+  /** CloudWatch alarms per TURN server: STUN probe (also a failed boot) and EC2 status check. */
+  turnAlarmNames: pulumi.Output<string[]>;
   /** Point the signaling domain here (CNAME or Route 53 alias). */
   albDnsName: pulumi.Output<string>;
   ecrRepositoryUrl: pulumi.Output<string>;
@@ -48,6 +50,7 @@ export function deployRobostream(cfg: RobostreamConfig): RobostreamOutputs {
     cfg: cfg.signaling,
     region,
     vpcId: network.vpcId,
+    vpcCidr: network.vpcCidr,
     publicSubnetIds: network.publicSubnetIds,
     privateSubnetIds: network.privateSubnetIds,
     signingKeySecretArn: secrets.signingKeySecretArn,
@@ -61,6 +64,7 @@ export function deployRobostream(cfg: RobostreamConfig): RobostreamOutputs {
     turnUrls,
     turnPublicIps: turn.publicIps,
     turnInstanceIds: turn.instanceIds,
+    turnAlarmNames: turn.alarmNames,
     albDnsName: signaling.albDnsName,
     ecrRepositoryUrl: signaling.repositoryUrl,
     turnSecretArn: secrets.turnSecretArn,

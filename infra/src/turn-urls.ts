@@ -1,6 +1,6 @@
 /**
  * The TURN URLs the signaling service hands to clients (its TURN_URLS variable, comma-separated): per server
- * turn: over UDP and TCP on its Elastic IP, plus one turns: (TLS, 5349) on the TURN domain when TLS is set up.
+ * turn: over UDP and TCP on its Elastic IP, plus one turns: (TLS, on 443) on the TURN domain when TLS is set up.
  */
 export function turnUrls(
   publicIps: string[],

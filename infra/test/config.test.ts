@@ -65,6 +65,15 @@ describe('stack configuration', () => {
       /domain and robostream:turn\.tlsSecretArn go together/,
     ));
 
+  it('refuses a per-subject TURN quota that is unlimited or reaches the server total', () => {
+    rejects(
+      { turn: { userQuota: 0 } },
+      /userQuota 0 \(unlimited\) would let one subject take the whole server/,
+    );
+    rejects({ turn: { userQuota: 100, totalQuota: 100 } }, /userQuota 100 must stay below totalQuota 100/);
+    assert.equal(parse({ turn: { userQuota: 100, totalQuota: 0 } }).turn.userQuota, 100);
+  });
+
   it('refuses min tasks above max tasks and an idle timeout the ALB cannot have', () => {
     rejects({ signaling: { ...signaling, minTasks: 5, maxTasks: 2 } }, /minTasks must not exceed maxTasks/);
     rejects(

@@ -23,7 +23,12 @@ import {
   TURN_DEFAULTS,
   type TurnServerConfOptions,
 } from '../src/coturn/turnserver-conf.js';
-import { renderTurnConfigScript } from '../src/coturn/boot-files.js';
+import {
+  DEFAULT_COTURN_IMAGE,
+  renderTurnConfigScript,
+  renderTurnUserData,
+  TURN_PATHS,
+} from '../src/coturn/boot-files.js';
 import {
   freeListeningPort,
   freeRelayRange,
@@ -247,6 +252,55 @@ describe('coturn booted from the rendered config (loopback peers allowed for thi
     await c.allocate();
     await c.createPermission({ address: '11.1.0.5', port: 9 });
     await c.release();
+  });
+});
+
+/** The STUN probe script exactly as the user data writes it, run with the stub `aws`: the value it reported. */
+function runProbe(dir: string, port: number): { status: number | null; reported: string } {
+  const userData = renderTurnUserData({
+    baseConf: '# base\n',
+    configScript: '#!/bin/bash\n',
+    coturnImage: DEFAULT_COTURN_IMAGE,
+    listeningPort: port,
+    tls: false,
+    region: 'eu-test-1',
+    serverName: 'turn-0',
+  });
+  const start = userData.indexOf(`cat >${TURN_PATHS.probeScript} <<'ROBOSTREAM_END_OF_FILE'\n`);
+  const body = userData.slice(
+    userData.indexOf('\n', start) + 1,
+    userData.indexOf('\nROBOSTREAM_END_OF_FILE', start),
+  );
+  writeFileSync(join(dir, 'probe.sh'), `${body}\n`);
+  writeFileSync(join(dir, 'aws.log'), '');
+  const r = spawnSync('bash', [join(dir, 'probe.sh')], {
+    encoding: 'utf8',
+    env: { PATH: `${dir}:${process.env.PATH ?? ''}`, STUB_AWS_LOG: join(dir, 'aws.log'), STUB_CURRENT: 'x' },
+  });
+  return { status: r.status, reported: readFileSync(join(dir, 'aws.log'), 'utf8') };
+}
+
+describe('the EC2 STUN probe against the real coturn', () => {
+  let b: Booted;
+  before(async () => {
+    b = await boot(false);
+  });
+  after(async () => {
+    await b?.coturn.stop();
+    if (b) rmSync(b.dir, { recursive: true, force: true });
+  });
+
+  it('reports 1 while coturn answers and 0 once it is gone (the alarm then fires)', async () => {
+    const up = runProbe(b.dir, b.server.port);
+    assert.equal(up.status, 0);
+    assert.match(
+      up.reported,
+      /cloudwatch put-metric-data .*--metric-name StunProbeOk --dimensions TurnServer=turn-0 --value 1$/m,
+    );
+    await b.coturn.stop();
+    const down = runProbe(b.dir, b.server.port);
+    assert.notEqual(down.status, 0);
+    assert.match(down.reported, /--value 0$/m);
   });
 });
 

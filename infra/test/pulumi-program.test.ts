@@ -5,6 +5,7 @@
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as pulumi from '@pulumi/pulumi';
 import {
   AMI_ID,
@@ -94,11 +95,11 @@ describe('the Pulumi program (mocked AWS)', () => {
     d = await deploy(config());
   });
 
-  it('opens exactly TURN 3478 udp/tcp, TLS 5349 tcp and the relay range udp on the TURN servers', () => {
+  it('opens exactly TURN 3478 udp/tcp, TLS 443 tcp and the relay range udp on the TURN servers', () => {
     assert.ok(d.rs.some((r) => r.type === SG && r.id === TURN_SG_ID));
     assert.deepEqual(rulesOf(d.rs, TURN_SG_ID), [
       { kind: 'in', protocol: 'tcp', from: 3478, to: 3478, peer: '0.0.0.0/0' },
-      { kind: 'in', protocol: 'tcp', from: 5349, to: 5349, peer: '0.0.0.0/0' },
+      { kind: 'in', protocol: 'tcp', from: 443, to: 443, peer: '0.0.0.0/0' },
       { kind: 'in', protocol: 'udp', from: 3478, to: 3478, peer: '0.0.0.0/0' },
       { kind: 'in', protocol: 'udp', from: 49152, to: 65535, peer: '0.0.0.0/0' },
       { kind: 'out', protocol: '-1', from: undefined, to: undefined, peer: '0.0.0.0/0' },
@@ -112,10 +113,10 @@ describe('the Pulumi program (mocked AWS)', () => {
     }
   });
 
-  it('runs one IMDSv2-only instance (hop limit 1) per configured count, each with its own Elastic IP', () => {
+  it('runs one IMDSv2-only instance per configured count, booting on an interface that already has its Elastic IP', () => {
     const instances = ofType(d.rs, 'aws:ec2/instance:Instance');
     assert.equal(instances.length, 2);
-    for (const i of instances) {
+    for (const [n, i] of instances.entries()) {
       assert.deepEqual(i.inputs.metadataOptions, {
         httpEndpoint: 'enabled',
         httpTokens: 'required',
@@ -124,15 +125,77 @@ describe('the Pulumi program (mocked AWS)', () => {
       });
       assert.equal(i.inputs.ami, AMI_ID);
       assert.equal(i.inputs.instanceType, 't4g.small');
-      assert.equal(i.inputs.associatePublicIpAddress, false);
       assert.equal(i.inputs.keyName, undefined);
-      assert.deepEqual(i.inputs.vpcSecurityGroupIds, [TURN_SG_ID]);
       assert.equal((i.inputs.rootBlockDevice as Raw).encrypted, true);
+      // The interface carries subnet and security group; the Elastic IP is associated with the interface, not
+      // with the instance after it runs.
+      const eniName = `robostream-turn-${n}-eni`;
+      assert.deepEqual(i.inputs.primaryNetworkInterface, { networkInterfaceId: `${eniName}-id` });
+      assert.equal(i.inputs.subnetId, undefined);
+      const eni = one(d.rs, 'aws:ec2/networkInterface:NetworkInterface', eniName);
+      assert.deepEqual(eni.inputs.securityGroups, [TURN_SG_ID]);
+      assert.equal(eni.inputs.subnetId, `robostream-public-${n}-id`);
+      const eip = one(d.rs, 'aws:ec2/eip:Eip', `robostream-turn-${n}-eip`);
+      assert.equal(eip.inputs.networkInterface, `${eniName}-id`);
     }
-    const assoc = ofType(d.rs, 'aws:ec2/eipAssociation:EipAssociation')
-      .map((a) => a.inputs.instanceId)
-      .sort();
-    assert.deepEqual(assoc, ['robostream-turn-0-id', 'robostream-turn-1-id']);
+    assert.deepEqual(ofType(d.rs, 'aws:ec2/eipAssociation:EipAssociation'), []);
+    // Each instance is registered only once its Elastic IP is (dependsOn; its user data needs the address too).
+    const order = d.rs.map((r) => r.name);
+    for (const n of [0, 1])
+      assert.ok(order.indexOf(`robostream-turn-${n}-eip`) < order.indexOf(`robostream-turn-${n}`));
+  });
+
+  it('alarms per TURN server on a STUN probe that fails or never reports, and on the EC2 status check', () => {
+    const alarms = ofType(d.rs, 'aws:cloudwatch/metricAlarm:MetricAlarm');
+    const probe = one(d.rs, 'aws:cloudwatch/metricAlarm:MetricAlarm', 'robostream-turn-1-stun-probe');
+    assert.equal(probe.inputs.namespace, 'Robostream/TURN');
+    assert.equal(probe.inputs.metricName, 'StunProbeOk');
+    assert.deepEqual(probe.inputs.dimensions, { TurnServer: 'robostream-turn-1' });
+    assert.equal(probe.inputs.comparisonOperator, 'LessThanThreshold');
+    assert.equal(probe.inputs.threshold, 1);
+    // No data is what a boot that never installed coturn (or its probe) looks like.
+    assert.equal(probe.inputs.treatMissingData, 'breaching');
+    const status = one(d.rs, 'aws:cloudwatch/metricAlarm:MetricAlarm', 'robostream-turn-1-status-check');
+    assert.equal(status.inputs.metricName, 'StatusCheckFailed');
+    assert.deepEqual(status.inputs.dimensions, { InstanceId: 'robostream-turn-1-id' });
+    assert.equal(alarms.length, 4);
+    const policy = JSON.parse(
+      String(one(d.rs, 'aws:iam/rolePolicy:RolePolicy', 'robostream-turn-put-probe-metric').inputs.policy),
+    );
+    assert.deepEqual(policy.Statement[0].Action, ['cloudwatch:PutMetricData']);
+    assert.deepEqual(policy.Statement[0].Condition, {
+      StringEquals: { 'cloudwatch:namespace': 'Robostream/TURN' },
+    });
+  });
+
+  it('boots coturn from the pinned upstream image, retrying every download, with TLS on 443 and reloads', () => {
+    const text = String(one(d.rs, 'aws:ec2/instance:Instance', 'robostream-turn-0').inputs.userData);
+    assert.equal(spawnSync('bash', ['-n'], { input: text }).status, 0, 'valid bash');
+    // No coturn from Ubuntu's universe; the upstream image pinned to one release build.
+    assert.doesNotMatch(text, /apt-get[^\n]* install[^\n]*\bcoturn\b/);
+    assert.match(text, /^retry docker pull coturn\/coturn:4\.7\.0-r4$/m);
+    assert.match(text, /--network host .*coturn\/coturn:4\.7\.0-r4 -c \/etc\/coturn\/turnserver\.conf/);
+    // Docker Engine from Docker's repository, its key checked against the published fingerprint.
+    assert.match(text, /if \[ "\$fpr" != 9DC858229FC7DD38854AE2D88D81803C0EBFCD88 \]; then/);
+    // Every network step retried, never a bare apt-get/curl/snap/pull under set -e.
+    for (const line of text.split('\n')) {
+      if (/^(apt-get|curl|snap|docker pull|"\$\{APT\[@\]\}")\b/.test(line.trim()))
+        assert.fail(`unretried: ${line}`);
+    }
+    for (const step of ['"${APT[@]}" update', '"${APT[@]}" install', 'curl -fsSL', 'snap install aws-cli'])
+      assert.ok(text.includes(`retry ${step}`), step);
+    // TURN over TLS on 443, a twice-daily certificate refresh that reloads coturn with SIGUSR2 (relays stay up).
+    assert.match(text, /^tls-listening-port=443$/m);
+    assert.match(text, /--cap-add NET_BIND_SERVICE/);
+    assert.match(text, /^ExecStart=\/usr\/local\/sbin\/robostream-turn-config --tls-only$/m);
+    assert.match(text, /^OnUnitActiveSec=12h$/m);
+    assert.match(text, /docker kill --signal=SIGUSR2 "\$CONTAINER"/);
+    // The STUN probe reports every minute, started before coturn so that a stuck start is reported too.
+    assert.match(text, /--metric-name StunProbeOk --dimensions TurnServer='robostream-turn-0'/);
+    assert.ok(
+      text.indexOf('enable --now robostream-turn-probe.timer') <
+        text.indexOf('start --no-block robostream-coturn'),
+    );
   });
 
   it('looks the AMI up: Canonical Ubuntu 24.04 for the instance type architecture', () => {
@@ -158,10 +221,10 @@ describe('the Pulumi program (mocked AWS)', () => {
         'no-multicast-peers',
         'no-cli',
         'stale-nonce=600',
-        'user-quota=12',
+        'user-quota=64',
         'total-quota=1200',
         'max-bps=3000000',
-        'tls-listening-port=5349',
+        'tls-listening-port=443',
         'cert=/etc/robostream/tls/fullchain.pem',
         'denied-peer-ip=169.254.0.0-169.254.255.255',
         'denied-peer-ip=127.0.0.0-127.255.255.255',
@@ -281,7 +344,26 @@ describe('the Pulumi program (mocked AWS)', () => {
     const tg = ofType(d.rs, 'aws:lb/targetGroup:TargetGroup')[0]!;
     assert.equal(tg.inputs.port, 8080);
     assert.equal(tg.inputs.targetType, 'ip');
+    // Liveness, not readiness (/readyz follows Redis): a Redis outage must not empty the target group.
     assert.equal((tg.inputs.healthCheck as Raw).path, '/healthz');
+  });
+
+  it('refuses /metrics at the load balancer with 404, before anything is forwarded', () => {
+    const https = one(d.rs, 'aws:lb/listener:Listener', 'robostream-signaling-https');
+    const rules = ofType(d.rs, 'aws:lb/listenerRule:ListenerRule');
+    assert.deepEqual(
+      rules.map((r) => r.inputs.listenerArn),
+      [`arn:aws:lb:eu-west-1:123456789012:${https.name}`], // the mock ARN of the HTTPS listener,
+    );
+    const [rule] = rules;
+    assert.equal(rule!.inputs.priority, 1);
+    assert.deepEqual(rule!.inputs.conditions, [{ pathPattern: { values: ['/metrics', '/metrics/*'] } }]);
+    assert.deepEqual(rule!.inputs.actions, [
+      {
+        type: 'fixed-response',
+        fixedResponse: { statusCode: '404', contentType: 'text/plain', messageBody: 'not found' },
+      },
+    ]);
   });
 
   it('runs the image from ECR on Fargate in private subnets with the environment the service reads', () => {
@@ -298,7 +380,7 @@ describe('the Pulumi program (mocked AWS)', () => {
       TURN_URLS: d.outputs.turnUrls,
       TURN_TTL_SEC: '3600',
       LOG_LEVEL: 'info',
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '10.42.0.0/16',
     });
     const secrets = Object.fromEntries(
       (c!.secrets as { name: string; valueFrom: string }[]).map((e) => [e.name, e.valueFrom]),
@@ -329,7 +411,7 @@ describe('the Pulumi program (mocked AWS)', () => {
         'turn:198.51.100.1:3478?transport=tcp',
         'turn:198.51.100.2:3478?transport=udp',
         'turn:198.51.100.2:3478?transport=tcp',
-        'turns:turn.example.com:5349?transport=tcp',
+        'turns:turn.example.com:443?transport=tcp',
       ].join(','),
     );
     assert.deepEqual(d.outputs.turnPublicIps, ['198.51.100.1', '198.51.100.2']);
@@ -352,7 +434,7 @@ describe('the Pulumi program with other settings (mocked AWS)', () => {
     for (const i of ofType(d.rs, 'aws:ec2/instance:Instance')) assert.equal(i.inputs.keyName, 'ops');
   });
 
-  it('without TLS: no 5349 rule, no TLS listener in coturn, no turns: URL, x86 AMI for a c7i type', async () => {
+  it('without TLS: no 443 rule, no TLS listener in coturn, no turns: URL, x86 AMI for a c7i type', async () => {
     const d = await deploy(
       config({ turn: { domain: undefined, tlsSecretArn: undefined, count: 1, instanceType: 'c7i.large' } }),
     );

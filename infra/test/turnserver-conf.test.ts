@@ -12,7 +12,11 @@ import {
   TURN_DEFAULTS,
   type TurnServerConfOptions,
 } from '../src/coturn/turnserver-conf.js';
-import { renderTurnConfigScript, renderTurnUserData } from '../src/coturn/boot-files.js';
+import {
+  DEFAULT_COTURN_IMAGE,
+  renderTurnConfigScript,
+  renderTurnUserData,
+} from '../src/coturn/boot-files.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -65,10 +69,10 @@ describe('renderTurnServerConf', () => {
   });
   it('switches TLS and DTLS off without a certificate and on (TLS 1.2+) with one', () => {
     assert.match(renderTurnServerConf(base), /^no-tls\nno-dtls$/m);
-    const tls = renderTurnServerConf({ ...base, tls: { port: 5349, certFile: '/c.pem', keyFile: '/k.pem' } });
+    const tls = renderTurnServerConf({ ...base, tls: { port: 443, certFile: '/c.pem', keyFile: '/k.pem' } });
     assert.match(
       tls,
-      /^tls-listening-port=5349\ncert=\/c\.pem\npkey=\/k\.pem\nno-tlsv1\nno-tlsv1_1\nno-dtls$/m,
+      /^tls-listening-port=443\ncert=\/c\.pem\npkey=\/k\.pem\nno-tlsv1\nno-tlsv1_1\nno-dtls$/m,
     );
   });
   it('refuses values that would inject or break a directive', () => {
@@ -100,9 +104,27 @@ describe('renderTurnServerConf', () => {
 });
 
 describe('EC2 boot files', () => {
+  const userDataOf = (o: Partial<Parameters<typeof renderTurnUserData>[0]> = {}) =>
+    renderTurnUserData({
+      baseConf: renderTurnServerConf(base),
+      configScript: renderTurnConfigScript({ region: 'eu-west-1', authSecretId: 'a' }),
+      coturnImage: DEFAULT_COTURN_IMAGE,
+      listeningPort: 3478,
+      tls: true,
+      region: 'eu-west-1',
+      serverName: 'turn-0',
+      ...o,
+    });
   it('refuse a base config that carries a secret', () => {
     const conf = renderTurnServerConf({ ...base, authSecret: { source: 'inline', secrets: ['s'] } });
-    assert.throws(() => renderTurnUserData({ baseConf: conf, configScript: '' }), /must not carry a secret/);
+    assert.throws(() => userDataOf({ baseConf: conf }), /must not carry a secret/);
+  });
+  it('refuse a coturn image that is not pinned to a release', () => {
+    for (const image of ['coturn/coturn', 'coturn/coturn:latest', 'coturn/coturn:4', 'coturn/coturn:4.7']) {
+      assert.throws(() => userDataOf({ coturnImage: image }), /must be pinned to a release/, image);
+    }
+    const digest = `coturn/coturn:4.7.0-r4@sha256:${'a'.repeat(64)}`;
+    assert.match(userDataOf({ coturnImage: digest }), new RegExp(`^retry docker pull ${digest}$`, 'm'));
   });
   it('quote the secret id for the shell', () => {
     const script = renderTurnConfigScript({ region: 'eu-west-1', authSecretId: "it's" });
@@ -114,8 +136,12 @@ describe('EC2 boot files', () => {
       tls: { secretId: 'b', certFile: '/c', keyFile: '/k' },
     });
     assert.equal(spawnSync('bash', ['-n'], { input: withTls }).status, 0, 'valid bash with TLS');
-    const userData = renderTurnUserData({ baseConf: renderTurnServerConf(base), configScript: script });
-    assert.equal(spawnSync('bash', ['-n'], { input: userData }).status, 0, 'valid bash user data');
+    for (const tls of [true, false])
+      assert.equal(
+        spawnSync('bash', ['-n'], { input: userDataOf({ tls }) }).status,
+        0,
+        `user data, tls ${tls}`,
+      );
   });
 });
 
@@ -161,16 +187,8 @@ describe('scripts/render-turnserver-conf.ts', () => {
     assert.match(r.stderr, /listeningPort lies inside the relay port range/);
   });
   it('the committed docker/coturn/turnserver.conf is what the CLI renders today', () => {
-    const r = cli([
-      '--relay-min',
-      '49160',
-      '--relay-max',
-      '49200',
-      '--allow-peer',
-      '172.16.0.0/12',
-      '--allow-peer',
-      '192.168.0.0/16',
-    ]);
+    // No --allow-peer: docker/coturn/start.sh allows the stack's own subnet at start, and nothing else private.
+    const r = cli(['--relay-min', '49160', '--relay-max', '49200']);
     assert.equal(r.stdout, readFileSync(join(ROOT, 'docker/coturn/turnserver.conf'), 'utf8'));
   });
 });

@@ -102,6 +102,16 @@ describe('compose.yaml: the local stack', { timeout: 900_000 }, () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/html/);
     assert.notEqual(replicas[0]?.instanceId, replicas[1]?.instanceId, 'two distinct replicas');
+    // Metrics stay on the stack network, like behind the ALB: the edge refuses them, encoded or not.
+    for (const path of ['/metrics', '/metrics/', '/%6detrics', '//metrics']) {
+      assert.equal((await fetch(`http://localhost:${httpPort}${path}`)).status, 404, path);
+    }
+    const ip = await containerIp(replicas[0]!.container);
+    assert.equal(
+      (await fetch(`http://${ip}:8080/metrics`)).status,
+      200,
+      'a replica serves them on its own address',
+    );
   });
 
   test('the simulated robot is in presence on both signaling replicas', async () => {

@@ -18,6 +18,7 @@ import { composeConfig, type ComposeService } from './support/compose.js';
 import {
   buildImages,
   containerLogs,
+  docker,
   IMAGES,
   robotMicBuffers,
   sessionOpen,
@@ -72,6 +73,10 @@ describe('robot container to Chromium, relay-only through the coturn container',
     const streamerEnv = service(compose, 'sim-streamer').environment ?? {};
 
     network = await new Network().start();
+    // compose pins its subnet; here Docker chose one, and coturn's start script allows relays into it alone.
+    const subnet = (
+      await docker(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}}', network.getName()])
+    ).stdout.trim();
     const secretFile = { content: turnSecret, target: '/run/secrets/turn_secret', mode: 0o444 };
 
     await start(
@@ -89,8 +94,10 @@ describe('robot container to Chromium, relay-only through the coturn container',
         .withNetwork(network)
         .withNetworkAliases('coturn')
         .withEntrypoint(coturnSpec.entrypoint ?? [])
+        .withEnvironment({ ...coturnSpec.environment, STACK_SUBNET: subnet })
         .withCopyFilesToContainer([
           { source: 'docker/coturn/turnserver.conf', target: '/etc/coturn/turnserver.conf', mode: 0o444 },
+          { source: 'docker/coturn/start.sh', target: '/etc/coturn/start.sh', mode: 0o444 },
         ])
         .withCopyContentToContainer([secretFile])
         .withHealthCheck({ test: healthTest(coturnSpec), interval: 1000, timeout: 3000, retries: 20 })

@@ -1,7 +1,7 @@
 /**
  * The signaling service: its image repository (ECR), an ECS Fargate service in the private subnets behind an
  * internet-facing ALB (TLS with the configured ACM certificate, websocket-friendly idle timeout, health check on
- * /healthz), Redis (SignalingRedis), secrets injected by ECS from Secrets Manager, CPU-based autoscaling.
+ * /healthz, /metrics refused), Redis (SignalingRedis), secrets injected by ECS from Secrets Manager, CPU-based autoscaling.
  *
  * Security groups: internet -> ALB 443 (80 only redirects); ALB -> tasks 8080; tasks -> Redis 6379 and HTTPS out.
  */
@@ -14,6 +14,8 @@ export interface SignalingServiceArgs {
   cfg: SignalingConfig;
   region: pulumi.Input<string>;
   vpcId: pulumi.Input<string>;
+  /** The VPC's range: the ALB's addresses are in it, so it is what TRUST_PROXY trusts. */
+  vpcCidr: string;
   publicSubnetIds: pulumi.Input<string>[];
   privateSubnetIds: pulumi.Input<string>[];
   signingKeySecretArn: pulumi.Input<string>;
@@ -26,6 +28,8 @@ export interface SignalingServiceArgs {
 export const CONTAINER_PORT = 8080;
 export const CONTAINER_NAME = 'signaling';
 const TLS_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06';
+/** Refused at the load balancer (404): the service's /metrics and anything below it. */
+export const METRICS_PATHS = ['/metrics', '/metrics/*'] as const;
 
 export class SignalingService extends pulumi.ComponentResource {
   readonly url: string;
@@ -207,6 +211,23 @@ export class SignalingService extends pulumi.ComponentResource {
       },
       p,
     );
+    // /metrics (Prometheus) names instances, counts sessions and exposes process internals: never to the internet.
+    // Scrape it inside the VPC, from the task's address. The path pattern is case-sensitive like the service's routes.
+    new aws.lb.ListenerRule(
+      `${name}-no-metrics`,
+      {
+        listenerArn: https.arn,
+        priority: 1,
+        conditions: [{ pathPattern: { values: [...METRICS_PATHS] } }],
+        actions: [
+          {
+            type: 'fixed-response',
+            fixedResponse: { statusCode: '404', contentType: 'text/plain', messageBody: 'not found' },
+          },
+        ],
+      },
+      p,
+    );
     new aws.lb.Listener(
       `${name}-http`,
       {
@@ -296,7 +317,8 @@ export class SignalingService extends pulumi.ComponentResource {
               { name: 'TURN_URLS', value: turnUrls },
               { name: 'TURN_TTL_SEC', value: String(cfg.turnCredentialTtlSec) },
               { name: 'LOG_LEVEL', value: cfg.logLevel },
-              { name: 'TRUST_PROXY', value: 'true' },
+              // Only the load balancer's hops are trusted: a client-written X-Forwarded-For entry is not.
+              { name: 'TRUST_PROXY', value: args.vpcCidr },
             ],
             // ECS reads these from Secrets Manager at task start: never in the task definition or the state.
             secrets: [

@@ -9,7 +9,7 @@
 import { cidrToRange, DEFAULT_DENIED_PEER_RANGES, type DeniedRange } from './peer-ranges.js';
 
 export interface TurnTls {
-  /** TLS listener port (turns:). 5349 is the standard one. */
+  /** TLS listener port (turns:). 5349 is the standard one; the AWS servers use 443, which firewalls let through. */
   port: number;
   /** PEM certificate chain, readable by the coturn user. */
   certFile: string;
@@ -24,9 +24,13 @@ export type TurnAuthSecret =
   | { source: 'appended-at-start'; note: string };
 
 export interface TurnQuotas {
-  /** Concurrent allocations one username may hold (user-quota). 0 = unlimited. */
+  /**
+   * Concurrent allocations one subject may hold (user-quota). coturn counts it per name after the expiry in a
+   * TURN REST username "<expiry>:<subject>", so it is shared by every credential ever minted for that robot or
+   * app. At least 1 and below totalQuota: one subject (or one leaked credential) must never take a whole server.
+   */
   userQuota: number;
-  /** Concurrent allocations on this server (total-quota). 0 = unlimited. */
+  /** Concurrent allocations on this server (total-quota). 0 = unlimited (then only the relay port range limits). */
   totalQuota: number;
   /** Bytes per second per session, each direction (max-bps). 0 = unlimited. */
   maxBps: number;
@@ -69,9 +73,13 @@ export interface TurnServerConfOptions {
 /** Hardened defaults shared by the EC2 program and the local example. */
 export const TURN_DEFAULTS = {
   listeningPort: 3478,
-  tlsPort: 5349,
+  // 443: networks that let nothing but HTTPS out still reach turns: there (the standard 5349 is often blocked).
+  tlsPort: 443,
   relayPorts: { min: 49152, max: 65535 },
-  quotas: { userQuota: 12, totalQuota: 1200, maxBps: 3_000_000 },
+  // userQuota: one RTCPeerConnection allocates once per TURN URL of a server (udp, tcp, turns: up to 3) and local
+  // network (often 2): about 6 per session. 64 carries ~10 concurrent sessions of one subject (an operator watching
+  // several robots, a robot with several viewers) and still leaves a subject at most 1/18 of a server.
+  quotas: { userQuota: 64, totalQuota: 1200, maxBps: 3_000_000 },
   staleNonceSec: 600,
 } as const;
 
@@ -161,6 +169,14 @@ export function renderTurnServerConf(o: TurnServerConfOptions): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Why these quotas would let one subject take a whole server, or undefined when they do not. */
+export function userQuotaProblem(q: Pick<TurnQuotas, 'userQuota' | 'totalQuota'>): string | undefined {
+  if (q.userQuota === 0) return 'userQuota 0 (unlimited) would let one subject take the whole server';
+  if (q.totalQuota > 0 && q.userQuota >= q.totalQuota)
+    return `userQuota ${q.userQuota} must stay below totalQuota ${q.totalQuota}: one subject would take the whole server`;
+  return undefined;
+}
+
 // Every value lands on a `key=value` line: one stray newline or space would inject or break a directive.
 const TOKEN = /^[\x21-\x7e]+$/;
 
@@ -203,6 +219,8 @@ function validate(o: TurnServerConfOptions): void {
   }
   count('quotas.userQuota', o.quotas.userQuota);
   count('quotas.totalQuota', o.quotas.totalQuota);
+  const quotaProblem = userQuotaProblem(o.quotas);
+  if (quotaProblem) throw new Error(quotaProblem);
   count('quotas.maxBps', o.quotas.maxBps);
   if (!Number.isInteger(o.staleNonceSec) || o.staleNonceSec < 1)
     throw new Error('staleNonceSec must be >= 1');
