@@ -125,7 +125,7 @@ test('/healthz and /metrics report links, services, messages, drops and the lock
   }
 });
 
-test('main: starts from the environment, serves, and exits 0 on SIGTERM; exits 2 on bad config', async () => {
+test('main: starts from the environment, serves, and exits 0 on SIGTERM; exits 78 (EX_CONFIG) on bad config', async () => {
   const bad = spawn(process.execPath, ['--import', 'tsx', 'services/gateway/src/main.ts'], {
     env: { ...process.env, GATEWAY_ROBOT_ID: '' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -133,7 +133,7 @@ test('main: starts from the environment, serves, and exits 0 on SIGTERM; exits 2
   let err = '';
   bad.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const [badCode] = (await once(bad, 'exit')) as [number];
-  assert.equal(badCode, 2);
+  assert.equal(badCode, 78);
   assert.match(err, /GATEWAY_ROBOT_ID is required/);
 
   const dir = mkdtempSync(join(tmpdir(), 'gw-main-'));

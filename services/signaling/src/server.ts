@@ -107,6 +107,7 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
     },
   );
 
+  let stopping: Promise<void> | undefined;
   return {
     app,
     router,
@@ -125,12 +126,16 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
       );
       return address;
     },
-    async shutdown() {
-      app.log.info('draining');
-      await hub.drain(config.shutdownGraceMs);
-      await app.close();
-      await router.stop();
-      rateRedis?.disconnect();
+    // Idempotent: a second caller (a signal handler and a test's clean-up, say) waits for the same stop.
+    shutdown() {
+      stopping ??= (async () => {
+        app.log.info('draining');
+        await hub.drain(config.shutdownGraceMs);
+        await app.close();
+        await router.stop();
+        rateRedis?.disconnect();
+      })();
+      return stopping;
     },
   };
 }
