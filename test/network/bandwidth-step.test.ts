@@ -12,7 +12,10 @@ test('bandwidth step: the picture keeps moving under a 1 Mbit/s cap, in the same
   const f = robostream(r);
   const observed = impairedSeconds(r) + 8;
   assert.equal(f.sessionsOpened, 1, 'one media session throughout');
-  assert.ok(f.fps >= 10, `frame rate through the cap and after: ${f.fps} fps`);
+  assert.ok(
+    f.fps >= 0.4 * f.cleanFps,
+    `frame rate through the cap and after: ${f.fps} fps, ${f.cleanFps} before`,
+  );
   // Generous: the issue measured 16.1 s frozen of 20 s; half the observed time frozen fails.
   assert.ok(f.freezeMs < (observed * 1000) / 2, `frozen ${f.freezeMs} ms of ${observed.toFixed(0)} s`);
   assert.ok(f.impairedKbps < 1100, `the cap held the received bitrate to ${f.impairedKbps} kbit/s`);

@@ -26,7 +26,7 @@ const LEFT = 70;
 const RIGHT = 20;
 const PANEL_H = 150;
 const GAP = 40;
-const TOP = 50;
+const TOP = 76;
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
@@ -58,11 +58,11 @@ export function timelineSvg(spec: ChartSpec): string {
   const parts: string[] = [];
   const height = TOP + panels.length * (PANEL_H + GAP) + 40 + spec.runs.length * 18 + 40;
   parts.push(`<rect width="${W}" height="${height}" fill="white"/>`);
-  parts.push(`<text x="${LEFT}" y="28" font-size="18" font-weight="bold">${esc(spec.title)}</text>`);
+  parts.push(`<text x="${LEFT}" y="28" font-size="16" font-weight="bold">${esc(spec.title)}</text>`);
   spec.runs.forEach((r, i) =>
     parts.push(
-      `<rect x="${W - 330 + i * 160}" y="16" width="14" height="14" fill="${r.colour}"/>` +
-        `<text x="${W - 310 + i * 160}" y="28" font-size="13">${esc(r.label)}</text>`,
+      `<rect x="${LEFT + i * 200}" y="36" width="14" height="14" fill="${r.colour}"/>` +
+        `<text x="${LEFT + 20 + i * 200}" y="48" font-size="13">${esc(r.label)}</text>`,
     ),
   );
   const shade = (y0: number, h: number): void => {

@@ -8,20 +8,26 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_EXECUTABLE, CHROMIUM_FLAGS } from '../chromium.js';
+import type { GatewayRecord } from './browser/gateway-page.js';
 import type { LabSignal, PageResults } from './browser/lab-page.js';
 
-let bundled: Promise<string> | undefined;
-function bundleLabPage(): Promise<string> {
-  bundled ??= build({
-    entryPoints: [fileURLToPath(new URL('./browser/lab-page.ts', import.meta.url))],
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'chrome120',
-    write: false,
-    logLevel: 'silent',
-  }).then((r) => r.outputFiles[0]?.text ?? '');
-  return bundled;
+const bundles = new Map<string, Promise<string>>();
+/** A browser module of ./browser/ with its imports, as one ES module (built once per process). */
+function bundle(entry: string): Promise<string> {
+  let b = bundles.get(entry);
+  if (!b) {
+    b = build({
+      entryPoints: [fileURLToPath(new URL(`./browser/${entry}.ts`, import.meta.url))],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'chrome120',
+      write: false,
+      logLevel: 'silent',
+    }).then((r) => r.outputFiles[0]?.text ?? '');
+    bundles.set(entry, b);
+  }
+  return b;
 }
 
 export interface LabBrowser {
@@ -32,7 +38,10 @@ export interface LabBrowser {
 
 /** Chromium in `ns` on CPU `cpu`, its page origin at http://<address>:8000 (a secure context by flag). */
 export async function launchLabBrowser(ns: string, cpu: number, address: string): Promise<LabBrowser> {
-  const code = await bundleLabPage();
+  const scripts: Record<string, string> = {
+    '/lab-page.js': await bundle('lab-page'),
+    '/gateway-page.js': await bundle('gateway-page'),
+  };
   const dir = mkdtempSync(join(tmpdir(), 'netlab-chromium-'));
   const wrapper = join(dir, 'chromium');
   writeFileSync(
@@ -54,7 +63,8 @@ export async function launchLabBrowser(ns: string, cpu: number, address: string)
   });
   await context.route(`${origin}/**`, (route) => {
     const path = new URL(route.request().url()).pathname;
-    if (path === '/lab-page.js') return route.fulfill({ contentType: 'text/javascript', body: code });
+    const script = scripts[path];
+    if (script) return route.fulfill({ contentType: 'text/javascript', body: script });
     return route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>netlab</title>' });
   });
   return {
@@ -149,6 +159,45 @@ export class LabPage {
 
   async close(): Promise<void> {
     await this.page.evaluate(() => (window as unknown as LabWindow).lab.close()).catch(() => undefined);
+    await this.page.close().catch(() => undefined);
+  }
+}
+
+interface GatewayWindow {
+  gatewayLab: {
+    start(url: string, token: string, robotId: string, intervalMs: number): Promise<void>;
+    collect(): GatewayRecord;
+    close(): void;
+  };
+}
+
+/** A page of a LabBrowser operating the robot's gateway (browser/gateway-page.ts). */
+export class GatewayPage {
+  private constructor(readonly page: Page) {}
+
+  static async open(b: LabBrowser): Promise<GatewayPage> {
+    const page = await b.context.newPage();
+    await page.goto(b.origin);
+    await page.addScriptTag({ url: '/gateway-page.js', type: 'module' });
+    await page.waitForFunction(() => 'gatewayLab' in window);
+    return new GatewayPage(page);
+  }
+
+  start(signalingUrl: string, token: string, robotId: string, intervalMs: number): Promise<void> {
+    return this.page.evaluate(
+      ([u, t, r, i]) => (window as unknown as GatewayWindow).gatewayLab.start(u, t, r, i),
+      [signalingUrl, token, robotId, intervalMs] as const,
+    );
+  }
+
+  collect(): Promise<GatewayRecord> {
+    return this.page.evaluate(() => (window as unknown as GatewayWindow).gatewayLab.collect());
+  }
+
+  async close(): Promise<void> {
+    await this.page
+      .evaluate(() => (window as unknown as GatewayWindow).gatewayLab.close())
+      .catch(() => undefined);
     await this.page.close().catch(() => undefined);
   }
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { TestKeys } from '../tokens.js';
 import type { Flip } from './browser/lab-page.js';
 import { Lab, type LabOptions } from './lab.js';
-import { launchLabBrowser, LabPage, type LabBrowser } from './lab-browser.js';
+import { GatewayPage, launchLabBrowser, LabPage, type LabBrowser } from './lab-browser.js';
 import { spawnTsInNamespace, type NsProcess } from './ns-process.js';
 
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
@@ -42,6 +42,7 @@ export class LabStack {
   private readonly browsers = new Map<string, LabBrowser>();
   private robot: RobotProcess | null = null;
   private baselineSender: LabBrowser | null = null;
+  private gateway: NsProcess | null = null;
 
   private constructor(
     readonly lab: Lab,
@@ -88,6 +89,30 @@ export class LabStack {
     return this.robot;
   }
 
+  /** The gateway and a robot program (`echo`) in the robot namespace; its lines report the deadman. */
+  async startGateway(env: Record<string, string> = {}): Promise<NsProcess> {
+    const proc = spawnTsInNamespace(this.lab.robotNs, here('./gateway-agent.ts'), [], {
+      cpu: ROBOT_CPU,
+      env: {
+        SIGNALING_URL: this.signalingUrl,
+        ROBOT_TOKEN: await this.keys.robot(ROBOT_ID),
+        ROBOT_ID,
+        APP_PUBLIC_KEY: this.keys.publicPem,
+        ...env,
+      },
+    });
+    await proc.waitLine((l) => l.includes('"ready"'), 60_000, 'the gateway in the robot namespace');
+    this.gateway = proc;
+    return proc;
+  }
+
+  /** An operator page on the gateway in `app`'s namespace, sending a command every `intervalMs`. */
+  async gatewayOperator(app = 'app', intervalMs = 50): Promise<GatewayPage> {
+    const page = await GatewayPage.open(await this.browser(app));
+    await page.start(this.signalingUrl, await this.keys.app(`lab-${app}`, [ROBOT_ID]), ROBOT_ID, intervalMs);
+    return page;
+  }
+
   async stopRobot(): Promise<void> {
     await this.robot?.proc.kill();
     this.robot = null;
@@ -128,6 +153,7 @@ export class LabStack {
     for (const b of this.browsers.values()) await b.close();
     await this.baselineSender?.close();
     await this.robot?.proc.kill();
+    await this.gateway?.kill();
     await this.signaling.kill();
     await this.lab.close();
   }

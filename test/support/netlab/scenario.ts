@@ -105,8 +105,13 @@ async function runMode(scn: Scenario, stack: LabStack, mode: Mode, full: boolean
       raw,
     };
     let i = 1;
-    for (const [app, p] of extra)
-      result.extra.set(app, analyze(await p.collect(), await flips(i++), window, null, targets));
+    for (const [app, p] of extra) {
+      // A viewer added during the impairment is judged from its first frame to its leaving.
+      const got = await p.collect();
+      const first = got.frames.find((t) => t >= impairStartMs) ?? impairStartMs;
+      const own = { startMs: impairStartMs, impairStartMs: first, impairEndMs, endMs: impairEndMs };
+      result.extra.set(app, analyze(got, await flips(i++), own, null, targets));
+    }
     return result;
   } finally {
     for (const p of pages) await p.close();

@@ -12,7 +12,7 @@ const randomLoss = (name: string, fraction: number): Scenario => ({
   warmupMs: (full) => len(full, 8000, 4000),
   async impair({ lab, full }) {
     await lab.setLoss(fraction);
-    await sleep(len(full, 60_000, 10_000));
+    await sleep(len(full, 60_000, 8000));
     await lab.setLoss(0);
   },
   afterMs: () => 3000,
@@ -25,7 +25,7 @@ const delay = (name: string, delayMs: number, jitterMs: number, label: string): 
   warmupMs: (full) => len(full, 8000, 4000),
   async impair({ lab, full }) {
     await lab.setDelay(delayMs, jitterMs);
-    await sleep(len(full, 30_000, 10_000));
+    await sleep(len(full, 30_000, 8000));
     await lab.setDelay(0, 0);
   },
   afterMs: () => 3000,
