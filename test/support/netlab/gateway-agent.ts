@@ -5,9 +5,9 @@
 // Output: JSON lines: {type:"ready"}, {type:"deadman",status,silentMs,atEpochMs}.
 import { pino } from 'pino';
 import { publicKeyFromPem } from '@robostream/protocol/auth/keys';
-import { ServiceClient } from '../../../services/gateway/src/client/index.js';
-import { DEFAULT_LIMITS, startGateway } from '../../../services/gateway/src/index.js';
-import { GatewayEndpoint } from '../../../services/gateway/src/signaling/gateway-endpoint.js';
+import { ServiceClient } from '@robostream/gateway/client';
+import { DEFAULT_LIMITS, startGateway } from '@robostream/gateway';
+import { GatewayEndpoint } from '@robostream/gateway/endpoint';
 
 const env = (name: string): string => {
   const v = process.env[name];
