@@ -169,7 +169,7 @@ export class SourceHub {
     const channel = this.channel(source.id, profile.codec);
     return (
       `${videoSourceFragment(source)} ! tee name=raw ! ${main} ` +
-      `raw. ! queue max-size-buffers=1 max-size-time=0 max-size-bytes=0 leaky=downstream ! intervideosink channel=${channel}`
+      `raw. ! queue max-size-buffers=1 max-size-time=0 max-size-bytes=0 leaky=downstream ! intervideosink sync=false channel=${channel}`
     );
   }
 
