@@ -1,4 +1,4 @@
-// Scenario 2 (docs/networks.md), short: random loss (2 % and 10 %, each direction) and burst loss (everything
+// Scenario 2 (docs/networks.md), short: random loss (10 %, each direction) and burst loss (everything
 // for 200 ms every 5 s) on the robot's link. The picture must keep moving in the same session: NACK and
 // keyframe requests repair what is lost. Freeze totals and glass-to-glass are bench figures.
 import assert from 'node:assert/strict';
@@ -9,8 +9,8 @@ import { robostream } from './support.js';
 
 // Frame rates relative to the same run's clean stretch: this 2-core machine is shared, and a loaded run shows
 // fewer frames on a clean path too.
+// 2 % loss is in the bench only: 10 % covers the same repair path, harder, and the test set stays short.
 for (const [name, share] of [
-  ['loss-2pct', 0.6],
   ['loss-10pct', 0.4],
   ['burst-loss', 0.5],
 ] as const)

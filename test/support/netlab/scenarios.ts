@@ -82,7 +82,7 @@ export const SCENARIOS: Scenario[] = [
     async impair({ lab }) {
       await lab.moveRobot();
     },
-    afterMs: (full) => len(full, 30_000, 25_000),
+    afterMs: (full) => len(full, 30_000, 15_000),
     recover: 'frames',
   },
   {

@@ -99,7 +99,8 @@ function bitrates(r: PageResults): [number, number][] {
   for (let i = 1; i < r.samples.length; i++) {
     const a = r.samples[i - 1]!;
     const b = r.samples[i]!;
-    if (a.pc !== b.pc || b.atEpochMs <= a.atEpochMs) continue;
+    // Two samples close together (a getStats call delayed behind a stalled page) make a meaningless rate.
+    if (a.pc !== b.pc || b.atEpochMs - a.atEpochMs < 150) continue;
     out.push([
       b.atEpochMs,
       Math.max(0, ((b.bytesReceived - a.bytesReceived) * 8) / (b.atEpochMs - a.atEpochMs)),
