@@ -88,6 +88,13 @@ describe('streamer with Chromium', { timeout: 120_000 }, () => {
         )
       ).transport.bandwidth!;
       assert.ok(bw.ackedKbps! > 100, `acknowledged ${bw.ackedKbps} kbit/s`);
+      // No keyframe-request loop: a forced keyframe is decodable, so Chromium does not ask again after each one
+      // (it did twice a second while a standalone SPS/PPS packet closed a frame of its own).
+      const settled = await page.stats();
+      await new Promise((r) => setTimeout(r, 3000));
+      const later3s = await page.stats();
+      const plis = (later3s.video[0]?.pliCount ?? 0) - (settled.video[0]?.pliCount ?? 0);
+      assert.ok(plis <= 1, `${plis} PLIs in 3 s on a clean path`);
       assert.ok(bw.targetKbps >= 300, `target ${bw.targetKbps} kbit/s`);
     } finally {
       await page.close();

@@ -28,6 +28,8 @@ export interface EncoderProfile {
   fragment(settings: EncoderSettings): string;
   /** How to change the bitrate while playing, or null when the element cannot. */
   bitrate: { property: string; toValue(kbps: number): number } | null;
+  /** The encoder writes SPS/PPS before every IDR itself (the payloader must not add more). */
+  inbandParameterSets: boolean;
 }
 
 const H264_CAPS = 'video/x-h264,profile=constrained-baseline,stream-format=byte-stream';
@@ -41,6 +43,7 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
     fragment: (s) =>
       `v4l2h264enc name=venc extra-controls="controls,video_bitrate=${s.bitrateKbps * 1000},h264_i_frame_period=${s.keyframeIntervalFrames},repeat_sequence_header=1" ! ${H264_CAPS},level=(string)4`,
     bitrate: null,
+    inbandParameterSets: false,
   },
   nvv4l2: {
     name: 'nvv4l2',
@@ -50,6 +53,7 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
       `nvvidconv ! video/x-raw(memory:NVMM),format=I420 ! nvv4l2h264enc name=venc bitrate=${s.bitrateKbps * 1000} ` +
       `iframeinterval=${s.keyframeIntervalFrames} idrinterval=${s.keyframeIntervalFrames} insert-sps-pps=true profile=0 maxperf-enable=true ! ${H264_CAPS}`,
     bitrate: { property: 'bitrate', toValue: (kbps) => kbps * 1000 },
+    inbandParameterSets: false,
   },
   va: {
     name: 'va',
@@ -58,6 +62,7 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
     fragment: (s) =>
       `vah264enc name=venc rate-control=cbr bitrate=${s.bitrateKbps} key-int-max=${s.keyframeIntervalFrames} b-frames=0 ! ${H264_CAPS}`,
     bitrate: { property: 'bitrate', toValue: (kbps) => kbps },
+    inbandParameterSets: false,
   },
   vaapi: {
     name: 'vaapi',
@@ -66,6 +71,7 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
     fragment: (s) =>
       `vaapih264enc name=venc rate-control=cbr bitrate=${s.bitrateKbps} keyframe-period=${s.keyframeIntervalFrames} ! ${H264_CAPS}`,
     bitrate: { property: 'bitrate', toValue: (kbps) => kbps },
+    inbandParameterSets: false,
   },
   x264: {
     name: 'x264',
@@ -75,6 +81,7 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
       `x264enc name=venc tune=zerolatency speed-preset=ultrafast bitrate=${s.bitrateKbps} ` +
       `key-int-max=${s.keyframeIntervalFrames} vbv-buf-capacity=${Math.max(100, Math.round(1000 / s.framerate) * 4)} ! ${H264_CAPS}`,
     bitrate: { property: 'bitrate', toValue: (kbps) => kbps },
+    inbandParameterSets: true,
   },
   vp8: {
     name: 'vp8',
@@ -84,6 +91,7 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
       `vp8enc name=venc deadline=1 cpu-used=8 end-usage=cbr lag-in-frames=0 error-resilient=partitions threads=2 ` +
       `target-bitrate=${s.bitrateKbps * 1000} keyframe-max-dist=${s.keyframeIntervalFrames}`,
     bitrate: { property: 'target-bitrate', toValue: (kbps) => kbps * 1000 },
+    inbandParameterSets: false,
   },
 };
 
@@ -147,10 +155,20 @@ export async function detectEncoders(choice: EncoderChoice): Promise<EncoderDete
   return { usableH264: usable, h264: encoderProfiles[first], vp8 };
 }
 
-/** The RTP payloader for an encoded stream; payload type is rewritten per viewer by the transport. */
-export function videoPayloaderFragment(codec: VideoCodecName): string {
-  return codec === 'h264'
-    ? 'rtph264pay config-interval=-1 pt=96 mtu=1200 aggregate-mode=zero-latency'
+/**
+ * The RTP payloader for an encoded stream; payload type is rewritten per viewer by the transport.
+ *
+ * H.264 parameter sets: x264 already writes SPS/PPS in-band before every IDR, and with sliced threads (tune
+ * zerolatency) an IDR picture is several slices. rtph264pay config-interval=-1 inserts SPS/PPS before every IDR
+ * *slice*, so parameter sets landed between the slices of one picture; Chromium then failed the picture and asked
+ * for a keyframe right after each one (measured: 2 PLIs a second on a clean loopback path, every keyframe answered
+ * by another PLI; none with this fixed). Encoders that write SPS/PPS in-band get no insertion; the others keep it.
+ */
+export function videoPayloaderFragment(
+  profile: Pick<EncoderProfile, 'codec' | 'inbandParameterSets'>,
+): string {
+  return profile.codec === 'h264'
+    ? `rtph264pay config-interval=${profile.inbandParameterSets ? 0 : -1} pt=96 mtu=1200 aggregate-mode=zero-latency`
     : 'rtpvp8pay pt=97 mtu=1200 picture-id-mode=15-bit';
 }
 

@@ -58,3 +58,32 @@ export function startsKeyframe(codec: VideoCodecName, packet: Buffer): boolean {
   const payload = packet.subarray(offset);
   return codec === 'h264' ? h264StartsKeyframe(payload) : vp8StartsKeyframe(payload);
 }
+
+const NAL_SPS = 7;
+const NAL_PPS = 8;
+
+/**
+ * An H.264 packet carrying only SPS/PPS and the marker bit: what rtph264pay sends on its own when a keyframe is
+ * forced (its answer to the force-key-unit event's all-headers flag), stamped with the keyframe's timestamp but
+ * closing a "frame" of its own. Chromium then sees two frames with one timestamp, fails the keyframe and asks for
+ * another, for ever (measured: a PLI after every forced keyframe). The keyframe itself carries SPS/PPS in-band.
+ */
+export function isStandaloneParameterSets(packet: Buffer): boolean {
+  if (((packet[1] ?? 0) & 0x80) === 0) return false;
+  const offset = rtpPayloadOffset(packet);
+  if (offset < 0) return false;
+  const payload = packet.subarray(offset);
+  const type = (payload[0] ?? 0) & 0x1f;
+  if (type === NAL_SPS || type === NAL_PPS) return true;
+  if (type !== NAL_STAP_A) return false;
+  let i = 1;
+  let any = false;
+  while (i + 2 < payload.length) {
+    const size = payload.readUInt16BE(i);
+    const t = (payload[i + 2] ?? 0) & 0x1f;
+    if (t !== NAL_SPS && t !== NAL_PPS) return false;
+    any = true;
+    i += 2 + size;
+  }
+  return any;
+}

@@ -163,7 +163,7 @@ export class SourceHub {
     });
     // The leaky queue decouples capture from encode: a slow encoder drops old frames instead of adding latency.
     const leaky = 'queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream';
-    const main = `${leaky} ! ${encode} ! ${videoPayloaderFragment(profile.codec)} ! ${APPSINK}`;
+    const main = `${leaky} ! ${encode} ! ${videoPayloaderFragment(profile)} ! ${APPSINK}`;
     if (!this.config.lowLayerEnabled) return `${videoSourceFragment(source)} ! ${main}`;
     // The captured frames also go to the low layer's pipeline (intervideosink keeps only the latest frame).
     const channel = this.channel(source.id, profile.codec);
@@ -187,7 +187,7 @@ export class SourceHub {
       `video/x-raw,framerate=${g.framerate}/1 ! videoscale ! videoconvert ! ` +
       `video/x-raw,width=${width},height=${height},format=I420 ! ` +
       `queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream ! ` +
-      `${encode} ! ${videoPayloaderFragment(profile.codec)} ! ${APPSINK}`
+      `${encode} ! ${videoPayloaderFragment(profile)} ! ${APPSINK}`
     );
   }
 

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { VideoCodecName } from '../config.js';
 import type { GstAppSink, GstElement } from './gst-native.js';
 import { PipelineRunner, type PipelineError } from './pipeline-runner.js';
-import { startsKeyframe } from './rtp-keyframe.js';
+import { isStandaloneParameterSets, startsKeyframe } from './rtp-keyframe.js';
 
 export const RTP_APPSINK = 'rtpout';
 export const ENCODER_ELEMENT = 'venc';
@@ -77,6 +77,8 @@ export class SourcePipeline {
     keyframeRequests: 0,
   };
   private lastError: string | null = null;
+  /** Packets dropped from the stream so far (sequence numbers after them are shifted down to close the gap). */
+  private seqShift = 0;
   private errorListeners = new Set<(err: PipelineError) => void>();
 
   constructor(
@@ -210,6 +212,13 @@ export class SourcePipeline {
   private pullLoop(runner: PipelineRunner, sink: GstAppSink): void {
     sink.pull((buf) => {
       if (!buf || this.runner !== runner) return;
+      if (this.spec.codec === 'h264' && isStandaloneParameterSets(buf)) {
+        this.seqShift++;
+        return this.pullLoop(runner, sink);
+      }
+      // The buffer is this pull's own: renumber it in place before any viewer sees it.
+      if (this.seqShift !== 0 && buf.length >= 12)
+        buf.writeUInt16BE((buf.readUInt16BE(2) - this.seqShift) & 0xffff, 2);
       this.counters.packetsOut++;
       if (this.spec.kind === 'video' && startsKeyframe(this.spec.codec as VideoCodecName, buf))
         this.counters.keyframesOut++;

@@ -9,6 +9,7 @@ import type { FeedbackPacket } from './transport-feedback.js';
 
 const ACKED_WINDOW_MS = 500;
 const LOSS_WINDOW_MS = 1000;
+const LIMITED_FOR_MS = 10_000;
 
 export interface EstimatorSnapshot {
   targetKbps: number;
@@ -39,9 +40,12 @@ export class BandwidthEstimator {
     return this.rate.targetKbps;
   }
 
-  /** The path has shown its limit (a congestion cut whose capacity the rate has not outgrown since). */
-  get limited(): boolean {
-    return this.rate.linkCapacityKbps !== null;
+  /**
+   * The path has shown its limit: a cut (queueing delay or loss) in the last LIMITED_FOR_MS, or a remembered
+   * capacity the rate has not outgrown since. A session still probing upwards is not limited.
+   */
+  limited(nowMs: number): boolean {
+    return this.rate.linkCapacityKbps !== null || nowMs - this.rate.lastCutAtMs < LIMITED_FOR_MS;
   }
 
   get active(): boolean {

@@ -52,6 +52,11 @@ export class RateControl {
     return this.capacityKbps;
   }
 
+  /** When the rate was last cut (delay or loss), on the caller's clock; -Infinity before the first cut. */
+  get lastCutAtMs(): number {
+    return this.lastCutMs;
+  }
+
   /**
    * One update per feedback. `ackedKbps` is null until enough has been acknowledged to measure it;
    * `lossFraction` is over the recent window.

@@ -282,8 +282,9 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
         packet,
         (ssrc) => this.senders.get(ssrc),
         (packets) => {
-          const kbps = this.estimator.onFeedback(packets, performance.now());
-          this.emit('target', { kbps, limited: this.estimator.limited });
+          const now = performance.now();
+          const kbps = this.estimator.onFeedback(packets, now);
+          this.emit('target', { kbps, limited: this.estimator.limited(now) });
         },
       );
     });
