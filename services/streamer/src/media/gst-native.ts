@@ -1,5 +1,5 @@
 // Typed surface of the gstreamer-superficial native addon (it ships no type declarations).
-// Only what the streamer uses is declared; see shared/ENVIRONMENT.md for what was verified on this machine.
+// Only what the streamer uses is declared; docs/development.md says what was verified on the target machines.
 import { createRequire } from 'node:module';
 
 /** Properties of a GStreamer element are exposed as plain JS accessors; numbers are set as floats. */
@@ -32,6 +32,8 @@ export interface GstNativePipeline {
   forceKeyUnit(elementName: string, count: number): boolean;
   findChild(name: string): GstElement | undefined;
   pollBus(cb: (msg: GstBusMessage) => void): void;
+  /** When true (GStreamer's default) the bus drops its messages once the pipeline is NULL. */
+  'auto-flush-bus': boolean;
 }
 
 interface GstAddon {

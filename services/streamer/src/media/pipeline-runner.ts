@@ -36,6 +36,12 @@ export class PipelineRunner {
     if (this.native) return this.native;
     const native = parseLaunch(this.description);
     this.native = native;
+    // The addon's bus poll waits without a timeout and queues itself again after each message while the pipeline
+    // is not NULL yet. With the default auto-flush the bus goes flushing at NULL and drops the state-change
+    // messages of the stop, so a poll queued just before stop() waited for ever, holding a libuv thread and
+    // keeping the process from exiting (a test file hung after its tests passed). Without it, the stop's own
+    // state-change messages wake that poll, which then sees NULL and ends.
+    native['auto-flush-bus'] = false;
     native.pollBus((msg: GstBusMessage) => this.onBusMessage(native, msg));
     native.play();
     this.log.debug({ pipeline: this.name }, 'pipeline playing');
