@@ -7,6 +7,7 @@ import { Hub, type HubStats } from './hub/hub.js';
 import { GatewayMetrics } from './hub/metrics.js';
 import type { AppLink } from './links/app-link.js';
 import { WsAppLink } from './links/ws-app-link.js';
+import { WsServiceLink } from './links/ws-service-link.js';
 import { startHttpServer, type RunningServer } from './server/http-server.js';
 
 export interface Gateway {
@@ -56,7 +57,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger: logger.child({ listener: 'local' }),
       wsPath: GATEWAY_LOCAL_PATH,
       maxPayloadBytes,
-      onSocket: (ws, remote) => hub.attachService(ws, remote),
+      onSocket: (ws, remote) =>
+        hub.attachService(new WsServiceLink(ws, remote, config.limits.highWaterBytes / 2)),
       routes: (app) => {
         app.get('/healthz', async () => health());
         app.get('/metrics', async (_req, reply) => {
