@@ -1,5 +1,6 @@
 /** Composes a gateway: hub, local server (services, /healthz, /metrics), LAN server (direct app links). */
 import type { Logger } from 'pino';
+import { urlHost } from '@robostream/protocol';
 import { GATEWAY_APP_PATH, GATEWAY_LOCAL_PATH } from '@robostream/protocol/gateway';
 import type { AppClaims } from '@robostream/protocol/auth';
 import type { GatewayConfig } from './config.js';
@@ -91,10 +92,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const localUrl =
     config.local.kind === 'unix'
       ? `ws+unix:${config.local.path}:${GATEWAY_LOCAL_PATH}`
-      : `ws://${hostForUrl(config.local.host)}:${local.port}${GATEWAY_LOCAL_PATH}`;
+      : `ws://${urlHost(config.local.host)}:${local.port}${GATEWAY_LOCAL_PATH}`;
   const lanUrl =
     lan && config.lan
-      ? `${config.lan.tls ? 'wss' : 'ws'}://${hostForUrl(config.lan.host)}:${lan.port}${GATEWAY_APP_PATH}`
+      ? `${config.lan.tls ? 'wss' : 'ws'}://${urlHost(config.lan.host)}:${lan.port}${GATEWAY_APP_PATH}`
       : null;
   logger.info(
     { robot: config.robotId, local: local.address, lan: lan?.address ?? null, tls: !!config.lan?.tls },
@@ -117,10 +118,4 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await Promise.all([local.close(), lan?.close()]);
     },
   };
-}
-
-function hostForUrl(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
 }
