@@ -33,26 +33,6 @@ export class ServiceConfigError extends Error {
   }
 }
 
-/** The env variable names read here (documentation, `--help`). */
-export const serviceEnvNames = [
-  'SIGNALING_URL',
-  'ROBOT_TOKEN',
-  'ROBOT_TOKEN_FILE',
-  'STREAMER_APP_PUBLIC_KEY',
-  'STREAMER_APP_PUBLIC_KEY_FILE',
-  'STREAMER_DIRECT_PORT',
-  'STREAMER_DIRECT_HOST',
-  'STREAMER_DIRECT_TURN_SECRET',
-  'STREAMER_DIRECT_TURN_SECRET_FILE',
-  'STREAMER_HTTP_PORT',
-  'STREAMER_HTTP_HOST',
-  'STREAMER_MAX_VIEWERS',
-  'STREAMER_NAME',
-  'STREAMER_ICE_TRANSPORT_POLICY',
-  'STREAMER_STATS_INTERVAL_MS',
-  'LOG_LEVEL',
-];
-
 type Env = Record<string, string | undefined>;
 
 function int(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {

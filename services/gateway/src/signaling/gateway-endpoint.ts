@@ -20,7 +20,7 @@ import type { GatewayMetrics } from '../hub/metrics.js';
 import type { AppLink } from '../links/app-link.js';
 import { DataChannelSession } from './datachannel-session.js';
 
-export const GATEWAY_ENDPOINT = 'gateway';
+const GATEWAY_ENDPOINT = 'gateway';
 
 export interface GatewayEndpointOptions {
   signaling: SignalingLinkConfig;

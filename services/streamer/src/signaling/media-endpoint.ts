@@ -18,7 +18,7 @@ import type { ViewerSession } from '../core/viewer-session.js';
 import type { IceCandidateInit, PeerConnectionState } from '../transport/peer-session.js';
 import { bundleTag, tagCandidate, type BundleTag } from '../transport/sdp.js';
 
-export const MEDIA_ENDPOINT = 'media';
+const MEDIA_ENDPOINT = 'media';
 
 export interface MediaEndpointOptions {
   /** Shown to apps in presence (meta.name). */
