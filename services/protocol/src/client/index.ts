@@ -3,3 +3,4 @@ export * from './signaling-error.js';
 export * from './backoff.js';
 export * from './typed-emitter.js';
 export * from './robot-endpoint.js';
+export * from './robot-session.js';

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the connection's state machine (connect, authenticate, keepalive, reconnect,
+// re-register) and the request/reply table share their state; apart, each would reach into the other.
 import { CloseCode } from '../errors.js';
 import type { IceCandidate, IceServer, RobotMeta, RobotPresence } from '../messages/common.js';
 import type { ClientMessage, ClientMessageOf, ClientMessageType } from '../messages/client-messages.js';
