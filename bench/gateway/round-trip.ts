@@ -9,6 +9,7 @@
  * apps (a ws client for wss, a werift peer for the data channels) and a signaling server (setup only).
  * Printed figures only; no pass/fail. Data-channel telemetry is lossy by contract (maxRetransmits 0): frames lost
  * on the way are reported as `lost`, frames the gateway dropped (slow reader) as `dropped`.
+ * One file over 400 lines on purpose: a bench is read top to bottom next to the figures it prints.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';

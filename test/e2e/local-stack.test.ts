@@ -7,13 +7,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { mintToken } from '@robostream/protocol/auth';
 import { generateSigningKeys, loadOrCreateDevKeys } from '@robostream/protocol/auth/keys';
 import { eventually } from '../support/signaling.js';
 import { startLocalStack, type LocalStack } from './support/local-stack.js';
 import { changedPixels, sampleVideo, spread, type FrameSample } from './support/video-pixels.js';
-import { CHROMIUM_EXECUTABLE, CHROMIUM_FLAGS } from '../support/chromium.js';
+import { launchChromium, type TestChromium } from '../support/chromium.js';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'e2e');
 const ROBOT = '[data-robot="sim-robot"]';
@@ -45,7 +45,7 @@ async function logEntries(page: Page): Promise<string[]> {
 describe('local stack in Chromium', { timeout: 300_000 }, () => {
   let stack: LocalStack;
   let keysDir: string;
-  let userDataDir: string;
+  let browser: TestChromium | undefined;
   let context: BrowserContext;
   let page: Page;
   const cspViolations: string[] = [];
@@ -67,13 +67,11 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
       },
       process.env['E2E_ECHO'] === '1',
     );
-    userDataDir = mkdtempSync(join(tmpdir(), 'robostream-e2e-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM_EXECUTABLE,
-      args: CHROMIUM_FLAGS,
-      headless: true,
+    browser = await launchChromium({
+      profilePrefix: 'robostream-e2e-chromium-',
       viewport: { width: 1440, height: 900 },
     });
+    context = browser.context;
     // Everything Chromium refuses under the console's Content-Security-Policy, on every page of the run.
     // Refused loads and connections are console messages; a refused eval is an uncaught error of the page.
     context.on('console', (m) => {
@@ -86,8 +84,7 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
   });
 
   after(async () => {
-    await context?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     await stack?.stop();
     if (keysDir) rmSync(keysDir, { recursive: true, force: true });
   });

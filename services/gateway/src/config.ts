@@ -8,6 +8,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ID_PATTERN } from '@robostream/protocol/auth';
 import { publicKeyFromPem } from '@robostream/protocol/auth/keys';
+import { readRobotToken } from '@robostream/protocol/auth/robot-token';
 
 export type LocalListen = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
@@ -220,52 +221,12 @@ function readSignaling(
   }
   if (!/^wss?:\/\/[^/]+/.test(url))
     problems.push(`SIGNALING_URL=${JSON.stringify(url)}: not a ws:// or wss:// URL`);
-  const inline = env['ROBOT_TOKEN'];
-  const file = env['ROBOT_TOKEN_FILE'];
-  let token: () => string = () => '';
-  let first = '';
-  if (inline && file) problems.push('set only one of ROBOT_TOKEN and ROBOT_TOKEN_FILE');
-  else if (!inline && !file) problems.push('ROBOT_TOKEN or ROBOT_TOKEN_FILE is required with SIGNALING_URL');
-  else if (inline) {
-    first = inline.trim();
-    token = () => first;
-  } else if (file) {
-    first = readText('ROBOT_TOKEN_FILE', file, problems).trim();
-    token = () => {
-      try {
-        return readFileSync(file, 'utf8').trim();
-      } catch {
-        return first; // a rotation in progress: keep the last good one
-      }
-    };
-  }
-  let subject = '';
-  if (first) {
-    const claims = unverifiedClaims(first);
-    const name = inline ? 'ROBOT_TOKEN' : 'ROBOT_TOKEN_FILE';
-    if (!claims) problems.push(`${name}: not a JWT`);
-    else if (claims.role !== 'robot')
-      problems.push(`${name}: not a robot token (role ${String(claims.role)})`);
-    else if (typeof claims.sub !== 'string' || !ID_PATTERN.test(claims.sub))
-      problems.push(`${name}: the token's subject is not a robot id`);
-    else subject = claims.sub;
-  }
+  if (!env['ROBOT_TOKEN'] && !env['ROBOT_TOKEN_FILE'])
+    problems.push('ROBOT_TOKEN or ROBOT_TOKEN_FILE is required with SIGNALING_URL');
+  const robot = readRobotToken(env, problems);
+  const token = robot?.read ?? (() => '');
+  const subject = robot?.robotId ?? '';
   return { config: { url, token, iceTransportPolicy: policy, maxSessions, highWaterBytes }, subject };
-}
-
-/**
- * The robot token's claims, read without verifying it: signaling verifies it, the gateway only needs to know which
- * robot it is. (Nothing here is trusted for authorization.)
- */
-function unverifiedClaims(jwt: string): Record<string, unknown> | null {
-  const part = jwt.split('.')[1];
-  if (!part || jwt.split('.').length !== 3) return null;
-  try {
-    const v: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }
 
 function readText(name: string, file: string, problems: string[]): string {

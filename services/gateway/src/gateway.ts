@@ -1,5 +1,6 @@
 /** Composes a gateway: hub, local server (services, /healthz, /metrics), LAN server (direct app links). */
 import type { Logger } from 'pino';
+import { urlHost } from '@robostream/protocol';
 import { GATEWAY_APP_PATH, GATEWAY_LOCAL_PATH } from '@robostream/protocol/gateway';
 import type { AppClaims } from '@robostream/protocol/auth';
 import type { GatewayConfig } from './config.js';
@@ -7,6 +8,7 @@ import { Hub, type HubStats } from './hub/hub.js';
 import { GatewayMetrics } from './hub/metrics.js';
 import type { AppLink } from './links/app-link.js';
 import { WsAppLink } from './links/ws-app-link.js';
+import { WsServiceLink } from './links/ws-service-link.js';
 import { startHttpServer, type RunningServer } from './server/http-server.js';
 
 export interface Gateway {
@@ -56,7 +58,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger: logger.child({ listener: 'local' }),
       wsPath: GATEWAY_LOCAL_PATH,
       maxPayloadBytes,
-      onSocket: (ws, remote) => hub.attachService(ws, remote),
+      onSocket: (ws, remote) =>
+        hub.attachService(new WsServiceLink(ws, remote, config.limits.highWaterBytes / 2)),
       routes: (app) => {
         app.get('/healthz', async () => health());
         app.get('/metrics', async (_req, reply) => {
@@ -89,10 +92,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const localUrl =
     config.local.kind === 'unix'
       ? `ws+unix:${config.local.path}:${GATEWAY_LOCAL_PATH}`
-      : `ws://${hostForUrl(config.local.host)}:${local.port}${GATEWAY_LOCAL_PATH}`;
+      : `ws://${urlHost(config.local.host)}:${local.port}${GATEWAY_LOCAL_PATH}`;
   const lanUrl =
     lan && config.lan
-      ? `${config.lan.tls ? 'wss' : 'ws'}://${hostForUrl(config.lan.host)}:${lan.port}${GATEWAY_APP_PATH}`
+      ? `${config.lan.tls ? 'wss' : 'ws'}://${urlHost(config.lan.host)}:${lan.port}${GATEWAY_APP_PATH}`
       : null;
   logger.info(
     { robot: config.robotId, local: local.address, lan: lan?.address ?? null, tls: !!config.lan?.tls },
@@ -115,10 +118,4 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await Promise.all([local.close(), lan?.close()]);
     },
   };
-}
-
-function hostForUrl(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
 }

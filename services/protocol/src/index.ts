@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './messages/common.js';
 export * from './validate.js';
 export * from './json-depth.js';
+export * from './url-host.js';
 export {
   CLIENT_MESSAGE_SCHEMAS,
   SESSION_RELAY_TYPES,

@@ -1,7 +1,7 @@
 // The streamer process's own settings (signaling, identity, direct mode, HTTP), next to the media core's
 // STREAMER_* settings in config.ts. Every wrong value gets its own line, all reported at once.
 import { readFileSync } from 'node:fs';
-import { ID_PATTERN } from '@robostream/protocol/auth';
+import { readRobotToken } from '@robostream/protocol/auth/robot-token';
 import { publicKeyFromPem } from '@robostream/protocol/auth/keys';
 
 export interface ServiceConfig {
@@ -57,20 +57,6 @@ function readText(name: string, path: string, problems: string[]): string | null
   }
 }
 
-/** The token's claims without verifying it: signaling verifies it; the robot only needs its own id. */
-function robotSubject(jwt: string): string | null {
-  const parts = jwt.split('.');
-  if (parts.length !== 3 || !parts[1]) return null;
-  try {
-    const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as Record<string, unknown>;
-    return claims.role === 'robot' && typeof claims.sub === 'string' && ID_PATTERN.test(claims.sub)
-      ? claims.sub
-      : null;
-  } catch {
-    return null;
-  }
-}
-
 export function loadServiceConfig(env: Env = process.env): ServiceConfig {
   const problems: string[] = [];
   const signalingUrls = (env.SIGNALING_URL ?? '')
@@ -85,31 +71,11 @@ export function loadServiceConfig(env: Env = process.env): ServiceConfig {
     ? int(env, 'STREAMER_DIRECT_PORT', 0, 0, 65535, problems)
     : null;
 
-  let robotToken: (() => string) | null = null;
-  let first: string | null = null;
-  if (env.ROBOT_TOKEN && env.ROBOT_TOKEN_FILE)
-    problems.push('set only one of ROBOT_TOKEN and ROBOT_TOKEN_FILE');
-  else if (env.ROBOT_TOKEN) {
-    const token = env.ROBOT_TOKEN.trim();
-    first = token;
-    robotToken = () => token;
-  } else if (env.ROBOT_TOKEN_FILE) {
-    const file = env.ROBOT_TOKEN_FILE;
-    first = readText('ROBOT_TOKEN_FILE', file, problems);
-    const last = first ?? '';
-    robotToken = () => {
-      try {
-        return readFileSync(file, 'utf8').trim();
-      } catch {
-        return last; // a rotation in progress: keep the last good one
-      }
-    };
-  }
+  const robot = readRobotToken(env, problems);
+  const robotToken = robot?.read ?? null;
   if ((signalingUrls.length > 0 || directPort !== null) && !robotToken)
     problems.push('ROBOT_TOKEN or ROBOT_TOKEN_FILE is required with SIGNALING_URL or STREAMER_DIRECT_PORT');
-  const robotId = first ? robotSubject(first) : null;
-  if (first && !robotId)
-    problems.push('ROBOT_TOKEN: not a robot token (a JWT with role robot and a robot id subject)');
+  const robotId = robot?.robotId ?? null;
 
   let appPublicKeyPem: string | null = null;
   if (env.STREAMER_APP_PUBLIC_KEY && env.STREAMER_APP_PUBLIC_KEY_FILE)

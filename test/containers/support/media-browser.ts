@@ -3,15 +3,12 @@
  * SignalingClient bundled by esbuild for the browser, served from a loopback origin (a secure context, so the
  * fake microphone works). The signaling URL may be any host: the signaling service does not check origins.
  */
-import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { MediaAppOptions, MediaAppStats } from './browser-media-app.js';
-import { CHROMIUM_EXECUTABLE, CHROMIUM_FLAGS } from '../../support/chromium.js';
+import { launchChromiumApp } from '../../support/chromium.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -55,25 +52,12 @@ export interface MediaBrowser {
 
 export async function launchMediaBrowser(): Promise<MediaBrowser> {
   const js = await bundle();
-  const server: Server = createServer((req, res) => {
-    if (req.url === '/app.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
-      res.end(js);
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<!doctype html><title>container test app</title><script type="module" src="/app.js"></script>');
+  const app = await launchChromiumApp({
+    html: '<!doctype html><title>container test app</title><script type="module" src="/app.js"></script>',
+    assets: { '/app.js': { contentType: 'text/javascript', body: js } },
+    profilePrefix: 'robostream-containers-chromium-',
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no server address');
-  const origin = `http://127.0.0.1:${address.port}`;
-  const userDataDir = mkdtempSync(join(tmpdir(), 'robostream-containers-chromium-'));
-  const context: BrowserContext = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM_EXECUTABLE,
-    args: CHROMIUM_FLAGS,
-    headless: true,
-  });
+  const { context, origin } = app;
   return {
     async open(options) {
       const page = await context.newPage();
@@ -85,11 +69,6 @@ export async function launchMediaBrowser(): Promise<MediaBrowser> {
       }, options);
       return new MediaPage(page);
     },
-    async close() {
-      await context.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      rmSync(userDataDir, { recursive: true, force: true });
-    },
+    close: () => app.close(),
   };
 }

@@ -12,8 +12,8 @@
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import type { AppLink, DeliveryClass } from './app-link.js';
 
-export const RELIABLE_LABEL = 'gateway-reliable';
-export const LOSSY_LABEL = 'gateway-lossy';
+const RELIABLE_LABEL = 'gateway-reliable';
+const LOSSY_LABEL = 'gateway-lossy';
 
 /** Frames that arrive before the hub registered its handler (the app sends `auth` as soon as it can). */
 const MAX_EARLY_FRAMES = 64;

@@ -2,15 +2,12 @@
  * A real Chromium (Debian's, driven by playwright-core) with a page that has the project's SignalingClient and
  * the browser gateway app loaded: browser-gateway-app.ts bundled by esbuild (platform browser, format esm).
  */
-import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { Received } from './browser-gateway-app.js';
-import { CHROMIUM_EXECUTABLE, CHROMIUM_FLAGS } from '../../../../test/support/chromium.js';
+import { launchChromiumApp } from '../../../../test/support/chromium.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -39,40 +36,21 @@ export interface TestBrowser {
 
 export async function launchBrowser(): Promise<TestBrowser> {
   const bundle = await bundleBrowserApp();
-  const server: Server = createServer((req, res) => {
-    if (req.url === '/app.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
-      res.end(bundle);
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<!doctype html><title>gateway test app</title><script type="module" src="/app.js"></script>');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no server address');
-  const origin = `http://127.0.0.1:${address.port}`;
-  const userDataDir = mkdtempSync(join(tmpdir(), 'gateway-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM_EXECUTABLE,
-    args: CHROMIUM_FLAGS,
-    headless: true,
+  const app = await launchChromiumApp({
+    html: '<!doctype html><title>gateway test app</title><script type="module" src="/app.js"></script>',
+    assets: { '/app.js': { contentType: 'text/javascript', body: bundle } },
+    profilePrefix: 'gateway-chromium-',
   });
   return {
-    context,
+    context: app.context,
     async page() {
-      const page = await context.newPage();
+      const page = await app.context.newPage();
       page.on('pageerror', (err) => console.error('[page error]', err.message));
-      await page.goto(origin);
+      await page.goto(app.origin);
       await page.waitForFunction(() => typeof window.BrowserGatewayApp === 'function');
       return page;
     },
-    async close() {
-      await context.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      rmSync(userDataDir, { recursive: true, force: true });
-    },
+    close: () => app.close(),
   };
 }
 

@@ -1,5 +1,7 @@
 // /healthz and /metrics on STREAMER_HTTP_PORT.
+import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { urlHost } from '@robostream/protocol';
 import type { StreamerMetrics } from './metrics.js';
 
 export interface HealthSource {
@@ -25,6 +27,6 @@ export async function startHttpServer(
     const body = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(body);
   });
-  const url = await app.listen({ host, port });
-  return { app, url: url.replace('0.0.0.0', '127.0.0.1') };
+  await app.listen({ host, port });
+  return { app, url: `http://${urlHost(host)}:${(app.server.address() as AddressInfo).port}` };
 }

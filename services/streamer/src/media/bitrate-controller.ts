@@ -20,8 +20,7 @@ const LOSS_LOW = 0.02;
 const INCREASE = 1.08;
 const APPLY_THRESHOLD = 0.05;
 
-export const clampKbps = (kbps: number, b: BitrateBounds): number =>
-  Math.min(b.maxKbps, Math.max(b.minKbps, kbps));
+const clampKbps = (kbps: number, b: BitrateBounds): number => Math.min(b.maxKbps, Math.max(b.minKbps, kbps));
 
 export class ViewerBitrateEstimator {
   private lossKbps: number;

@@ -34,7 +34,7 @@ export interface EncoderProfile {
 
 const H264_CAPS = 'video/x-h264,profile=constrained-baseline,stream-format=byte-stream';
 
-export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
+const encoderProfiles: Record<EncoderName, EncoderProfile> = {
   v4l2: {
     name: 'v4l2',
     codec: 'h264',
@@ -97,7 +97,7 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
 
 const H264_ORDER: EncoderName[] = ['v4l2', 'nvv4l2', 'va', 'vaapi', 'x264'];
 
-export async function elementExists(element: string): Promise<boolean> {
+async function elementExists(element: string): Promise<boolean> {
   try {
     await run('gst-inspect-1.0', ['--exists', element], { timeout: 10_000 });
     return true;

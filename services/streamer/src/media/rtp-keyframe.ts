@@ -3,7 +3,7 @@
 import type { VideoCodecName } from '../config.js';
 
 /** Offset of the RTP payload, past the fixed header, CSRCs and header extension; -1 when malformed. */
-export function rtpPayloadOffset(packet: Buffer): number {
+function rtpPayloadOffset(packet: Buffer): number {
   if (packet.length < 12) return -1;
   const first = packet[0] ?? 0;
   let offset = 12 + (first & 0x0f) * 4;

@@ -8,7 +8,7 @@ import { PipelineRunner, type PipelineError } from './pipeline-runner.js';
 import { isStandaloneParameterSets, startsKeyframe } from './rtp-keyframe.js';
 
 export const RTP_APPSINK = 'rtpout';
-export const ENCODER_ELEMENT = 'venc';
+const ENCODER_ELEMENT = 'venc';
 
 export type MediaCodec = VideoCodecName | 'opus';
 

@@ -63,24 +63,6 @@ export function videoSourceFragment(source: VideoSourceConfig): string {
   }
 }
 
-/** The element each source kind needs, for checking the machine before a pipeline is built. */
-export function videoSourceElement(source: VideoSourceConfig): string {
-  return source.kind === 'test' ? 'videotestsrc' : source.kind === 'v4l2' ? 'v4l2src' : 'libcamerasrc';
-}
-
-export function audioSourceElement(source: AudioSourceConfig): string | null {
-  switch (source.kind) {
-    case 'test':
-      return 'audiotestsrc';
-    case 'alsa':
-      return 'alsasrc';
-    case 'pulse':
-      return 'pulsesrc';
-    case 'none':
-      return null;
-  }
-}
-
 /** Raw 48 kHz stereo, what Opus wants. Null when the robot has no microphone configured. */
 export function audioSourceFragment(source: AudioSourceConfig): string | null {
   const raw = 'audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2';

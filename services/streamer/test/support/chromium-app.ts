@@ -1,14 +1,10 @@
 // A real Chromium page acting as the app: it offers (recvonly cameras, sendrecv audio with its fake microphone),
 // and SDP/ICE go straight between the page and the StreamerCore, with no signaling server in between.
-import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { StreamerCore, ViewerOptions } from '../../src/core/streamer-core.js';
 import type { ViewerSession } from '../../src/core/viewer-session.js';
 import type { IceCandidateInit } from '../../src/transport/peer-session.js';
-import { CHROMIUM_EXECUTABLE, CHROMIUM_FLAGS } from '../../../../test/support/chromium.js';
+import { launchChromiumApp, type PageAssets } from '../../../../test/support/chromium.js';
 
 export interface AppBrowser {
   browser: Browser;
@@ -17,40 +13,16 @@ export interface AppBrowser {
   close(): Promise<void>;
 }
 
-/** Files the test origin serves besides its empty page (e.g. a bundled script), by path. */
-export type PageAssets = Record<string, { contentType: string; body: string }>;
+export type { PageAssets };
 
 /** Chromium with a fresh profile, and a loopback HTTP origin (getUserMedia needs a secure context). */
 export async function launchAppBrowser(assets: PageAssets = {}): Promise<AppBrowser> {
-  const server: Server = createServer((req, res) => {
-    const asset = assets[new URL(req.url ?? '/', 'http://x').pathname];
-    if (asset) {
-      res.writeHead(200, { 'content-type': asset.contentType });
-      res.end(asset.body);
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<!doctype html><title>robostream test app</title>');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no server address');
-  const userDataDir = mkdtempSync(join(tmpdir(), 'robostream-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM_EXECUTABLE,
-    args: CHROMIUM_FLAGS,
-    headless: true,
-  });
-  const browser = context.browser();
+  const app = await launchChromiumApp({ html: '<!doctype html><title>robostream test app</title>', assets });
   return {
-    browser: browser as Browser,
-    context,
-    origin: `http://127.0.0.1:${address.port}`,
-    async close() {
-      await context.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      rmSync(userDataDir, { recursive: true, force: true });
-    },
+    browser: app.context.browser() as Browser,
+    context: app.context,
+    origin: app.origin,
+    close: () => app.close(),
   };
 }
 

@@ -1,6 +1,9 @@
 /**
  * One robot: every camera with its stats overlay, the robot's audio, the microphone and camera toggles, the
  * gateway panel, and an e-stop that stays one click away whatever else is going on.
+ * Over 400 lines on purpose: it is the one place that owns a robot card's lifecycle (presence, reopening media,
+ * the gateway session, disposal); the parts with logic of their own already live beside it (GatewayPanel,
+ * StatsOverlay, MediaSession), and what is left are small renderers of that shared state.
  */
 import { backoffDelay, type BackoffOptions, type SignalingClient } from '@robostream/protocol/client';
 import { h, replace, setText, formatTime } from '../dom.js';

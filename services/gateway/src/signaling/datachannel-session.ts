@@ -1,0 +1,135 @@
+/**
+ * One app's data-channel session through signaling, as RobotEndpointHost drives it: a werift peer connection
+ * whose channels (created by the app before its offer) become a DataChannelAppLink, attached to the hub once the
+ * reliable channel is open. The host does the signaling; this class does the peer connection and the link.
+ */
+import { RTCPeerConnection, type RTCIceServer } from 'werift';
+import type { IceCandidate } from '@robostream/protocol';
+import type { PeerState, RobotSession, SessionContext, SessionEnd } from '@robostream/protocol/client';
+import type { GatewayMetrics } from '../hub/metrics.js';
+import type { AppLink } from '../links/app-link.js';
+import { DataChannelAppLink } from '../links/datachannel-app-link.js';
+
+/** A peer connection whose reliable channel is not open by then is given up (the app vanished mid-setup). */
+const SETUP_TIMEOUT_MS = 30_000;
+
+/** How the host's reasons to end a session become link close codes. */
+const CLOSE_CODE: Record<SessionEnd['cause'], number> = {
+  app: 1000,
+  signaling: 1000,
+  shutdown: 1001,
+  failed: 1011,
+};
+
+export interface DataChannelSessionOptions {
+  iceTransportPolicy: 'all' | 'relay';
+  /** Tests and same-host setups: also gather loopback host candidates. */
+  includeLoopback: boolean;
+  highWaterBytes: number;
+  /** gateway.attachLink, called without claims. */
+  attachLink: (link: AppLink) => string;
+  metrics: GatewayMetrics;
+  /** After the host has forgotten the session (the sessions gauge). */
+  onEnded: () => void;
+}
+
+export class DataChannelSession implements RobotSession {
+  readonly restartable = true;
+  readonly link: DataChannelAppLink;
+  private readonly pc: RTCPeerConnection;
+  private linkId: string | null = null;
+  private setupTimer: NodeJS.Timeout | null;
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly o: DataChannelSessionOptions,
+  ) {
+    this.pc = new RTCPeerConnection({
+      // Always explicit (werift's default is a public STUN host), from signaling: TURN REST credentials.
+      iceServers: ctx.iceServers.map((s) => ({ ...s }) as RTCIceServer),
+      iceTransportPolicy: o.iceTransportPolicy,
+      // One transport for everything: a single TURN allocation.
+      bundlePolicy: 'max-bundle',
+      ...(o.includeLoopback ? { iceAdditionalHostAddresses: ['127.0.0.1'] } : {}),
+    });
+    const link = new DataChannelAppLink(this.pc, `session:${ctx.sessionId}`, o.highWaterBytes);
+    this.link = link;
+
+    this.pc.onIceCandidate.subscribe((c) => {
+      if (!c) return;
+      ctx.localCandidate({
+        candidate: c.candidate,
+        sdpMid: c.sdpMid ?? null,
+        sdpMLineIndex: c.sdpMLineIndex ?? null,
+      });
+    });
+    this.pc.iceGatheringStateChange.subscribe((g) => {
+      if (g === 'complete') ctx.localCandidate(null);
+    });
+    this.pc.connectionStateChange.subscribe((state) => {
+      ctx.log.debug({ state }, 'peer connection state');
+      if (state === 'connected') o.metrics.datachannelSessionsTotal.inc({ event: 'connected' });
+      // A failed peer connection ends the link (and the session): nothing is left to restart.
+      if (state === 'failed') o.metrics.datachannelSessionsTotal.inc({ event: 'failed' });
+      else ctx.connectionState(state);
+    });
+
+    this.setupTimer = setTimeout(() => {
+      ctx.log.warn({}, 'data channels not open in time; giving up the session');
+      link.close(1000, 'setup timeout');
+    }, SETUP_TIMEOUT_MS);
+    this.setupTimer.unref();
+
+    void link.opened().then((ok) => {
+      this.clearSetupTimer();
+      if (!ok) return;
+      // No claims: the app's first frame on gateway-reliable is `auth` with its own token.
+      this.linkId = o.attachLink(link);
+      ctx.log.info({ link: this.linkId }, 'data-channel link attached');
+    });
+    void link.ended().then((reason) => {
+      this.clearSetupTimer();
+      // The host tells the app through signaling too (when still possible): it may wait on its own ICE state.
+      ctx.ended(reason);
+      o.onEnded();
+      o.metrics.datachannelSessionsTotal.inc({ event: 'closed' });
+      ctx.log.info({ reason, link: this.linkId }, 'data-channel session ended');
+    });
+  }
+
+  get connectionState(): PeerState {
+    return this.pc.connectionState;
+  }
+
+  async answer(offerSdp: string, restart: boolean): Promise<string> {
+    // A second offer in the same session is the app's ICE restart: same DTLS/SCTP, new ICE credentials.
+    if (restart) {
+      this.o.metrics.datachannelSessionsTotal.inc({ event: 'ice_restart' });
+      this.ctx.log.info({}, 'ICE restart (new offer)');
+    }
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    const local = this.pc.localDescription;
+    if (!local) throw new Error('no local description after setLocalDescription');
+    return local.sdp;
+  }
+
+  async addRemoteCandidate(c: IceCandidate | null): Promise<void> {
+    if (!c) return this.pc.addIceCandidate(null);
+    await this.pc.addIceCandidate({
+      candidate: c.candidate,
+      sdpMid: c.sdpMid ?? undefined,
+      sdpMLineIndex: c.sdpMLineIndex ?? undefined,
+    });
+  }
+
+  async close(end: SessionEnd): Promise<void> {
+    this.link.close(CLOSE_CODE[end.cause], end.cause === 'shutdown' ? 'shutting_down' : end.reason);
+    await this.link.ended();
+  }
+
+  private clearSetupTimer(): void {
+    if (this.setupTimer) clearTimeout(this.setupTimer);
+    this.setupTimer = null;
+  }
+}

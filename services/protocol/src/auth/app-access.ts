@@ -1,0 +1,30 @@
+/**
+ * The robot side's one answer to "may this app token reach this robot?": verified with the deployment's public
+ * key alone (no signing secret on the robot), an app token, granting this robot id. Refusals come back as a
+ * protocol code with a message (what the app is told); anything else (a broken key) still throws.
+ */
+import { appMayReach, type AppClaims } from './claims.js';
+import { TokenError, type TokenErrorCode } from './token-error.js';
+import { verifyToken, type VerifyKey } from './verify.js';
+
+export type AppAccess =
+  { ok: true; claims: AppClaims } | { ok: false; code: TokenErrorCode | 'forbidden'; message: string };
+
+export async function verifyAppAccess(token: string, key: VerifyKey, robotId: string): Promise<AppAccess> {
+  let claims;
+  try {
+    claims = await verifyToken(token, key, { role: 'app' });
+    if (claims.role !== 'app') throw new TokenError('wrong_role', 'an app token is required');
+  } catch (err) {
+    if (err instanceof TokenError) return { ok: false, code: err.code, message: err.message };
+    throw err;
+  }
+  return grantsRobot(claims, robotId);
+}
+
+/** Claims another transport verified already still have to grant this robot. */
+export function grantsRobot(claims: AppClaims, robotId: string): AppAccess {
+  return appMayReach(claims, robotId)
+    ? { ok: true, claims }
+    : { ok: false, code: 'forbidden', message: `this token does not grant robot ${robotId}` };
+}

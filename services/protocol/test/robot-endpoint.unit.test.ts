@@ -1,0 +1,297 @@
+// RobotEndpointHost against a real SignalingClient over a fake service connection, with a fake session: the
+// signaling rules every robot endpoint relies on, without a WebRTC engine.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  RobotEndpointHost,
+  SignalingClient,
+  type EndpointLog,
+  type MaybeCandidate,
+  type PeerState,
+  type RobotEndpointHostOptions,
+  type RobotSession,
+  type SessionContext,
+  type SessionEnd,
+} from '../src/client/index.js';
+import type { IceCandidate } from '../src/index.js';
+import { FakeSignaling } from './support/fake-signaling.js';
+
+const silent: EndpointLog = { debug() {}, info() {}, warn() {}, child: () => silent };
+
+class FakeSession implements RobotSession {
+  restartable = true;
+  connectionState: PeerState = 'new';
+  readonly answers: Array<{ offer: string; restart: boolean; resolve: (sdp: string) => void }> = [];
+  readonly remote: MaybeCandidate[] = [];
+  closedWith: SessionEnd | null = null;
+
+  constructor(readonly ctx: SessionContext) {}
+
+  answer(offer: string, restart: boolean): Promise<string> {
+    return new Promise((resolve) => this.answers.push({ offer, restart, resolve }));
+  }
+  async addRemoteCandidate(c: MaybeCandidate): Promise<void> {
+    this.remote.push(c);
+  }
+  async close(end: SessionEnd): Promise<void> {
+    this.closedWith = end;
+  }
+  setState(state: PeerState): void {
+    this.connectionState = state;
+    this.ctx.connectionState(state);
+  }
+}
+
+/** Read through a call: an earlier assert.equal(x, null) would narrow the field for good. */
+const endOf = (s: FakeSession): SessionEnd | null => s.closedWith;
+
+const cand = (n: number): IceCandidate => ({
+  candidate: `candidate:${n} 1 udp 1 10.0.0.${n} 5000 typ host`,
+  sdpMid: '0',
+  sdpMLineIndex: 0,
+});
+
+async function eventually(check: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Lets every frame in flight arrive (the fake delivers on setImmediate). */
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+
+async function setup(o: Partial<RobotEndpointHostOptions<FakeSession>> = {}) {
+  const service = new FakeSignaling();
+  const client = new SignalingClient({
+    url: 'ws://signaling.test/v1/ws',
+    token: () => 'robot-token',
+    WebSocket: service.WebSocket,
+    reconnect: { initialDelayMs: 10, maxDelayMs: 20, jitter: 0 },
+  });
+  const sessions: FakeSession[] = [];
+  const host = new RobotEndpointHost<FakeSession>({
+    endpoint: 'media',
+    meta: () => ({ name: 'robot one' }),
+    maxSessions: 4,
+    tooManyReason: 'too many viewers',
+    shutdownReason: 'robot shutting down',
+    outlivesAppSignaling: true,
+    log: silent,
+    restartAfterDisconnectedMs: 50,
+    createSession: (ctx) => {
+      const s = new FakeSession(ctx);
+      sessions.push(s);
+      return s;
+    },
+    ...o,
+  });
+  await host.attach(client, 'test');
+  await client.connect();
+  await service.until((m) => m.type === 'register', 'register');
+
+  const open = async (sessionId: string): Promise<FakeSession> => {
+    service.push({ type: 'session_request', sessionId, endpoint: 'media', app: { subject: 'app-1' } });
+    await service.until((m) => m.type === 'session_accept' && m['sessionId'] === sessionId, 'accept');
+    const s = sessions.find((x) => x.ctx.sessionId === sessionId);
+    assert.ok(s);
+    return s;
+  };
+  const offer = (sessionId: string, sdp: string): void => service.push({ type: 'offer', sessionId, sdp });
+  const answered = async (s: FakeSession, sdp = 'v=0 answer'): Promise<void> => {
+    const n = s.answers.length;
+    offer(s.ctx.sessionId, `v=0 offer ${n}`);
+    await eventually(() => s.answers.length === n + 1, 'answer() call');
+    s.answers[n]!.resolve(sdp);
+    await service.until((m) => m.type === 'answer' && m['sdp'] === sdp, 'the answer');
+  };
+  return {
+    service,
+    client,
+    host,
+    sessions,
+    open,
+    offer,
+    answered,
+    async close() {
+      await host.close();
+      client.close();
+    },
+  };
+}
+
+describe('RobotEndpointHost', () => {
+  test('local candidates wait for the answer, then follow it; an ICE restart holds them again', async () => {
+    const t = await setup();
+    const s = await t.open('s1');
+    t.offer('s1', 'v=0 offer');
+    await eventually(() => s.answers.length === 1, 'answer() call');
+    s.ctx.localCandidate(cand(1));
+    s.ctx.localCandidate(cand(2));
+    await settle();
+    assert.equal(t.service.of('candidate').length, 0, 'no candidate before the answer');
+
+    s.answers[0]!.resolve('v=0 answer 1');
+    await t.service.until((m) => m.type === 'candidate' && m['candidate'] !== undefined, 'candidates');
+    await settle();
+    const order = t.service.sent.filter((m) => m.type === 'answer' || m.type === 'candidate');
+    assert.deepEqual(
+      order.map((m) => (m.type === 'answer' ? m['sdp'] : (m['candidate'] as IceCandidate).candidate)),
+      ['v=0 answer 1', cand(1).candidate, cand(2).candidate],
+    );
+    s.ctx.localCandidate(null);
+    await t.service.until((m) => m.type === 'end_of_candidates', 'end_of_candidates');
+
+    // The app's ICE restart: a second offer; candidates of the new generation wait for its answer.
+    t.offer('s1', 'v=0 offer restart');
+    await eventually(() => s.answers.length === 2, 'second answer() call');
+    assert.equal(s.answers[1]!.restart, true);
+    s.ctx.localCandidate(cand(3));
+    await settle();
+    assert.equal(t.service.of('candidate').length, 2, 'the restart candidate waits for the restart answer');
+    s.answers[1]!.resolve('v=0 answer 2');
+    await t.service.until(
+      (m) => m.type === 'candidate' && (m['candidate'] as IceCandidate).candidate === cand(3).candidate,
+      'the restart candidate',
+    );
+    const answers = t.service.sent.findIndex((m) => m['sdp'] === 'v=0 answer 2');
+    const third = t.service.sent.findIndex(
+      (m) => m.type === 'candidate' && (m['candidate'] as IceCandidate).candidate === cand(3).candidate,
+    );
+    assert.ok(answers < third, 'the restart answer precedes its candidates');
+    await t.close();
+  });
+
+  test("one session's offers and remote candidates are handled in arrival order", async () => {
+    const t = await setup();
+    const s = await t.open('s1');
+    const push = (c: IceCandidate | null): void =>
+      t.service.push(
+        c
+          ? { type: 'candidate', sessionId: 's1', candidate: c }
+          : { type: 'end_of_candidates', sessionId: 's1' },
+      );
+    push(cand(0)); // before any offer: held until the session can take it
+    t.offer('s1', 'v=0 offer 1');
+    push(cand(1));
+    push({ candidate: '', sdpMid: '0', sdpMLineIndex: 0 }); // Chromium's empty end marker: dropped
+    t.offer('s1', 'v=0 offer 2');
+    push(cand(2));
+    push(null);
+    await eventually(() => s.answers.length === 1, 'first answer() call');
+    await settle();
+    assert.equal(s.answers.length, 1, 'the second offer waits for the first');
+    assert.deepEqual(s.remote, [], 'remote candidates wait for the offer before them');
+
+    s.answers[0]!.resolve('v=0 answer 1');
+    await eventually(() => s.answers.length === 2, 'second answer() call');
+    assert.deepEqual(s.remote, [cand(0), cand(1)]);
+    assert.equal(s.answers[1]!.restart, true);
+    s.answers[1]!.resolve('v=0 answer 2');
+    await eventually(() => s.remote.length === 4, 'the rest of the remote candidates');
+    assert.deepEqual(s.remote.slice(2), [cand(2), null]);
+    await t.close();
+  });
+
+  test('asks the app for an ICE restart after being disconnected a while, at once when failed', async () => {
+    const t = await setup();
+    const s = await t.open('s1');
+    await t.answered(s);
+    s.setState('connected');
+    s.setState('disconnected');
+    await new Promise((r) => setTimeout(r, 10));
+    s.setState('connected'); // a blip shorter than the wait: no restart
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(t.service.of('ice_restart').length, 0);
+
+    s.setState('disconnected');
+    const req = await t.service.until((m) => m.type === 'ice_restart', 'ice_restart');
+    assert.deepEqual([req['sessionId'], req['reason']], ['s1', 'disconnected']);
+    s.setState('failed');
+    await t.service.until(
+      (m) => m.type === 'ice_restart' && m['reason'] === 'failed',
+      'ice_restart (failed)',
+    );
+    assert.equal(t.host.list()[0]?.iceRestartsRequested, 2);
+
+    // A session that cannot renegotiate (WHEP) is never asked to.
+    const w = await t.open('s2');
+    w.restartable = false;
+    await t.answered(w, 'v=0 whep answer');
+    w.setState('failed');
+    await settle();
+    assert.equal(t.service.of('ice_restart').filter((m) => m['sessionId'] === 's2').length, 0);
+    await t.close();
+  });
+
+  test('after a reconnect the endpoint is registered again; old sessions go unsignaled, new ones work', async () => {
+    const t = await setup();
+    const live = await t.open('s1');
+    await t.answered(live);
+    const pending = await t.open('s2'); // accepted, no offer yet
+    assert.equal(t.service.of('register').length, 1);
+
+    t.service.drop();
+    await eventually(() => t.service.of('register').length === 2, 're-registration');
+    const again = t.service.of('register')[1]!;
+    assert.deepEqual([again['endpoint'], again['meta']], ['media', { name: 'robot one' }]);
+    assert.equal(pending.closedWith?.cause, 'signaling', 'a session that never got its offer ends');
+    assert.equal(live.closedWith, null, 'an answered session lives on');
+    assert.deepEqual(
+      t.host.list().map((s) => [s.id, s.signaled]),
+      [['s1', false]],
+    );
+    const before = t.service.sent.length;
+    live.ctx.localCandidate(cand(9));
+    live.setState('failed');
+    await settle();
+    assert.equal(t.service.sent.length, before, 'nothing is signaled for a session of the lost connection');
+
+    const fresh = await t.open('s3');
+    await t.answered(fresh, 'v=0 answer after reconnect');
+    await t.close();
+  });
+
+  test('session ends: the app closing, the session ending itself, too many, and close() telling the apps', async () => {
+    const t = await setup({ maxSessions: 3 });
+    const a = await t.open('a');
+    await t.answered(a);
+    t.service.push({ type: 'session_closed', sessionId: 'a', reason: 'peer_gone', by: 'service' });
+    await settle();
+    assert.equal(a.closedWith, null, 'outlives the app signaling when answered');
+    assert.equal(t.host.list()[0]?.signaled, false);
+
+    const b = await t.open('b');
+    t.service.push({ type: 'session_closed', sessionId: 'b', reason: 'bye', by: 'peer' });
+    await eventually(() => b.closedWith !== null, 'b closed');
+    assert.equal(b.closedWith?.cause, 'app');
+
+    const c = await t.open('c');
+    c.ctx.ended('viewer closed');
+    const closeC = await t.service.until(
+      (m) => m.type === 'session_close' && m['sessionId'] === 'c',
+      'close c',
+    );
+    assert.equal(closeC['reason'], 'viewer closed');
+
+    await t.open('d');
+    await t.open('e');
+    t.service.push({ type: 'session_request', sessionId: 'f', endpoint: 'media', app: { subject: 'x' } });
+    const rejected = await t.service.until((m) => m.type === 'session_reject', 'reject');
+    assert.deepEqual([rejected['sessionId'], rejected['reason']], ['f', 'too many viewers']);
+
+    await t.host.close();
+    assert.deepEqual(
+      t.service
+        .of('session_close')
+        .filter((m) => m['reason'] === 'robot shutting down')
+        .map((m) => m['sessionId'])
+        .sort(),
+      ['d', 'e'],
+      'signaled sessions hear the shutdown; the unsignaled one does not',
+    );
+    assert.equal(endOf(a)?.cause, 'shutdown');
+    t.client.close();
+  });
+});
