@@ -36,7 +36,7 @@ COPY services/signaling/src services/signaling/src
 COPY services/gateway/src services/gateway/src
 COPY services/streamer/src services/streamer/src
 COPY examples/demo-service/battery-service.ts examples/demo-service/
-RUN node docker/bundle.mjs /out/streamer.mjs services/streamer/src/main.ts --external gstreamer-superficial \
+RUN node docker/bundle.mjs /out/streamer.mjs services/streamer/src/main.ts --external gstreamer-superficial --without-redis \
   && node docker/bundle.mjs /out/gateway.mjs services/gateway/src/main.ts \
   && node docker/bundle.mjs /out/demo-service.mjs examples/demo-service/battery-service.ts \
   && cp docker/robot-healthcheck.mjs /out/healthcheck.mjs \
