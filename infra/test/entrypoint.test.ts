@@ -29,6 +29,7 @@ it('reads the stack config and exports every output', async () => {
     'signalingUrl',
     'signalingWebSocketUrl',
     'signingKeySecretArn',
+    'turnAlarmNames',
     'turnInstanceIds',
     'turnPublicIps',
     'turnSecretArn',

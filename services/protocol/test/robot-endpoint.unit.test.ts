@@ -294,4 +294,57 @@ describe('RobotEndpointHost', () => {
     assert.equal(endOf(a)?.cause, 'shutdown');
     t.client.close();
   });
+
+  test('a full robot lets an app take over its own older seat: the same console, or one whose app is gone', async () => {
+    const t = await setup({ maxSessions: 2 });
+    const request = (sessionId: string, subject: string, console?: string): void =>
+      t.service.push({
+        type: 'session_request',
+        sessionId,
+        endpoint: 'media',
+        app: { subject },
+        ...(console ? { meta: { console } } : {}),
+      });
+    request('a', 'alice', 'tab-1');
+    request('b', 'bob');
+    await t.service.until((m) => m.type === 'session_accept' && m['sessionId'] === 'b', 'b accepted');
+    const [a, b] = t.sessions;
+    // Someone else's request is refused: seats are not taken from other apps.
+    request('c', 'carol');
+    const refused = await t.service.until((m) => m.type === 'session_reject', 'reject c');
+    assert.equal(refused['sessionId'], 'c');
+    // The same console (a reload) takes over its seat even while its old session is still signaled.
+    request('a2', 'alice', 'tab-1');
+    await t.service.until((m) => m.type === 'session_accept' && m['sessionId'] === 'a2', 'a2 accepted');
+    assert.equal(endOf(a!)?.reason, 'replaced by a newer session of the same app');
+    // Without a console id only a seat whose app signaling is gone is taken.
+    request('b2', 'bob');
+    await t.service.until((m) => m.type === 'session_reject' && m['sessionId'] === 'b2', 'b2 refused');
+    t.service.push({ type: 'session_closed', sessionId: 'b', reason: 'peer_gone', by: 'service' });
+    await settle();
+    request('b3', 'bob');
+    await t.service.until((m) => m.type === 'session_accept' && m['sessionId'] === 'b3', 'b3 accepted');
+    assert.equal(endOf(b!)?.cause, 'app');
+    await t.close();
+  });
+
+  test('a session whose app signaling is gone closes as soon as its path dies (no restart can come)', async () => {
+    const t = await setup({ deadAfterMs: 60_000 });
+    const s = await t.open('s1');
+    await t.answered(s);
+    s.setState('connected');
+    t.service.push({ type: 'session_closed', sessionId: 's1', reason: 'peer_gone', by: 'service' });
+    await settle();
+    assert.equal(endOf(s), null, 'a connected session outlives its app signaling');
+    s.setState('disconnected');
+    await eventually(() => endOf(s) !== null, 'closed at once, not after deadAfterMs');
+    assert.equal(t.service.of('ice_restart').length, 0);
+    // And a session whose path is already dead when the app's signaling goes closes then.
+    const d = await t.open('s2');
+    await t.answered(d);
+    t.sessions[1]!.connectionState = 'disconnected';
+    t.service.push({ type: 'session_closed', sessionId: 's2', reason: 'peer_gone', by: 'service' });
+    await eventually(() => endOf(d) !== null, 'closed when signaling went');
+    await t.close();
+  });
 });

@@ -5,6 +5,7 @@
  * While this link holds the control lock it pings at a third of the deadman window.
  */
 import { TypedEmitter, type SignalingClient } from '@robostream/protocol/client';
+import { consoleId } from './console-id.js';
 import {
   GATEWAY_ENVELOPE_VERSION as v,
   gatewayToApp,
@@ -49,7 +50,7 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
     this.set('opening', 'asking the robot for a gateway session');
     let sessionId: string;
     try {
-      sessionId = await this.client.openSession(this.robotId, 'gateway');
+      sessionId = await this.client.openSession(this.robotId, 'gateway', { console: consoleId() });
     } catch (err) {
       this.set('failed', err instanceof Error ? err.message : String(err));
       return;

@@ -187,6 +187,9 @@ function start(token: string): void {
   };
   renderHeader();
   document.title = `robostream — ${info.sub}`;
+  // A closed or navigated-away tab ends its sessions at once (the robot frees the seat), instead of leaving the
+  // robot to notice a dead path. pagehide also fires when the page goes into the back-forward cache.
+  window.addEventListener('pagehide', () => session?.stop(), { once: true });
 
   const wanted = new URLSearchParams(location.hash.replace(/^#/, '')).get('robot');
   client.connect().then(

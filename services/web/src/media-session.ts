@@ -6,6 +6,7 @@
  * page itself when its connection goes disconnected for 2 s or fails.
  */
 import { TypedEmitter, type SignalingClient } from '@robostream/protocol/client';
+import { consoleId } from './console-id.js';
 import { OfferingPeer } from './offering-peer.js';
 import { StatsSampler, type MediaStats } from './media-stats.js';
 
@@ -74,7 +75,10 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     const { client } = this.o;
     let sessionId: string;
     try {
-      sessionId = await client.openSession(this.o.robotId, 'media', { cameras: this.o.cameras.join(',') });
+      sessionId = await client.openSession(this.o.robotId, 'media', {
+        cameras: this.o.cameras.join(','),
+        console: consoleId(),
+      });
     } catch (err) {
       this.set('failed', err instanceof Error ? err.message : String(err));
       return;

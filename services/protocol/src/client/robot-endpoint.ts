@@ -11,6 +11,8 @@
  *     offerer can restart; and, optionally, ending a session whose path stays dead.
  * What a session is (a media viewer, a data-channel link) sits behind RobotSession (robot-session.ts). The host
  * knows no WebRTC engine, which is why it can live in the protocol package next to the SignalingClient it drives.
+ * About 420 lines on purpose: admission, ordering, candidate holding and restarts act on one session entry and its
+ * timers; which seat a request may take over is apart (robot-seats.ts).
  */
 import type { RobotMeta } from '../messages/common.js';
 import type {
@@ -22,6 +24,7 @@ import type {
   SessionFactory,
 } from './robot-session.js';
 import type { SignalingClient } from './signaling-client.js';
+import { consoleOf, seatToTakeOver } from './robot-seats.js';
 
 export interface RobotEndpointHostOptions<S extends RobotSession> {
   /** The endpoint name registered on every attached connection ('media', 'gateway'). */
@@ -64,6 +67,9 @@ interface Entry<S extends RobotSession> {
   key: string;
   id: string;
   label: string;
+  /** The app token's subject, and the console instance it named in the request's meta, if any. */
+  app: string;
+  console: string | null;
   client: SignalingClient;
   session: S;
   log: EndpointLog;
@@ -128,7 +134,8 @@ export class RobotEndpointHost<S extends RobotSession> {
         const e = this.sessions.get(this.key(client, m.sessionId));
         if (!e) return;
         e.signaled = false;
-        if (m.by === 'service' && this.o.outlivesAppSignaling && e.answered) {
+        const dead = e.session.connectionState === 'disconnected' || e.session.connectionState === 'failed';
+        if (m.by === 'service' && this.o.outlivesAppSignaling && e.answered && !dead) {
           // The app's signaling connection dropped (or the service is draining): the session may still flow.
           e.log.info({ reason: m.reason }, 'session signaling ended; the session lives on');
           return;
@@ -201,7 +208,19 @@ export class RobotEndpointHost<S extends RobotSession> {
       client.rejectSession(sessionId, reason);
     };
     if (this.closed) return reject(this.o.shutdownReason);
-    if (this.sessions.size >= this.o.maxSessions) return reject(this.o.tooManyReason);
+    if (this.sessions.size >= this.o.maxSessions) {
+      // A reloaded console, or a player that left without a word, still holds a seat until its dead path is
+      // noticed. A new session of the same app subject takes over that seat instead of being refused: the one
+      // of the same console if the request names one, else one whose app signaling is already gone.
+      const own = seatToTakeOver([...this.sessions.values()], app, consoleOf(meta));
+      if (!own) return reject(this.o.tooManyReason);
+      own.log.info({ by: sessionId }, 'seat taken over by a newer session of the same app');
+      void this.closeEntry(
+        own,
+        { reason: 'replaced by a newer session of the same app', cause: 'app' },
+        true,
+      );
+    }
 
     // The session's callbacks may fire before the factory returns; they find the entry through this box.
     let entry: Entry<S> | null = null;
@@ -229,6 +248,8 @@ export class RobotEndpointHost<S extends RobotSession> {
       key: this.key(client, sessionId),
       id: sessionId,
       label,
+      app,
+      console: consoleOf(meta),
       client,
       session: made,
       log,
@@ -348,7 +369,16 @@ export class RobotEndpointHost<S extends RobotSession> {
     }
     const deadAfterMs = this.o.deadAfterMs;
     if (deadAfterMs === undefined) return;
-    // With nobody left to restart it (signaling gone, the app gone), a dead path ends the session.
+    // With nobody left to restart it (signaling gone, the app gone), a dead path ends the session; at once when
+    // the app's signaling is already gone, since no restart can come (a closed tab must not hold a seat).
+    if (!e.signaled) {
+      void this.closeEntry(
+        e,
+        { reason: `peer connection ${state}; the app's signaling is gone`, cause: 'failed' },
+        false,
+      );
+      return;
+    }
     e.deadTimer ??= unref(
       setTimeout(() => {
         e.deadTimer = null;
