@@ -86,3 +86,16 @@ test('a spectator whose link recovers moves back up once it carries 90 % of the 
     ['spec', 'full'],
   ]);
 });
+
+test('a viewer that just joined does not pull the full encoder down to its start estimate', () => {
+  const { lb, applied, join } = setup();
+  join('op');
+  lb.update('op', 3500, false);
+  assert.equal(applied.full.at(-1), 3500);
+  join('new');
+  lb.update('new', 2000, false);
+  assert.equal(applied.full.at(-1), 3500, 'still ramping: the best estimate counts');
+  // Once the newcomer's link shows its limit close to the operator's, the full encoder respects it.
+  lb.update('new', 2500, true);
+  assert.equal(applied.full.at(-1), 2500);
+});

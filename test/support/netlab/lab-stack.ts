@@ -80,7 +80,7 @@ export class LabStack {
         STREAMER_HTTP_PORT: '0',
         STREAMER_HTTP_HOST: '127.0.0.1',
         UV_THREADPOOL_SIZE: '32',
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: process.env['NETLAB_ROBOT_LOG'] ?? 'warn',
         ...env,
       },
     });

@@ -10,7 +10,11 @@
 //    once its estimate reaches BACK_RATIO x the full layer's current rate. A viewer alone is never moved (the
 //    full encoder simply follows its link). At least DWELL_MS between two moves of one viewer, so an estimate
 //    that wobbles around the line does not cost a keyframe each time.
-//  - The full encoder runs at the minimum of its viewers' estimates, the low encoder at the minimum of its own.
+//  - The full encoder runs at the minimum of its limited viewers' estimates (those whose link has shown its limit),
+//    or, while none is limited, at the highest estimate: a viewer that just joined starts from the configured
+//    start rate, and counting that would cut everyone else's picture for the second it takes to learn its link
+//    (measured in the lab: 3.5 -> 0.3 Mbit/s for the operator when a spectator joined). The low encoder runs at
+//    the minimum of its own viewers' estimates.
 // Moves are announced through `onLayer`; the viewer switches at the next keyframe of the new layer.
 import { SharedEncoderBitrate, type BitrateBounds } from './bitrate-controller.js';
 
@@ -74,7 +78,6 @@ export class LayeredBitrate {
 
   remove(viewerId: string): void {
     if (!this.viewers.delete(viewerId)) return;
-    this.full.remove(viewerId);
     this.low?.remove(viewerId);
     this.rebalance();
   }
@@ -90,12 +93,26 @@ export class LayeredBitrate {
       else if (v.layer === 'full' && v.limited && v.kbps < LOW_RATIO * best) want = 'low';
       else if (v.layer === 'low' && v.kbps >= BACK_RATIO * this.full.currentKbps) want = 'full';
       if (want !== v.layer && now - v.movedAt >= LAYER_DWELL_MS) {
-        (v.layer === 'full' ? this.full : this.low)?.remove(id);
+        if (v.layer === 'low') this.low?.remove(id);
         v.layer = want;
         v.movedAt = now;
         v.onLayer(want);
       }
-      (v.layer === 'full' ? this.full : this.low)?.update(id, v.kbps);
+      if (v.layer === 'low') this.low?.update(id, v.kbps);
     }
+    this.applyFull();
+  }
+
+  /** The full encoder's rate: the limited viewers' minimum, else the best estimate (see the rule at the top). */
+  private applyFull(): void {
+    const on = [...this.viewers.entries()].filter(([, v]) => v.layer === 'full' && Number.isFinite(v.kbps));
+    if (on.length === 0) return;
+    const limited = on.filter(([, v]) => v.limited);
+    const kbps =
+      limited.length > 0
+        ? Math.min(...limited.map(([, v]) => v.kbps))
+        : Math.max(...on.map(([, v]) => v.kbps));
+    // One shared entry: SharedEncoderBitrate keeps its own bounds and change threshold.
+    this.full.update('layer', kbps);
   }
 }
