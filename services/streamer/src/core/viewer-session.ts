@@ -195,11 +195,9 @@ export class ViewerSession {
   /** The transport's estimate, split evenly over this viewer's adaptive video encoders after audio and overhead. */
   private onTransportEstimate(kbps: number, limited: boolean): void {
     this.transportKbps = kbps;
-    const video = this.links.filter((l) => l.shared !== null);
-    if (video.length === 0) return;
-    const audio = this.links.some((l) => l.kind === 'audio') ? AUDIO_KBPS : 0;
-    const each = Math.max(0, kbps * VIDEO_SHARE - audio) / video.length;
-    for (const l of video) l.shared!.update(this.id, each, limited);
+    const each = this.videoShareKbps();
+    if (each === null) return;
+    for (const l of this.links) l.shared?.update(this.id, each, limited);
   }
 
   /** @internal wiring by StreamerCore: app media in. */

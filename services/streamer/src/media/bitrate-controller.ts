@@ -15,12 +15,14 @@ export interface BitrateBounds {
   maxKbps: number;
 }
 
-const LOSS_HIGH = 0.1;
-const LOSS_LOW = 0.02;
+/** Loss above this cuts the rate, below LOSS_LOW lets it grow (GCC's loss rule; the send-side estimator too). */
+export const LOSS_HIGH = 0.1;
+export const LOSS_LOW = 0.02;
 const INCREASE = 1.08;
 const APPLY_THRESHOLD = 0.05;
 
-const clampKbps = (kbps: number, b: BitrateBounds): number => Math.min(b.maxKbps, Math.max(b.minKbps, kbps));
+export const clampKbps = (kbps: number, b: BitrateBounds): number =>
+  Math.min(b.maxKbps, Math.max(b.minKbps, kbps));
 
 export class ViewerBitrateEstimator {
   private lossKbps: number;

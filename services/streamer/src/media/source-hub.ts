@@ -8,7 +8,12 @@ import {
   type EncoderDetection,
   type EncoderProfile,
 } from './encoders.js';
-import { SourcePipeline, RTP_APPSINK, type SourcePipelineSnapshot } from './source-pipeline.js';
+import {
+  SourcePipeline,
+  RTP_APPSINK,
+  type SourcePipelineOptions,
+  type SourcePipelineSnapshot,
+} from './source-pipeline.js';
 import { audioSourceFragment, videoGeometry, videoSourceFragment } from './sources.js';
 
 // drop=true: a stalled Node loop loses packets (NACK/PLI recover) rather than growing memory without bound.
@@ -47,28 +52,12 @@ export class SourceHub {
   }
 
   video(sourceId: string, codec: VideoCodecName): SourcePipeline {
-    const source = this.config.videoSources.find((s) => s.id === sourceId);
-    if (!source) throw new UnknownSourceError(sourceId);
-    const key = `video/${sourceId}/${codec}`;
-    const existing = this.pipelines.get(key);
-    if (existing) return existing;
-    const profile = codec === 'vp8' ? this.encoders.vp8 : this.encoders.h264;
-    if (!profile) throw new Error(`no ${codec} encoder on this machine`);
-    const pipeline = new SourcePipeline(
-      {
-        key,
-        sourceId,
-        kind: 'video',
-        codec,
-        encoder: profile.element,
-        describe: (kbps) => this.videoDescription(source, profile, kbps ?? this.config.bitrateStartKbps),
-        bitrate: profile.bitrate,
-        initialBitrateKbps: this.config.bitrateStartKbps,
-      },
-      this.pipelineOptions(),
-    );
-    this.pipelines.set(key, pipeline);
-    return pipeline;
+    const { source, profile } = this.videoSource(sourceId, codec);
+    return this.videoPipeline(`video/${sourceId}/${codec}`, source, profile, {
+      initialKbps: this.config.bitrateStartKbps,
+      describe: (kbps) => this.videoDescription(source, profile, kbps),
+      options: this.pipelineOptions(),
+    });
   }
 
   /**
@@ -79,33 +68,56 @@ export class SourceHub {
   lowVideo(sourceId: string, codec: VideoCodecName): SourcePipeline | null {
     if (!this.config.lowLayerEnabled) return null;
     const full = this.video(sourceId, codec);
-    const source = this.config.videoSources.find((s) => s.id === sourceId)!;
-    const key = `video/${sourceId}/${codec}/low`;
-    const existing = this.pipelines.get(key);
-    if (existing) return existing;
-    const profile = (codec === 'vp8' ? this.encoders.vp8 : this.encoders.h264)!;
+    const { source, profile } = this.videoSource(sourceId, codec);
     let keepFull: (() => void) | null = null;
-    const pipeline = new SourcePipeline(
-      {
-        key,
-        sourceId,
-        kind: 'video',
-        codec,
-        encoder: profile.element,
-        describe: (kbps) => {
-          keepFull ??= full.subscribe(() => undefined);
-          return this.lowDescription(source, profile, kbps ?? this.config.lowLayerMaxKbps);
-        },
-        bitrate: profile.bitrate,
-        initialBitrateKbps: this.config.lowLayerMaxKbps,
+    return this.videoPipeline(`video/${sourceId}/${codec}/low`, source, profile, {
+      initialKbps: this.config.lowLayerMaxKbps,
+      describe: (kbps) => {
+        keepFull ??= full.subscribe(() => undefined);
+        return this.lowDescription(source, profile, kbps);
       },
-      {
+      options: {
         ...this.pipelineOptions(),
         onStop: () => {
           keepFull?.();
           keepFull = null;
         },
       },
+    });
+  }
+
+  private videoSource(
+    sourceId: string,
+    codec: VideoCodecName,
+  ): { source: VideoSourceConfig; profile: EncoderProfile } {
+    const source = this.config.videoSources.find((s) => s.id === sourceId);
+    if (!source) throw new UnknownSourceError(sourceId);
+    const profile = codec === 'vp8' ? this.encoders.vp8 : this.encoders.h264;
+    if (!profile) throw new Error(`no ${codec} encoder on this machine`);
+    return { source, profile };
+  }
+
+  /** The pipeline under `key`, made on first use: one capture or encode shared by every viewer. */
+  private videoPipeline(
+    key: string,
+    source: VideoSourceConfig,
+    profile: EncoderProfile,
+    o: { initialKbps: number; describe: (kbps: number) => string; options: SourcePipelineOptions },
+  ): SourcePipeline {
+    const existing = this.pipelines.get(key);
+    if (existing) return existing;
+    const pipeline = new SourcePipeline(
+      {
+        key,
+        sourceId: source.id,
+        kind: 'video',
+        codec: profile.codec,
+        encoder: profile.element,
+        describe: (kbps) => o.describe(kbps ?? o.initialKbps),
+        bitrate: profile.bitrate,
+        initialBitrateKbps: o.initialKbps,
+      },
+      o.options,
     );
     this.pipelines.set(key, pipeline);
     return pipeline;

@@ -11,10 +11,9 @@
 //  - the target never runs far ahead of what the encoder actually produces (1.5 x acknowledged + 100 kbit/s), so a
 //    quiet scene does not bank a rate the path was never shown to carry.
 
-export interface RateBounds {
-  minKbps: number;
-  maxKbps: number;
-}
+import { LOSS_HIGH, LOSS_LOW, clampKbps, type BitrateBounds } from '../../media/bitrate-controller.js';
+
+export type RateBounds = BitrateBounds;
 
 const DECREASE_FACTOR = 0.85;
 const CUT_GAP_MS = 300;
@@ -23,8 +22,6 @@ const DRAIN_HORIZON_MS = 1000;
 const ADDITIVE_PER_S = 0.1;
 const MULTIPLICATIVE_PER_S = 1.25;
 const CAPACITY_MARGIN = 1.15;
-const LOSS_HIGH = 0.1;
-const LOSS_LOW = 0.02;
 const HEADROOM = 1.5;
 const HEADROOM_KBPS = 100;
 
@@ -108,4 +105,4 @@ export class RateControl {
   }
 }
 
-const clamp = (kbps: number, b: RateBounds): number => Math.min(b.maxKbps, Math.max(b.minKbps, kbps));
+const clamp = clampKbps;
