@@ -140,27 +140,44 @@ test('jitter of +-20 ms on an uncongested path is not mistaken for congestion', 
   assert.ok(min > 2500, `stays high on a jittery but wide path: min ${min.toFixed(0)} kbit/s`);
 });
 
-test('2 % random loss does not collapse the rate; 20 % loss cuts it', () => {
-  const mild = simulate({
-    durationMs: 20_000,
+const wideLossy = (randomLoss: number, seed = 3): Sample[] =>
+  simulate({
+    durationMs: 30_000,
     linkKbps: () => 10_000,
     queueMs: 400,
     baseDelayMs: 20,
     jitterMs: 1,
-    randomLoss: 0.02,
-    seed: 3,
+    randomLoss,
+    seed,
   });
-  assert.ok(at(mild, 19_000).target > 1500, `2 % loss: ${at(mild, 19_000).target}`);
-  const heavy = simulate({
-    durationMs: 20_000,
-    linkKbps: () => 10_000,
-    queueMs: 400,
+
+test('random loss (a radio link) does not ratchet the rate down: 2 %, 10 % and 20 %', () => {
+  for (const [loss, floor] of [
+    [0.02, 1500],
+    [0.1, 1000],
+    [0.2, 600],
+  ] as const) {
+    const s = wideLossy(loss);
+    const late = s.filter((x) => x.t > 15_000).map((x) => x.target);
+    const min = Math.min(...late);
+    assert.ok(min > floor, `${loss * 100} % random loss: the rate fell to ${min.toFixed(0)} kbit/s`);
+  }
+});
+
+test('loss that falls with the rate is congestion: a shallow-buffered 800 kbit/s link is found', () => {
+  const s = simulate({
+    durationMs: 30_000,
+    linkKbps: () => 800,
+    queueMs: 15,
     baseDelayMs: 20,
     jitterMs: 1,
-    randomLoss: 0.2,
-    seed: 3,
+    randomLoss: 0,
+    seed: 5,
   });
-  assert.ok(at(heavy, 19_000).target < at(mild, 19_000).target / 2, 'heavy loss cuts the rate');
+  const late = s.filter((x) => x.t > 15_000).map((x) => x.target);
+  const mean = late.reduce((a, b) => a + b, 0) / late.length;
+  assert.ok(mean < 1000, `settles near the 800 kbit/s link: mean target ${mean.toFixed(0)} kbit/s`);
+  assert.ok(mean > 300, `but uses it: mean target ${mean.toFixed(0)} kbit/s`);
 });
 
 test('send history unwraps 16-bit sequence numbers across the wrap', () => {

@@ -7,11 +7,13 @@
 //  - normal: grow. Near the remembered capacity, additively (10 % of the rate per second); well above it the
 //    capacity is stale (the link got better) and the rate grows multiplicatively (25 % per second), so a stream
 //    that was cut by a bandwidth drop is back within seconds of the link recovering, not tens of seconds;
-//  - loss above 10 % cuts by half the loss fraction (at most once per CUT_GAP_MS); 2-10 % holds;
+//  - loss above 10 % cuts by half the loss fraction; 2-10 % holds. Both thresholds sit above the path's own loss
+//    (PathLoss: loss that did not fall when the rate was cut), so a lossy radio link does not ratchet the rate down;
 //  - the target never runs far ahead of what the encoder actually produces (1.5 x acknowledged + 100 kbit/s), so a
 //    quiet scene does not bank a rate the path was never shown to carry.
 
 import { LOSS_HIGH, LOSS_LOW, clampKbps, type BitrateBounds } from '../../media/bitrate-controller.js';
+import { PathLoss } from './path-loss.js';
 
 export type RateBounds = BitrateBounds;
 
@@ -33,6 +35,7 @@ export class RateControl {
   private lastUpdateMs: number | null = null;
   private lastCutMs = -Infinity;
   private capacityKbps: number | null = null;
+  private readonly pathLoss = new PathLoss();
 
   constructor(
     private readonly bounds: RateBounds,
@@ -84,12 +87,15 @@ export class RateControl {
       this.state = 'increase';
     }
 
-    if (lossFraction > LOSS_HIGH) {
-      if (mayCut && signal !== 'overuse') {
+    this.pathLoss.observe(lossFraction, nowMs, dtS);
+    const pathLoss = this.pathLoss.fraction;
+    if (lossFraction > LOSS_HIGH + pathLoss) {
+      if (mayCut && signal !== 'overuse' && !this.pathLoss.checking) {
         this.target *= 1 - 0.5 * lossFraction;
         this.lastCutMs = nowMs;
+        this.pathLoss.onLossCut(lossFraction, nowMs);
       }
-    } else if (this.state === 'increase' && lossFraction < LOSS_LOW && dtS > 0) {
+    } else if (this.state === 'increase' && lossFraction < LOSS_LOW + pathLoss && dtS > 0) {
       this.grow(dtS);
       if (ackedKbps !== null) this.target = Math.min(this.target, HEADROOM * ackedKbps + HEADROOM_KBPS);
     }
