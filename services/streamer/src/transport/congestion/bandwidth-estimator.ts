@@ -8,6 +8,17 @@ import { SendHistory } from './send-history.js';
 import type { FeedbackPacket } from './transport-feedback.js';
 
 const ACKED_WINDOW_MS = 500;
+/** The delivery rate while a queue builds is the bottleneck's rate: measured over a short window to see it fast. */
+const DELIVERY_WINDOW_MS = 100;
+/**
+ * A queue this deep and still growing is congestion now, before the trend detector's window has filled: a drop
+ * from 3 to 1 Mbit/s fills a 400 ms modem buffer in about 150 ms, and every packet it then drops freezes the picture
+ * for a round trip through the full queue. Well above a cellular path's +-20 ms jitter.
+ */
+const FAST_QUEUE_MS = 60;
+const FAST_RISE_MS = 30;
+const RISE_WINDOW_MS = 200;
+const IN_FLIGHT_BASE_WINDOW_MS = 10_000;
 const LOSS_WINDOW_MS = 1000;
 const LIMITED_FOR_MS = 10_000;
 
@@ -31,6 +42,9 @@ export class BandwidthEstimator {
   private lostInWindow = 0;
   private feedbacks = 0;
   private acked0: number | null = null;
+  private readonly queueSamples: { at: number; q: number }[] = [];
+  /** Monotonic deque of in-flight times: the front is the lowest in the window (the path without a queue). */
+  private readonly inFlightBase: { at: number; ms: number }[] = [];
 
   constructor(bounds: RateBounds, startKbps: number) {
     this.rate = new RateControl(bounds, startKbps);
@@ -64,13 +78,13 @@ export class BandwidthEstimator {
       if (!sent) continue;
       if (!p.received) {
         if (!sent.reportedLost && !sent.acked) {
-          sent.reportedLost = true;
+          this.history.markLost(sent);
           this.pushLoss(nowMs, true);
         }
         continue;
       }
       if (sent.acked) continue; // reported twice
-      sent.acked = true;
+      this.history.markAcked(sent);
       if (sent.reportedLost) {
         // A late arrival or a retransmission under the same number: it got through, but its arrival time says
         // nothing about the queue.
@@ -82,13 +96,63 @@ export class BandwidthEstimator {
       this.pushAcked(p.arrivalMs, sent.size);
     }
     this.trimLoss(nowMs);
-    return this.rate.update(
-      this.trend.signal,
-      this.ackedKbps(),
-      this.lossFraction(),
-      nowMs,
-      this.trend.queueDelayMs,
-    );
+    const acked = this.ackedKbps();
+    const delivery = this.deliveryKbps();
+    const queueNow = this.queueNowMs(delivery, nowMs);
+    if (this.queueRising(nowMs)) {
+      // Cut from what the bottleneck delivers now, and deep enough to drain what is already queued.
+      const through = acked === null || delivery === null ? (acked ?? delivery) : Math.min(acked, delivery);
+      return this.rate.update(
+        'overuse',
+        through,
+        this.lossFraction(),
+        nowMs,
+        Math.max(queueNow, this.trend.queueDelayMs),
+      );
+    }
+    return this.rate.update(this.trend.signal, acked, this.lossFraction(), nowMs, this.trend.queueDelayMs);
+  }
+
+  /** The one-way queueing delay is past FAST_QUEUE_MS and grew by FAST_RISE_MS within RISE_WINDOW_MS. */
+  private queueRising(nowMs: number): boolean {
+    const q = this.trend.queueDelayMs;
+    this.queueSamples.push({ at: nowMs, q });
+    while (this.queueSamples.length > 0 && this.queueSamples[0]!.at < nowMs - RISE_WINDOW_MS)
+      this.queueSamples.shift();
+    if (q < FAST_QUEUE_MS) return false;
+    let low = q;
+    for (const s of this.queueSamples) low = Math.min(low, s.q);
+    return q - low >= FAST_RISE_MS;
+  }
+
+  /**
+   * How much is queued on the path right now, from the bytes in flight at the delivery rate, above the lowest
+   * such figure of the last 10 s (what is always in flight: a feedback interval and the path's own delay).
+   */
+  private queueNowMs(deliveryKbps: number | null, nowMs: number): number {
+    if (deliveryKbps === null || deliveryKbps <= 0) return 0;
+    const ms = (this.history.inFlightBytes * 8) / deliveryKbps;
+    const base = this.inFlightBase;
+    while (base.length > 0 && base[0]!.at < nowMs - IN_FLIGHT_BASE_WINDOW_MS) base.shift();
+    while (base.length > 0 && base[base.length - 1]!.ms >= ms) base.pop();
+    base.push({ at: nowMs, ms });
+    return ms - base[0]!.ms;
+  }
+
+  /** Acknowledged bytes over the last DELIVERY_WINDOW_MS of arrivals, or null with too little to measure. */
+  private deliveryKbps(): number | null {
+    const last = this.acked[this.acked.length - 1];
+    if (!last) return null;
+    let bytes = 0;
+    let first = last.at;
+    let n = 0;
+    for (let i = this.acked.length - 1; i >= 0 && this.acked[i]!.at >= last.at - DELIVERY_WINDOW_MS; i--) {
+      bytes += this.acked[i]!.size;
+      first = this.acked[i]!.at;
+      n++;
+    }
+    const spanMs = last.at - first;
+    return n < 4 || spanMs < DELIVERY_WINDOW_MS / 4 ? null : (bytes * 8) / spanMs;
   }
 
   snapshot(): EstimatorSnapshot {

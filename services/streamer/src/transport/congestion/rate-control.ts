@@ -4,9 +4,9 @@
 //    remember that rate as the link's capacity. When a queue already stands on the path, cut deeper (down to half)
 //    so it drains within about a second instead of several: frames queued behind it are late frames on screen;
 //  - underuse: hold (the queue is draining; sending more would refill it);
-//  - normal: grow. Near the remembered capacity, additively (10 % of the rate per second); well above it the
-//    capacity is stale (the link got better) and the rate grows multiplicatively (25 % per second), so a stream
-//    that was cut by a bandwidth drop is back within seconds of the link recovering, not tens of seconds;
+//  - normal: grow. Near the remembered capacity, additively (10 % of the rate per second); well under it (after a
+//    deep cut) or well above it (the capacity is stale: the link got better) multiplicatively (25 % per second), so
+//    a stream that was cut by a bandwidth drop is back within seconds of the link recovering, not tens of seconds;
 //  - loss above 10 % cuts by half the loss fraction; 2-10 % holds. Both thresholds sit above the path's own loss
 //    (PathLoss: loss that did not fall when the rate was cut), so a lossy radio link does not ratchet the rate down;
 //  - the target never runs far ahead of what the encoder actually produces (1.5 x acknowledged + 100 kbit/s), so a
@@ -24,6 +24,8 @@ const DRAIN_HORIZON_MS = 1000;
 const ADDITIVE_PER_S = 0.1;
 const MULTIPLICATIVE_PER_S = 1.25;
 const CAPACITY_MARGIN = 1.15;
+const FAR_UNDER = 0.7;
+const RECUT_BELOW = 0.7;
 const HEADROOM = 1.5;
 const HEADROOM_KBPS = 100;
 
@@ -73,10 +75,12 @@ export class RateControl {
     const mayCut = nowMs - this.lastCutMs >= CUT_GAP_MS;
 
     if (signal === 'overuse') {
-      if (mayCut) {
-        const through = ackedKbps ?? this.target;
-        const drain = Math.min(1, Math.max(0.5, 1 - queueDelayMs / DRAIN_HORIZON_MS));
-        this.target = Math.min(this.target, DECREASE_FACTOR * drain * through);
+      const through = ackedKbps ?? this.target;
+      const drain = Math.min(1, Math.max(0.5, 1 - queueDelayMs / DRAIN_HORIZON_MS));
+      const cut = DECREASE_FACTOR * drain * through;
+      // A second cut soon after the first only when the path turned out much narrower than the first one assumed.
+      if (mayCut || cut < RECUT_BELOW * this.target) {
+        this.target = Math.min(this.target, cut);
         this.capacityKbps = this.capacityKbps === null ? through : 0.5 * this.capacityKbps + 0.5 * through;
         this.lastCutMs = nowMs;
       }
@@ -106,7 +110,10 @@ export class RateControl {
   private grow(dtS: number): void {
     const cap = this.capacityKbps;
     if (cap !== null && this.target > cap * CAPACITY_MARGIN) this.capacityKbps = null; // the link got better
-    if (this.capacityKbps !== null) this.target += this.target * ADDITIVE_PER_S * dtS;
+    // Far under the capacity (after a deep cut that drained a queue) the link carried more a moment ago: climb
+    // back fast, and slow down near it.
+    if (this.capacityKbps !== null && this.target > this.capacityKbps * FAR_UNDER)
+      this.target += this.target * ADDITIVE_PER_S * dtS;
     else this.target *= MULTIPLICATIVE_PER_S ** dtS;
   }
 }
