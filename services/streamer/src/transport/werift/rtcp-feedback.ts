@@ -2,6 +2,7 @@
 // through werift's senders: once the app also sends audio, werift 0.24.4 routes the app's PLI to the audio
 // receiver and sender.onPictureLossIndication never fires.
 import {
+  GenericNack,
   PictureLossIndication,
   ReceiverEstimatedMaxBitrate,
   RtcpPayloadSpecificFeedback,
@@ -25,6 +26,8 @@ export function routeRtcp(
     for (const report of packet.reports) sender(report.ssrc)?.fire('loss', report.fractionLost / 256);
   } else if (packet instanceof RtcpTransportLayerFeedback) {
     if (packet.feedback instanceof TransportWideCC) onTransportFeedback(feedbackPackets(packet.feedback));
+    else if (packet.feedback instanceof GenericNack)
+      sender(packet.feedback.mediaSourceSsrc)?.fire('nack', packet.feedback.lost);
   } else if (packet instanceof RtcpPayloadSpecificFeedback) {
     const fb = packet.feedback;
     if (fb instanceof PictureLossIndication) sender(fb.mediaSsrc)?.fire('keyframe', 'pli');

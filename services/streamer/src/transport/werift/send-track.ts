@@ -3,11 +3,14 @@
 import { RtpPacket, type MediaStreamTrack } from 'werift';
 import { TypedEmitter } from '@robostream/protocol/client';
 import type { SendCodec, SendTrack } from '../peer-session.js';
+import type { RetransmissionHistory } from './retransmission.js';
 
 export interface SendTrackEvents {
   keyframe: 'pli' | 'fir' | 'connected';
   loss: number;
   remb: number;
+  /** Sequence numbers the app reported lost (a generic NACK). */
+  nack: readonly number[];
 }
 
 /** The transport-wide sequence counter werift keeps on its DTLS transport (one per bundled transport). */
@@ -25,8 +28,11 @@ export class WeriftSendTrack extends TypedEmitter<SendTrackEvents> implements Se
     private readonly onSent: (wireSeq: number, size: number) => void,
     /** A header extension werift does not know, stamped on every packet (playout delay), or null. */
     private readonly extraExtension: { id: number; payload: Buffer } | null = null,
+    /** Answers the NACKs werift's own short history cannot (video), or null. */
+    private readonly history: RetransmissionHistory | null = null,
   ) {
     super();
+    if (history) this.on('nack', (lost) => history.onNack(lost, performance.now()));
   }
 
   write(rtpPacket: Buffer): void {
@@ -41,6 +47,7 @@ export class WeriftSendTrack extends TypedEmitter<SendTrackEvents> implements Se
     // werift stamps the header extension and sends synchronously inside writeRtp (up to the socket write), so
     // the counter moved by one exactly when this packet went out with transport-cc negotiated.
     this.track.writeRtp(packet);
+    this.history?.recordLastSent(performance.now());
     const after = t?.transportSequenceNumber;
     if (after !== undefined && after !== before) this.onSent(after, rtpPacket.length);
   }
