@@ -48,6 +48,14 @@ export class LayerForwarder {
     if (this.pending !== null && this.pending !== layer) this.unsubscribe(this.pending);
     this.pending = null;
     if (layer === this.current || !this.layers[layer]) return;
+    if (this.lastOut === null) {
+      // Nothing sent yet (a viewer that starts on this layer): change at once; its first keyframe request (on
+      // connection) goes to the new layer.
+      this.unsubscribe(this.current);
+      this.current = layer;
+      this.subscribe(layer);
+      return;
+    }
     this.pending = layer;
     this.subscribe(layer);
     // A joining viewer's keyframe: the short window (the low encoder may have just started).

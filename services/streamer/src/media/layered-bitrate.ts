@@ -15,6 +15,14 @@
 //    start rate, and counting that would cut everyone else's picture for the second it takes to learn its link
 //    (measured in the lab: 3.5 -> 0.3 Mbit/s for the operator when a spectator joined). The low encoder runs at
 //    the minimum of its own viewers' estimates.
+//  - A viewer that joins while others watch a full layer richer than the low one starts on the low layer: its
+//    link is unknown, and the full layer's first second (a keyframe at the operator's rate) would overflow a
+//    spectator's small link before its estimator could tell (measured: 2-6 fps and a replaced session).
+//  - A viewer on the low layer cannot show that its link carries more (it is sent only the low rate), so it is
+//    tried on the full layer once its link shows no limit for a while (the first trial TRIAL_FIRST_MS after
+//    joining, later ones TRIAL_AFTER_MS, doubling up to TRIAL_MAX_MS after each failed one). During a trial
+//    (TRIAL_MS) the full encoder does not follow the viewer; a trial fails when the viewer's link shows its limit
+//    under LOW_RATIO x the best estimate, and the viewer goes back to the low layer at once.
 // Moves are announced through `onLayer`; the viewer switches at the next keyframe of the new layer.
 import { SharedEncoderBitrate, type BitrateBounds } from './bitrate-controller.js';
 
@@ -23,6 +31,10 @@ export type Layer = 'full' | 'low';
 const LOW_RATIO = 0.6;
 const BACK_RATIO = 0.9;
 export const LAYER_DWELL_MS = 2000;
+export const TRIAL_FIRST_MS = 4000;
+export const TRIAL_AFTER_MS = 10_000;
+const TRIAL_MAX_MS = 60_000;
+export const TRIAL_MS = 3000;
 
 interface ViewerState {
   kbps: number;
@@ -30,12 +42,18 @@ interface ViewerState {
   layer: Layer;
   movedAt: number;
   onLayer: (layer: Layer) => void;
+  /** When the viewer on the low layer is next tried on the full one. */
+  nextTrialAt: number;
+  trialWaitMs: number;
+  /** Set while a trial on the full layer runs: when it ends. */
+  trialUntil: number | null;
 }
 
 export class LayeredBitrate {
   private readonly viewers = new Map<string, ViewerState>();
   private readonly full: SharedEncoderBitrate;
   private readonly low: SharedEncoderBitrate | null;
+  private readonly lowMaxKbps: number;
 
   constructor(
     fullBounds: BitrateBounds,
@@ -46,6 +64,7 @@ export class LayeredBitrate {
   ) {
     this.full = new SharedEncoderBitrate(fullBounds, fullStartKbps, applyFull);
     this.low = low ? new SharedEncoderBitrate(low.bounds, low.bounds.maxKbps, low.apply) : null;
+    this.lowMaxKbps = low?.bounds.maxKbps ?? Infinity;
   }
 
   get fullKbps(): number {
@@ -56,15 +75,23 @@ export class LayeredBitrate {
     return this.viewers.get(viewerId)?.layer ?? null;
   }
 
-  /** A viewer starts on the full layer. */
-  join(viewerId: string, onLayer: (layer: Layer) => void): void {
+  /** A viewer starts on the full layer, or on the low one while others watch a richer full layer. Returns it. */
+  join(viewerId: string, onLayer: (layer: Layer) => void): Layer {
+    const now = this.now();
+    const layer: Layer =
+      this.low && this.viewers.size > 0 && this.full.currentKbps > this.lowMaxKbps ? 'low' : 'full';
     this.viewers.set(viewerId, {
       kbps: Infinity,
       limited: false,
-      layer: 'full',
-      movedAt: -Infinity,
+      layer,
+      movedAt: layer === 'low' ? now : -Infinity,
       onLayer,
+      nextTrialAt: now + TRIAL_FIRST_MS,
+      trialWaitMs: TRIAL_AFTER_MS,
+      trialUntil: null,
     });
+    if (layer === 'low') onLayer('low');
+    return layer;
   }
 
   /** `limited`: the viewer's estimate is held down by its link (congestion seen), not still ramping up. */
@@ -87,13 +114,27 @@ export class LayeredBitrate {
     const known = [...this.viewers.values()].filter((v) => Number.isFinite(v.kbps));
     const best = Math.max(0, ...known.map((v) => v.kbps));
     for (const [id, v] of this.viewers) {
+      if (v.trialUntil !== null && now >= v.trialUntil) {
+        v.trialUntil = null; // it held: a full-layer viewer like any other
+        v.trialWaitMs = TRIAL_AFTER_MS;
+      }
       if (!Number.isFinite(v.kbps)) continue;
+      const tooSlow = v.limited && v.kbps < LOW_RATIO * best;
       let want: Layer = v.layer;
+      let trial = false;
       if (!this.low || this.viewers.size < 2) want = 'full';
-      else if (v.layer === 'full' && v.limited && v.kbps < LOW_RATIO * best) want = 'low';
+      else if (v.layer === 'full' && tooSlow) want = 'low';
       else if (v.layer === 'low' && v.kbps >= BACK_RATIO * this.full.currentKbps) want = 'full';
-      if (want !== v.layer && now - v.movedAt >= LAYER_DWELL_MS) {
+      else if (v.layer === 'low' && !v.limited && now >= v.nextTrialAt) [want, trial] = ['full', true];
+      const failedTrial = v.trialUntil !== null && want === 'low';
+      if (want !== v.layer && (failedTrial || trial || now - v.movedAt >= LAYER_DWELL_MS)) {
         if (v.layer === 'low') this.low?.remove(id);
+        if (failedTrial) {
+          v.trialUntil = null;
+          v.trialWaitMs = Math.min(2 * v.trialWaitMs, TRIAL_MAX_MS);
+        }
+        if (want === 'low') v.nextTrialAt = now + v.trialWaitMs;
+        v.trialUntil = trial ? now + TRIAL_MS : v.trialUntil;
         v.layer = want;
         v.movedAt = now;
         v.onLayer(want);
@@ -105,7 +146,10 @@ export class LayeredBitrate {
 
   /** The full encoder's rate: the limited viewers' minimum, else the best estimate (see the rule at the top). */
   private applyFull(): void {
-    const on = [...this.viewers.entries()].filter(([, v]) => v.layer === 'full' && Number.isFinite(v.kbps));
+    // A viewer on trial shows whether its link carries the full layer; the encoder does not follow it meanwhile.
+    const on = [...this.viewers.entries()].filter(
+      ([, v]) => v.layer === 'full' && v.trialUntil === null && Number.isFinite(v.kbps),
+    );
     if (on.length === 0) return;
     const limited = on.filter(([, v]) => v.limited);
     const kbps =
