@@ -20,7 +20,8 @@ interface SimOptions {
   /** Link rate at time t, kbit/s. */
   linkKbps: (t: number) => number;
   queueMs: number;
-  baseDelayMs: number;
+  /** One-way delay of the path without a queue, ms (or as a function of time). */
+  baseDelayMs: number | ((t: number) => number);
   jitterMs: number;
   randomLoss: number;
   seed: number;
@@ -49,6 +50,7 @@ function simulate(o: SimOptions): Sample[] {
   let nextFrame = 0;
   let nextFeedback = 50;
   for (let t = 0; t < o.durationMs; t += 1) {
+    const baseDelayMs = typeof o.baseDelayMs === 'number' ? o.baseDelayMs : o.baseDelayMs(t);
     if (t >= nextFrame) {
       nextFrame += FRAME_MS;
       const bytes = Math.max(1200, Math.round((est.targetKbps * 0.9 * FRAME_MS) / 8));
@@ -65,7 +67,7 @@ function simulate(o: SimOptions): Sample[] {
           continue;
         }
         linkFreeAt = startAt + serviceMs;
-        const at = linkFreeAt + o.baseDelayMs + (rand() * 2 - 1) * o.jitterMs;
+        const at = linkFreeAt + baseDelayMs + (rand() * 2 - 1) * o.jitterMs;
         arrivals.push({ at, p: { seq: wire, received: true, arrivalMs: at }, size });
       }
     }
@@ -81,7 +83,7 @@ function simulate(o: SimOptions): Sample[] {
       nextFeedback += 50;
       // The receiver reports in sequence order.
       pending.sort((a, b) => a.seq - b.seq);
-      if (pending.length > 0) est.onFeedback(pending.splice(0), t + o.baseDelayMs);
+      if (pending.length > 0) est.onFeedback(pending.splice(0), t + baseDelayMs);
       samples.push({
         t,
         target: est.targetKbps,
@@ -146,6 +148,25 @@ test('jitter of +-20 ms on an uncongested path is not mistaken for congestion', 
   const late = s.filter((x) => x.t > 15_000).map((x) => x.target);
   const min = Math.min(...late);
   assert.ok(min > 2500, `stays high on a jittery but wide path: min ${min.toFixed(0)} kbit/s`);
+});
+
+test('a longer path (300 ms more one way, no queue) is not read as a standing queue for long', () => {
+  const s = simulate({
+    durationMs: 30_000,
+    linkKbps: () => 10_000,
+    queueMs: 400,
+    baseDelayMs: (t) => (t < 10_000 ? 20 : 320),
+    jitterMs: 2,
+    randomLoss: 0,
+    seed: 11,
+  });
+  const before = at(s, 9_900).target;
+  // The step itself looks like a queue and is cut for; within 10 s the rate is back over half.
+  const after = s.filter((x) => x.t > 20_000).map((x) => x.target);
+  assert.ok(
+    Math.min(...after) > 0.5 * before,
+    `${Math.min(...after).toFixed(0)} kbit/s of ${before} 10 s later`,
+  );
 });
 
 const wideLossy = (randomLoss: number, seed = 3): Sample[] =>

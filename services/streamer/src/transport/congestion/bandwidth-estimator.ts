@@ -42,6 +42,7 @@ export class BandwidthEstimator {
   private lostInWindow = 0;
   private feedbacks = 0;
   private acked0: number | null = null;
+  private rebasesSeen = 0;
   private readonly queueSamples: { at: number; q: number }[] = [];
   /** Monotonic deque of in-flight times: the front is the lowest in the window (the path without a queue). */
   private readonly inFlightBase: { at: number; ms: number }[] = [];
@@ -96,6 +97,11 @@ export class BandwidthEstimator {
       this.pushAcked(p.arrivalMs, sent.size);
     }
     this.trimLoss(nowMs);
+    if (this.trend.rebases !== this.rebasesSeen) {
+      // The "queue" was a longer path: what the cuts learned about the link's capacity is wrong.
+      this.rebasesSeen = this.trend.rebases;
+      this.rate.forgetCapacity();
+    }
     const acked = this.ackedKbps();
     const delivery = this.deliveryKbps();
     const queueNow = this.queueNowMs(delivery, nowMs);

@@ -25,6 +25,8 @@ const THRESHOLD_MAX = 600;
 /** Queueing delay over the path's recent minimum that is congestion whatever the trend says (a standing queue). */
 export const STANDING_QUEUE_MS = 250;
 const BASE_DELAY_WINDOW_MS = 10_000;
+const LEVEL_MS = 40;
+const LEVEL_FOR_MS = 1000;
 
 interface Group {
   firstSendMs: number;
@@ -49,6 +51,14 @@ export class DelayTrend {
   /** One-way delay samples (arrival - send, offset unknown) for the standing-queue check. */
   private readonly owd: { at: number; d: number }[] = [];
   private lastQueueMs = 0;
+  /** Since when the delay has stayed level above the standing-queue line (see rebaseOnLevelDelay). */
+  private level: { since: number; d: number } | null = null;
+  private rebaseCount = 0;
+
+  /** How often a level delay became the new base (each one means the cuts before it were for nothing). */
+  get rebases(): number {
+    return this.rebaseCount;
+  }
 
   get signal(): DelaySignal {
     return this.state;
@@ -91,6 +101,28 @@ export class DelayTrend {
     while (this.owd.length > 0 && this.owd[this.owd.length - 1]!.d >= d) this.owd.pop();
     this.owd.push({ at: arrivalMs, d });
     this.lastQueueMs = d - this.owd[0]!.d;
+    this.rebaseOnLevelDelay(arrivalMs, d);
+  }
+
+  // A queue the rate cuts do not drain is not a queue: the path itself got longer (a hand-over to a satellite or
+  // cellular link, a route change). Cut after cut for the 10 s the old minimum stays in the window would take the
+  // rate to the floor. A real standing queue drains within about a second of the first deep cut; a delay that stays
+  // level (within LEVEL_MS) above STANDING_QUEUE_MS for LEVEL_FOR_MS (1 s) becomes the new base.
+  private rebaseOnLevelDelay(arrivalMs: number, d: number): void {
+    if (this.lastQueueMs < STANDING_QUEUE_MS) {
+      this.level = null;
+      return;
+    }
+    if (this.level === null || Math.abs(d - this.level.d) > LEVEL_MS) {
+      this.level = { since: arrivalMs, d };
+      return;
+    }
+    if (arrivalMs - this.level.since < LEVEL_FOR_MS) return;
+    this.owd.length = 0;
+    this.owd.push({ at: arrivalMs, d });
+    this.lastQueueMs = 0;
+    this.level = null;
+    this.rebaseCount++;
   }
 
   private onGroupDelta(a: Group, b: Group): void {

@@ -54,6 +54,11 @@ export class RateControl {
     return this.capacityKbps;
   }
 
+  /** The capacity learned from cuts was wrong (they answered a longer path, not a queue): probe upwards fast. */
+  forgetCapacity(): void {
+    this.capacityKbps = null;
+  }
+
   /** When the rate was last cut (delay or loss), on the caller's clock; -Infinity before the first cut. */
   get lastCutAtMs(): number {
     return this.lastCutMs;
