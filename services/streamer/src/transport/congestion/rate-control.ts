@@ -5,7 +5,7 @@
 //    so it drains within about a second instead of several: frames queued behind it are late frames on screen;
 //  - underuse: hold (the queue is draining; sending more would refill it);
 //  - normal: grow. Near the remembered capacity, additively (10 % of the rate per second); well under it (after a
-//    deep cut) or well above it (the capacity is stale: the link got better) multiplicatively (25 % per second), so
+//    deep cut) or well above it (the capacity is stale: the link got better) multiplicatively (35 % per second), so
 //    a stream that was cut by a bandwidth drop is back within seconds of the link recovering, not tens of seconds;
 //  - loss above 10 % cuts by half the loss fraction; 2-10 % holds. Both thresholds sit above the path's own loss
 //    (PathLoss: loss that did not fall when the rate was cut), so a lossy radio link does not ratchet the rate down;
@@ -22,7 +22,7 @@ const CUT_GAP_MS = 300;
 /** A standing queue of this much delay halves the post-cut rate (it drains in about this long). */
 const DRAIN_HORIZON_MS = 1000;
 const ADDITIVE_PER_S = 0.1;
-const MULTIPLICATIVE_PER_S = 1.25;
+const MULTIPLICATIVE_PER_S = 1.35;
 const CAPACITY_MARGIN = 1.15;
 const FAR_UNDER = 0.7;
 const RECUT_BELOW = 0.7;
