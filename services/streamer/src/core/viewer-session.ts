@@ -77,6 +77,7 @@ export class ViewerSession {
   private closeListeners: (() => void)[] = [];
   /** Set once the app sends transport-wide feedback: the send-side estimate then drives the encoders. */
   private transportKbps: number | null = null;
+  private estimateLoggedAt = -Infinity;
 
   constructor(
     readonly id: string,
@@ -88,7 +89,15 @@ export class ViewerSession {
     /** How long a 'failed' viewer waits for an ICE restart before it closes (0: at once). */
     failedGraceMs = 0,
   ) {
-    session.onTargetBitrate((kbps, limited) => this.onTransportEstimate(kbps, limited));
+    session.onTargetBitrate((kbps, limited, detail) => {
+      this.onTransportEstimate(kbps, limited);
+      // Once a second at debug: what a lab run needs to tell why the rate moved.
+      const now = performance.now();
+      if (now - this.estimateLoggedAt >= 1000 && this.log.isLevelEnabled('debug')) {
+        this.estimateLoggedAt = now;
+        this.log.debug({ viewer: id, limited, ...detail }, 'bandwidth estimate');
+      }
+    });
     session.onConnectionState((state) => {
       log.info({ viewer: id, state }, 'viewer connection state');
       if (state === 'closed' || (state === 'failed' && failedGraceMs === 0)) {

@@ -112,8 +112,9 @@ export interface PeerSession {
    * feedback: delay-based (a growing queue) and loss-based. Never fires when the app does not negotiate
    * transport-cc; the per-track loss and REMB reports are the fallback then. `limited` is true while the estimate
    * is held down by the path (congestion seen and not outgrown), false while it is still probing upwards.
+   * `detail` is what the estimate was made from (for logs).
    */
-  onTargetBitrate(listener: (kbps: number, limited: boolean) => void): void;
+  onTargetBitrate(listener: (kbps: number, limited: boolean, detail: EstimatorSnapshot) => void): void;
   getStats(): Promise<TransportStats>;
   close(): Promise<void>;
 }

@@ -22,7 +22,7 @@ import type {
   TransportStats,
 } from '../peer-session.js';
 import { bundleMids, iceUfrag, narrowBundle, oneIceGeneration } from '../sdp.js';
-import { BandwidthEstimator } from '../congestion/bandwidth-estimator.js';
+import { BandwidthEstimator, type EstimatorSnapshot } from '../congestion/bandwidth-estimator.js';
 import {
   PLAYOUT_DELAY_URI,
   narrowCodecs,
@@ -42,7 +42,7 @@ export { DISCONNECTED_AFTER_MS } from './silence-watchdog.js';
 
 interface SessionEvents {
   state: PeerConnectionState;
-  target: { kbps: number; limited: boolean };
+  target: { kbps: number; limited: boolean; detail: EstimatorSnapshot };
 }
 
 export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements PeerSession {
@@ -227,8 +227,8 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     this.on('state', listener);
   }
 
-  onTargetBitrate(listener: (kbps: number, limited: boolean) => void): void {
-    this.on('target', (t) => listener(t.kbps, t.limited));
+  onTargetBitrate(listener: (kbps: number, limited: boolean, detail: EstimatorSnapshot) => void): void {
+    this.on('target', (t) => listener(t.kbps, t.limited, t.detail));
   }
 
   async getStats(): Promise<TransportStats> {
@@ -287,7 +287,11 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
         (packets) => {
           const now = performance.now();
           const kbps = this.estimator.onFeedback(packets, now);
-          this.emit('target', { kbps, limited: this.estimator.limited(now) });
+          this.emit('target', {
+            kbps,
+            limited: this.estimator.limited(now),
+            detail: this.estimator.snapshot(),
+          });
         },
       );
     });
