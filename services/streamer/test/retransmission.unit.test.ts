@@ -1,94 +1,173 @@
-// The NACK history beyond werift's 128 packets, against a sender shaped like werift 0.24.4's RTCRtpSender: what it
-// answers (what werift has forgotten, on the RTX stream), and what it leaves alone (what werift still has, what is
-// too old to matter, sequence numbers it never sent).
+// Retransmission in place of werift's, against a sender shaped like werift 0.24.4's RTCRtpSender: NACKs answered
+// from the longer history on the RTX stream with a fresh transport-wide sequence number (reported for the
+// estimator), too-old or never-sent numbers left alone; and against werift's real sender, that its own NACK
+// handling is switched off while everything else still reaches it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RTCPeerConnection, RtpHeader, RtpPacket, type RtpHeader as Header } from 'werift';
+import {
+  GenericNack,
+  PictureLossIndication,
+  RTCPeerConnection,
+  RtcpPayloadSpecificFeedback,
+  RtcpTransportLayerFeedback,
+  RtpHeader,
+  RtpPacket,
+  type RtpHeader as Header,
+} from 'werift';
 import {
   MAX_AGE_MS,
   RetransmissionHistory,
   type WeriftSenderInternals,
 } from '../src/transport/werift/retransmission.js';
 
-function fakeSender(): WeriftSenderInternals & { wire: RtpPacket[] } {
+const TWCC_ID = 3;
+const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+
+function fakeSender() {
   const wire: RtpPacket[] = [];
-  return {
-    wire,
+  const passedOn: unknown[] = [];
+  const sender: WeriftSenderInternals = {
     rtpCache: [],
     rtxPayloadType: 97,
     rtxSequenceNumber: 500,
     rtxSsrc: 2222,
     retransmittedPacketsSent: 0,
     retransmittedBytesSent: 0,
+    headerExtensions: [{ id: TWCC_ID, uri: TWCC_URI }],
+    handleRtcpPacket: (p) => passedOn.push(p),
     dtlsTransport: {
+      transportSequenceNumber: 9000,
       sendRtp: (payload: Buffer, header: Header) => {
         wire.push(new RtpPacket(header, payload));
         return Promise.resolve(payload.length);
       },
     },
   };
+  const reported: [number, number][] = [];
+  const history = RetransmissionHistory.attach(sender, (seq, size) => reported.push([seq, size]))!;
+  assert.ok(history);
+  /** What werift's sendRtp does with its cache, then what the send track does after it. */
+  const send = (seq: number, atMs: number): void => {
+    const twcc = Buffer.alloc(2);
+    twcc.writeUInt16BE(seq & 0xffff);
+    const packet = new RtpPacket(
+      new RtpHeader({
+        sequenceNumber: seq & 0xffff,
+        timestamp: seq * 3000,
+        ssrc: 1111,
+        payloadType: 96,
+        extensions: [{ id: TWCC_ID, payload: twcc }],
+      }),
+      Buffer.from(`payload ${seq}`),
+    );
+    sender.sequenceNumber = seq & 0xffff;
+    sender.rtpCache[(seq & 0xffff) % 128] = packet;
+    history.recordLastSent(atMs);
+  };
+  return { sender, history, wire, reported, passedOn, send };
 }
 
-/** What werift's sendRtp does with the cache, then what the send track does after it. */
-function send(s: ReturnType<typeof fakeSender>, h: RetransmissionHistory, seq: number, atMs: number): void {
-  const packet = new RtpPacket(
-    new RtpHeader({ sequenceNumber: seq & 0xffff, timestamp: seq * 3000, ssrc: 1111, payloadType: 96 }),
-    Buffer.from(`payload ${seq}`),
-  );
-  s.sequenceNumber = seq & 0xffff;
-  s.rtpCache[(seq & 0xffff) % 128] = packet;
-  h.recordLastSent(atMs);
-}
+const twccOf = (p: RtpPacket): number =>
+  p.header.extensions.find((e) => e.id === TWCC_ID)!.payload.readUInt16BE(0);
 
-test('answers NACKs werift has forgotten, on the RTX stream, with the original packet inside', () => {
-  const s = fakeSender();
-  const h = new RetransmissionHistory(s);
-  for (let seq = 0; seq < 600; seq++) send(s, h, seq, seq);
-  h.onNack([10, 300], 600);
-  assert.equal(s.wire.length, 2);
-  const [a, b] = s.wire;
+test('answers NACKs on the RTX stream, with the original inside and a fresh transport-wide number', () => {
+  const { sender, history, wire, reported, send } = fakeSender();
+  for (let seq = 0; seq < 600; seq++) send(seq, seq);
+  history.onNack([10, 300, 599], 600); // long forgotten by werift, forgotten, still in werift's cache
+  assert.equal(wire.length, 3);
+  const [a, b, c] = wire;
   assert.equal(a!.header.ssrc, 2222);
   assert.equal(a!.header.payloadType, 97);
-  assert.deepEqual([a!.header.sequenceNumber, b!.header.sequenceNumber], [500, 501]);
+  assert.deepEqual(
+    [a, b, c].map((p) => p!.header.sequenceNumber),
+    [500, 501, 502],
+  );
   assert.equal(a!.payload.readUInt16BE(0), 10, 'RTX payload starts with the original sequence number');
-  assert.equal(a!.payload.subarray(2).toString(), 'payload 10');
-  assert.equal(b!.payload.subarray(2).toString(), 'payload 300');
-  assert.equal(s.rtxSequenceNumber, 502);
-  assert.equal(s.retransmittedPacketsSent, 2);
-  assert.equal(h.resent, 2);
+  assert.deepEqual(
+    [a, b, c].map((p) => p!.payload.subarray(2).toString()),
+    ['payload 10', 'payload 300', 'payload 599'],
+  );
+  assert.deepEqual(wire.slice(0, 3).map(twccOf), [9001, 9002, 9003], 'new transport-wide numbers');
+  assert.equal(sender.dtlsTransport.transportSequenceNumber, 9003);
+  assert.deepEqual(
+    reported.map(([seq]) => seq),
+    [9001, 9002, 9003],
+  );
+  assert.ok(reported.every(([, size]) => size > 12));
+  // The kept originals are untouched: a second NACK for 10 resends it again, with the next number.
+  history.onNack([10], 600);
+  assert.equal(twccOf(wire[3]!), 9004);
+  assert.equal(wire[3]!.payload.subarray(2).toString(), 'payload 10');
+  assert.equal(sender.retransmittedPacketsSent, 4);
+  assert.equal(history.resent, 4);
 });
 
-test('leaves to werift what werift still has, and skips what is too old or was never sent', () => {
-  const s = fakeSender();
-  const h = new RetransmissionHistory(s);
-  for (let seq = 0; seq < 600; seq++) send(s, h, seq, seq * 5);
+test('skips what is too old to matter and what was never sent', () => {
+  const { history, wire, send } = fakeSender();
+  for (let seq = 0; seq < 600; seq++) send(seq, seq * 5);
   const now = 600 * 5;
-  h.onNack([599, 550, 700, 1000], now); // werift's, werift's, never sent, never sent
-  assert.equal(s.wire.length, 0);
+  history.onNack([700, 1000], now);
+  assert.equal(wire.length, 0);
   const tooOld = Math.floor((now - MAX_AGE_MS) / 5) - 5;
-  h.onNack([tooOld], now);
-  assert.equal(s.wire.length, 0, 'older than MAX_AGE_MS: not resent');
-  h.onNack([tooOld + 20], now);
-  assert.equal(s.wire.length, 1, 'within MAX_AGE_MS and forgotten by werift: resent');
+  history.onNack([tooOld], now);
+  assert.equal(wire.length, 0, 'older than MAX_AGE_MS: not resent');
+  history.onNack([tooOld + 20], now);
+  assert.equal(wire.length, 1);
 });
 
 test('across the 16-bit wrap: a slot reused by a newer packet is not mistaken for the old one', () => {
-  const s = fakeSender();
-  const h = new RetransmissionHistory(s);
-  for (let seq = 65_000; seq < 65_536 + 700; seq++) send(s, h, seq, 0);
-  h.onNack([(65_536 + 100) & 0xffff], 0);
-  assert.equal(s.wire.length, 1);
-  assert.equal(s.wire[0]!.payload.subarray(2).toString(), `payload ${65_536 + 100}`);
-  h.onNack([65_100 & 0xffff], 0); // its slot (65_100 % 1024) now holds a newer packet
-  assert.equal(s.wire.length, 1);
+  const { history, wire, send } = fakeSender();
+  for (let seq = 65_000; seq < 65_536 + 700; seq++) send(seq, 0);
+  history.onNack([(65_536 + 100) & 0xffff], 0);
+  assert.equal(wire.length, 1);
+  assert.equal(wire[0]!.payload.subarray(2).toString(), `payload ${65_536 + 100}`);
+  history.onNack([65_100 & 0xffff], 0); // its slot (65_100 % 1024) now holds a newer packet
+  assert.equal(wire.length, 1);
 });
 
-test("werift's own RTCRtpSender has the fields the history reads and advances", () => {
+test('without RTX the packet itself is resent, and the kept copy keeps its header', () => {
+  const { sender, history, wire, send } = fakeSender();
+  delete sender.rtxPayloadType;
+  for (let seq = 0; seq < 10; seq++) send(seq, 0);
+  history.onNack([3], 0);
+  history.onNack([3], 0);
+  assert.deepEqual(
+    wire.map((p) => [p.header.sequenceNumber, p.header.ssrc, twccOf(p)]),
+    [
+      [3, 1111, 9001],
+      [3, 1111, 9002],
+    ],
+  );
+});
+
+test("werift's real RTCRtpSender fits; its own NACK handling is off, other RTCP still reaches it", () => {
   const pc = new RTCPeerConnection();
   try {
-    const sender = pc.addTransceiver('video', { direction: 'sendonly' }).sender;
-    assert.ok(RetransmissionHistory.attach(sender), 'the werift version in use fits');
-    assert.equal(RetransmissionHistory.attach({ rtpCache: [] }), null, 'anything else is refused');
+    const sender = pc.addTransceiver('video', { direction: 'sendonly' }).sender as unknown as {
+      nackCount: number;
+      pliCount: number;
+      handleRtcpPacket(p: unknown): void;
+    };
+    assert.ok(
+      RetransmissionHistory.attach(sender, () => undefined),
+      'the werift version in use fits',
+    );
+    assert.equal(
+      RetransmissionHistory.attach({ rtpCache: [] }, () => undefined),
+      null,
+      'anything else is refused',
+    );
+    const nack = new RtcpTransportLayerFeedback({
+      feedback: new GenericNack({ senderSsrc: 1, mediaSourceSsrc: 2, lost: [1, 2, 3] }),
+    });
+    sender.handleRtcpPacket(nack);
+    assert.equal(sender.nackCount, 0, 'werift did not see the NACK');
+    sender.handleRtcpPacket(
+      new RtcpPayloadSpecificFeedback({
+        feedback: new PictureLossIndication({ senderSsrc: 1, mediaSsrc: 2 }),
+      }),
+    );
+    assert.equal(sender.pliCount, 1, 'a PLI still reaches werift');
   } finally {
     void pc.close();
   }

@@ -1,13 +1,28 @@
-// A longer retransmission history than werift's. werift 0.24.4 answers a NACK from the last 128 packets a sender
-// sent: at 3 Mbit/s that is 0.4 s, shorter than one round trip through a full 400 ms modem queue, or a 200 ms radio
-// fade plus the NACK's own trip back. A packet it has forgotten is never resent, and the app keeps waiting for it
-// (Chromium sends no keyframe request while retransmission may still come): in the network lab the picture froze
-// until the next periodic keyframe, 2 s, after every bandwidth step and loss burst.
-//
-// So every packet werift sends is also kept here (the very RtpPacket werift sent: its SSRC, payload type, sequence
-// number and header extensions) for up to MAX_AGE_MS, and a NACK for a packet werift no longer has is answered from
-// here, on the RTX stream as werift would. werift answers the ones it still has: none is sent twice.
-import { wrapRtx, type RtpHeader, type RtpPacket } from 'werift';
+// Retransmission (NACK -> RTX) for a video sender, in place of werift's. werift 0.24.4 falls short twice:
+//  - it answers a NACK from the last 128 packets only: at 3 Mbit/s that is 0.4 s, shorter than one round trip
+//    through a full 400 ms modem queue, or a 200 ms radio fade plus the NACK's own trip back. A packet it has
+//    forgotten is never resent, and the app keeps waiting for it (Chromium sends no keyframe request while a
+//    retransmission may still come): in the network lab the picture froze until the next periodic keyframe, 2 s,
+//    after every bandwidth step and loss burst;
+//  - it resends the cached packet with its original transport-wide sequence number, so the app's transport
+//    feedback reports the lost packet as received (late) and the send-side estimator sees neither the loss nor the
+//    bytes the retransmission took.
+// So werift's own NACK handling is switched off for the sender, every packet werift sends is kept here (the very
+// RtpPacket it sent: SSRC, payload type, sequence number, header extensions) for up to MAX_AGE_MS, and NACKs are
+// answered from here on the RTX stream, each retransmission with a fresh transport-wide sequence number that is
+// reported to the estimator like any packet sent.
+import {
+  GenericNack,
+  RtcpTransportLayerFeedback,
+  serializeTransportWideCC,
+  RtpPacket,
+  wrapRtx,
+  type RtcpPacket,
+  type RtpHeader,
+} from 'werift';
+
+/** The URI werift and Chromium use for the transport-wide sequence number extension. */
+const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 
 /** The werift 0.24.4 RTCRtpSender fields this reads and advances (private in its typings). */
 export interface WeriftSenderInternals {
@@ -18,10 +33,15 @@ export interface WeriftSenderInternals {
   readonly rtxSsrc: number;
   retransmittedPacketsSent: number;
   retransmittedBytesSent: number;
-  dtlsTransport: { sendRtp(payload: Buffer, header: RtpHeader): Promise<unknown> };
+  headerExtensions: { id: number; uri: string }[];
+  handleRtcpPacket(packet: RtcpPacket): void;
+  dtlsTransport: {
+    transportSequenceNumber: number;
+    sendRtp(payload: Buffer, header: RtpHeader): Promise<unknown>;
+  };
 }
 
-/** werift's RTP_HISTORY_SIZE. */
+/** werift's RTP_HISTORY_SIZE: where it keeps the packet it just sent. */
 const WERIFT_HISTORY = 128;
 /** 1,024 packets: 2.7 s at 3 Mbit/s; MAX_AGE_MS bounds it at lower rates. */
 const HISTORY = 1024;
@@ -37,22 +57,41 @@ export class RetransmissionHistory {
   private readonly kept: (Kept | undefined)[] = new Array<Kept | undefined>(HISTORY);
   private resentCount = 0;
 
-  constructor(private readonly sender: WeriftSenderInternals) {}
+  private constructor(
+    private readonly sender: WeriftSenderInternals,
+    /** A retransmission left with this transport-wide sequence number (for the estimator). */
+    private readonly onSent: (wireSeq: number, size: number) => void,
+  ) {
+    // werift's router calls the sender's handler as a method: NACKs stop there, everything else goes on.
+    const handle = sender.handleRtcpPacket.bind(sender);
+    sender.handleRtcpPacket = (packet) => {
+      if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof GenericNack) return;
+      handle(packet);
+    };
+  }
 
-  /** For a werift RTCRtpSender; null when its internals are not the ones this was written against. */
-  static attach(sender: unknown): RetransmissionHistory | null {
+  /**
+   * Takes over retransmission for a werift RTCRtpSender; null (werift keeps doing it) when the sender's internals
+   * are not the ones this was written against.
+   */
+  static attach(
+    sender: unknown,
+    onSent: (wireSeq: number, size: number) => void,
+  ): RetransmissionHistory | null {
     const s = sender as Partial<WeriftSenderInternals> | null;
     const fits =
       !!s &&
       Array.isArray(s.rtpCache) &&
+      Array.isArray(s.headerExtensions) &&
       typeof s.rtxSequenceNumber === 'number' &&
       typeof s.rtxSsrc === 'number' &&
       typeof s.retransmittedPacketsSent === 'number' &&
+      typeof s.handleRtcpPacket === 'function' &&
       typeof s.dtlsTransport?.sendRtp === 'function';
-    return fits ? new RetransmissionHistory(s as WeriftSenderInternals) : null;
+    return fits ? new RetransmissionHistory(s as WeriftSenderInternals, onSent) : null;
   }
 
-  /** Packets answered here (that werift had forgotten). */
+  /** Packets resent. */
   get resent(): number {
     return this.resentCount;
   }
@@ -66,10 +105,9 @@ export class RetransmissionHistory {
     this.kept[seq % HISTORY] = { packet, atMs: nowMs };
   }
 
-  /** The app lost these sequence numbers: resend those werift no longer has. */
+  /** The app lost these sequence numbers: resend those still kept and recent enough to matter. */
   onNack(lost: readonly number[], nowMs: number): void {
     for (const seq of lost) {
-      if (this.sender.rtpCache[seq % WERIFT_HISTORY]?.header.sequenceNumber === seq) continue; // werift answers
       const k = this.kept[seq % HISTORY];
       if (!k || k.packet.header.sequenceNumber !== seq || nowMs - k.atMs > MAX_AGE_MS) continue;
       this.resend(k.packet);
@@ -78,14 +116,29 @@ export class RetransmissionHistory {
 
   private resend(original: RtpPacket): void {
     const s = this.sender;
-    let packet = original;
+    let packet: RtpPacket;
     if (s.rtxPayloadType !== undefined) {
       packet = wrapRtx(original, s.rtxPayloadType, s.rtxSequenceNumber, s.rtxSsrc);
       s.rtxSequenceNumber = (s.rtxSequenceNumber + 1) & 0xffff;
+    } else {
+      // No RTX negotiated: the packet itself again, as a copy (its header changes below; the kept one must not).
+      packet = RtpPacket.deSerialize(original.serialize());
+    }
+    const twcc = s.headerExtensions.find((e) => e.uri === TRANSPORT_CC_URI);
+    let wireSeq: number | null = null;
+    if (twcc) {
+      const dtls = s.dtlsTransport;
+      wireSeq = (dtls.transportSequenceNumber + 1) & 0xffff;
+      dtls.transportSequenceNumber = wireSeq;
+      // A new list: wrapRtx shares the original's list, which stays as kept.
+      packet.header.extensions = packet.header.extensions.map((e) =>
+        e.id === twcc.id ? { id: e.id, payload: serializeTransportWideCC(wireSeq!) } : e,
+      );
     }
     s.retransmittedPacketsSent++;
     s.retransmittedBytesSent += packet.payload.length;
     this.resentCount++;
+    if (wireSeq !== null) this.onSent(wireSeq, packet.serializeSize);
     // A send on a closing transport fails like werift's own retransmissions do: nothing to recover.
     s.dtlsTransport.sendRtp(packet.payload, packet.header).catch(() => undefined);
   }

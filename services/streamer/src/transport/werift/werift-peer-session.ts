@@ -1,6 +1,6 @@
 // PeerSession on werift 0.24.4 (the last release that runs on Node 20): the adapter. Its parts live beside it:
 // codecs.ts (what is negotiated), send-track.ts (a sender), rtcp-feedback.ts (RTCP routed by SSRC),
-// retransmission.ts (a longer NACK history than werift's 128 packets),
+// retransmission.ts (NACKs answered from a longer history than werift's, each with a new transport-wide number),
 // silence-watchdog.ts (werift never reports 'disconnected'), werift-stats.ts (getStats), ../sdp.ts (SDP fixes),
 // ../congestion/ (the send-side bandwidth estimator fed by transport-wide feedback).
 // werift behaviours worked around here:
@@ -152,7 +152,11 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
       () => this.pc.dtlsTransports[0],
       (seq, size) => this.estimator.onPacketSent(seq, size, performance.now()),
       this.playoutDelayExtension(t),
-      t.kind === 'video' ? RetransmissionHistory.attach(t.sender) : null,
+      t.kind === 'video'
+        ? RetransmissionHistory.attach(t.sender, (seq, size) =>
+            this.estimator.onPacketSent(seq, size, performance.now()),
+          )
+        : null,
     );
     this.senders.set(t.sender.ssrc, send);
     this.sendersByMid.set(mid, send);
