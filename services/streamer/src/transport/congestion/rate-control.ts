@@ -7,8 +7,9 @@
 //  - normal: grow. Near the remembered capacity, additively (10 % of the rate per second); well under it (after a
 //    deep cut) or well above it (the capacity is stale: the link got better) multiplicatively (35 % per second), so
 //    a stream that was cut by a bandwidth drop is back within seconds of the link recovering, not tens of seconds;
-//  - loss above 10 % cuts by half the loss fraction; 2-10 % holds. Both thresholds sit above the path's own loss
-//    (PathLoss: loss that did not fall when the rate was cut), so a lossy radio link does not ratchet the rate down;
+//  - loss above 10 % cuts by half the loss fraction; 2-10 % holds. Loss that did not fall when the rate was cut is
+//    the path's own (PathLoss): cuts then go to a floor (35 % of where the episode started) and stop there, so a
+//    lossy radio link gets a moderate rate instead of being ratcheted down to the minimum;
 //  - the target never runs far ahead of what the encoder actually produces (1.5 x acknowledged + 100 kbit/s), so a
 //    quiet scene does not bank a rate the path was never shown to carry.
 
@@ -96,15 +97,19 @@ export class RateControl {
       this.state = 'increase';
     }
 
-    this.pathLoss.observe(lossFraction, nowMs, dtS);
-    const pathLoss = this.pathLoss.fraction;
-    if (lossFraction > LOSS_HIGH + pathLoss) {
+    this.pathLoss.observe(lossFraction, nowMs);
+    if (lossFraction > LOSS_HIGH) {
       if (mayCut && signal !== 'overuse' && !this.pathLoss.checking) {
-        this.target *= 1 - 0.5 * lossFraction;
-        this.lastCutMs = nowMs;
-        this.pathLoss.onLossCut(lossFraction, nowMs);
+        const before = this.target;
+        // On a path that loses whatever the rate, straight to the floor and no further (see PathLoss).
+        if (this.pathLoss.pathIsLossy) this.target = Math.min(this.target, this.pathLoss.floorKbps);
+        else this.target *= 1 - 0.5 * lossFraction;
+        if (this.target < before) {
+          this.lastCutMs = nowMs;
+          this.pathLoss.onLossCut(lossFraction, before, nowMs);
+        }
       }
-    } else if (this.state === 'increase' && lossFraction < LOSS_LOW + pathLoss && dtS > 0) {
+    } else if (this.state === 'increase' && lossFraction < LOSS_LOW && dtS > 0) {
       this.grow(dtS);
       if (ackedKbps !== null) this.target = Math.min(this.target, HEADROOM * ackedKbps + HEADROOM_KBPS);
     }

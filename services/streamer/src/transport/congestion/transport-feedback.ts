@@ -54,7 +54,8 @@ export function feedbackPackets(fb: TwccLike): FeedbackPacket[] {
   for (let i = 0; i < statuses.length; i++) {
     const seq = (fb.baseSequenceNumber + i) & 0xffff;
     const status = statuses[i];
-    const delta = status === RECEIVED_SMALL || status === RECEIVED_LARGE ? fb.recvDeltas[deltaIdx++] : undefined;
+    const delta =
+      status === RECEIVED_SMALL || status === RECEIVED_LARGE ? fb.recvDeltas[deltaIdx++] : undefined;
     if (delta && Number.isFinite(delta.delta)) {
       atUs += delta.delta;
       out.push({ seq, received: true, arrivalMs: atUs / 1000 });
