@@ -381,6 +381,7 @@ describe('the Pulumi program (mocked AWS)', () => {
       TURN_TTL_SEC: '3600',
       LOG_LEVEL: 'info',
       TRUST_PROXY: '10.42.0.0/16',
+      SHUTDOWN_GRACE_MS: '20000',
     });
     const secrets = Object.fromEntries(
       (c!.secrets as { name: string; valueFrom: string }[]).map((e) => [e.name, e.valueFrom]),
@@ -399,6 +400,22 @@ describe('the Pulumi program (mocked AWS)', () => {
     const scaling = ofType(d.rs, 'aws:appautoscaling/target:Target')[0]!;
     assert.equal(scaling.inputs.minCapacity, 2);
     assert.equal(scaling.inputs.maxCapacity, 6);
+  });
+
+  it('stops tasks gracefully: the drain ends before the ALB cuts connections, SIGKILL only after both', () => {
+    const tg = ofType(d.rs, 'aws:lb/targetGroup:TargetGroup')[0]!;
+    const td = ofType(d.rs, 'aws:ecs/taskDefinition:TaskDefinition')[0]!;
+    const [c] = JSON.parse(String(td.inputs.containerDefinitions)) as Raw[];
+    const env = Object.fromEntries(
+      (c!.environment as { name: string; value: string }[]).map((e) => [e.name, e.value]),
+    );
+    const graceMs = Number(env['SHUTDOWN_GRACE_MS']);
+    const delayMs = Number(tg.inputs.deregistrationDelay) * 1000;
+    // The drain starts when the task is marked for stopping (the service watches the task metadata endpoint),
+    // so its goaway and grace must fit in the deregistration delay, with room for the last closes.
+    assert.ok(graceMs > 0 && graceMs + 5000 <= delayMs, `grace ${graceMs} ms within the ${delayMs} ms delay`);
+    assert.ok(Number(c!.stopTimeout) * 1000 >= graceMs, 'SIGKILL no earlier than a drain started on SIGTERM');
+    assert.ok(Number(c!.stopTimeout) <= 120, 'Fargate allows at most 120 s');
   });
 
   it('outputs the signaling URLs and TURN_URLS in the form the signaling service takes', () => {

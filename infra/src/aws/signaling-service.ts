@@ -27,6 +27,15 @@ export interface SignalingServiceArgs {
 
 export const CONTAINER_PORT = 8080;
 export const CONTAINER_NAME = 'signaling';
+// A graceful stop on a rolling deploy or scale-in: ECS marks the task for stopping, deregisters it and waits
+// DEREGISTRATION_DELAY_S before it sends SIGTERM, and the ALB cuts what is still connected when the delay ends.
+// The service starts draining as soon as the task is marked (it watches the task metadata endpoint): goaway to
+// every client, SHUTDOWN_GRACE_MS for them to reconnect through the ALB to the other tasks, then it closes the
+// rest itself, all before the ALB would. STOP_TIMEOUT_S is the SIGKILL bound after SIGTERM.
+export const DEREGISTRATION_DELAY_S = 30;
+export const SHUTDOWN_GRACE_MS = 20_000;
+export const STOP_TIMEOUT_S = 30;
+
 const TLS_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06';
 /** Refused at the load balancer (404): the service's /metrics and anything below it. */
 export const METRICS_PATHS = ['/metrics', '/metrics/*'] as const;
@@ -186,7 +195,7 @@ export class SignalingService extends pulumi.ComponentResource {
         targetType: 'ip',
         protocol: 'HTTP',
         port: CONTAINER_PORT,
-        deregistrationDelay: 30,
+        deregistrationDelay: DEREGISTRATION_DELAY_S,
         healthCheck: {
           path: '/healthz',
           protocol: 'HTTP',
@@ -319,6 +328,7 @@ export class SignalingService extends pulumi.ComponentResource {
               { name: 'LOG_LEVEL', value: cfg.logLevel },
               // Only the load balancer's hops are trusted: a client-written X-Forwarded-For entry is not.
               { name: 'TRUST_PROXY', value: args.vpcCidr },
+              { name: 'SHUTDOWN_GRACE_MS', value: String(SHUTDOWN_GRACE_MS) },
             ],
             // ECS reads these from Secrets Manager at task start: never in the task definition or the state.
             secrets: [
@@ -328,7 +338,7 @@ export class SignalingService extends pulumi.ComponentResource {
             ],
             readonlyRootFilesystem: true,
             linuxParameters: { initProcessEnabled: true }, // an init as PID 1 forwards SIGTERM to node
-            stopTimeout: 30,
+            stopTimeout: STOP_TIMEOUT_S,
             ulimits: [{ name: 'nofile', softLimit: 65536, hardLimit: 65536 }],
             logConfiguration: {
               logDriver: 'awslogs',
