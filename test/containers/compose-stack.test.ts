@@ -1,6 +1,7 @@
 // compose.yaml's default services, as `docker compose up --wait` starts them (the project's own images):
 // every health check green, the simulated robot in presence on both signaling replicas, a browser session
-// through one replica (relay-only through compose's coturn), one replica killed mid-session while media keeps
+// through one replica (relay-only through compose's coturn), a rolling restart of both replicas (the robot out of
+// presence for a reconnect at most, the media session untouched), one replica killed mid-session while media keeps
 // flowing and the clients reconnect through the other, and `docker compose down` leaving nothing behind.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -155,6 +156,86 @@ describe('compose.yaml: the local stack', { timeout: 900_000 }, () => {
       assert.deepEqual(later.welcomes, [replica.instanceId]);
     } finally {
       await page.close();
+    }
+  });
+
+  test('a rolling restart, one replica at a time: the robot leaves presence for a reconnect at most, the media session plays on', async () => {
+    const edgeUrl = `ws://localhost:${httpPort}/v1/ws`;
+    const page = await browser.open({
+      signalingUrl: edgeUrl,
+      token: await keys.app('viewer-rolling', [SIM_ROBOT], 3600),
+      robotId: SIM_ROBOT,
+      relayOnly: false,
+    });
+    try {
+      const playing = await waitFor(
+        () => page.stats(),
+        sessionOpen((s) => s.framesDecoded > 30),
+        'video through the edge',
+        60_000,
+      );
+      // Presence through the front door, sampled: the longest stretch with the robot's streamer absent. A sample
+      // that cannot be taken (the query itself met a draining replica) says nothing either way.
+      let polling = true;
+      let missingSince: number | null = null;
+      let longestGapMs = 0;
+      let samples = 0;
+      const poller = (async () => {
+        while (polling) {
+          const at = Date.now();
+          const list = await presenceVia(edgeUrl).catch(() => null);
+          if (list) {
+            samples++;
+            const present = list.some(
+              (p) => p.robotId === SIM_ROBOT && p.endpoints.some((e) => e.name === 'media'),
+            );
+            if (!present) missingSince ??= at;
+            else if (missingSince !== null) {
+              longestGapMs = Math.max(longestGapMs, at - missingSince);
+              missingSince = null;
+            }
+          }
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      })();
+      // `docker compose restart` is SIGTERM (goaway to every client, then exit) and a start, like a rolling deploy.
+      for (const r of [...replicas]) {
+        await live.run(['restart', '--timeout', '15', r.service]);
+        await waitFor(
+          async () => (await live.ps()).find((p) => p.Service === r.service),
+          (p) => p?.Health === 'healthy',
+          `${r.service} healthy again`,
+          60_000,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 3000));
+      polling = false;
+      await poller;
+      if (missingSince !== null) longestGapMs = Math.max(longestGapMs, Date.now() - missingSince);
+
+      const after = await page.stats();
+      assert.equal(after.sessionClosed, null, 'the media session was never closed');
+      assert.equal(after.connectionState, 'connected');
+      assert.ok(
+        after.framesDecoded > playing.framesDecoded + 90,
+        'frames kept decoding through both restarts',
+      );
+      assert.ok(after.welcomes.length >= 2, "the page's signaling client moved at least once");
+      assert.ok(samples >= 10, `presence sampled ${samples} times`);
+      assert.ok(
+        longestGapMs <= 3000,
+        `the robot was absent from presence for ${longestGapMs} ms at a stretch`,
+      );
+    } finally {
+      await page.close();
+    }
+    // The replicas have new instance ids (and maybe addresses) now.
+    replicas.length = 0;
+    for (const service of ['signaling-a', 'signaling-b']) {
+      const container = await live.containerOf(service);
+      const ip = await containerIp(container);
+      const health = (await (await fetch(`http://${ip}:8080/healthz`)).json()) as { instanceId: string };
+      replicas.push({ service, container, url: `ws://${ip}:8080/v1/ws`, instanceId: health.instanceId });
     }
   });
 
