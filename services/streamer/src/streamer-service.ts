@@ -12,6 +12,7 @@ import type { ServiceConfig } from './service-config.js';
 import { startDirectServer, type DirectServer } from './signaling/direct-server.js';
 import { MediaEndpoint } from './signaling/media-endpoint.js';
 import { StatsReporter } from './stats-reporter.js';
+import { NetworkWatch } from './transport/network-watch.js';
 
 export interface StreamerService {
   core: StreamerCore;
@@ -54,6 +55,13 @@ export async function startStreamerService(
   let direct: DirectServer | null = null;
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   const stats = new StatsReporter(core, metrics, log);
+  const network = new NetworkWatch((removed) => {
+    log.info(
+      { removed, viewers: core.viewers().length },
+      'local addresses removed: telling every app the new path',
+    );
+    for (const v of core.viewers()) v.localAddressesChanged();
+  });
   let closed = false;
 
   const connect = async (label: string, url: string): Promise<void> => {
@@ -108,6 +116,7 @@ export async function startStreamerService(
       }),
     });
     stats.start(service.statsIntervalMs);
+    network.start();
   } catch (err) {
     for (const c of clients.values()) c.close();
     await direct?.stop().catch(() => undefined);
@@ -128,6 +137,7 @@ export async function startStreamerService(
       if (closed) return;
       closed = true;
       stats.stop();
+      network.stop();
       // Sessions first, so apps hear session_close while signaling is still up.
       await endpoint.close();
       for (const c of clients.values()) c.close();

@@ -236,6 +236,11 @@ export class ViewerSession {
    * ICE restart, app-initiated like the first offer: the app sends an offer with new ICE credentials (and the
    * same m-lines), the robot answers. Media bindings are kept.
    */
+  /** The robot's addresses changed: let the app see the new path at once. */
+  localAddressesChanged(): void {
+    this.session.localAddressesChanged();
+  }
+
   async restartIce(offerSdp: string): Promise<string> {
     if (this.closed) throw new Error(`viewer ${this.id} is closed`);
     await this.session.applyOffer(offerSdp);

@@ -116,6 +116,8 @@ export interface PeerSession {
    */
   onTargetBitrate(listener: (kbps: number, limited: boolean, detail: EstimatorSnapshot) => void): void;
   getStats(): Promise<TransportStats>;
+  /** The robot's own addresses changed (a hand-over): show the app the new path now, not at the next keepalive. */
+  localAddressesChanged(): void;
   close(): Promise<void>;
 }
 

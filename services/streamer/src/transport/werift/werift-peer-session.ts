@@ -1,6 +1,6 @@
 // PeerSession on werift 0.24.4 (the last release that runs on Node 20): the adapter. Its parts live beside it:
 // codecs.ts (what is negotiated), send-track.ts (a sender), rtcp-feedback.ts (RTCP routed by SSRC),
-// retransmission.ts (NACKs answered from a longer history than werift's, each with a new transport-wide number),
+// ice-nudge.ts (a STUN request at once after a hand-over), retransmission.ts (NACKs answered from a longer history than werift's, each with a new transport-wide number),
 // silence-watchdog.ts (werift never reports 'disconnected'), werift-stats.ts (getStats), ../sdp.ts (SDP fixes),
 // ../congestion/ (the send-side bandwidth estimator fed by transport-wide feedback).
 // werift behaviours worked around here:
@@ -31,6 +31,7 @@ import {
   weriftCodecs,
   weriftHeaderExtensions,
 } from './codecs.js';
+import { nudgeIce } from './ice-nudge.js';
 import { routeRtcp } from './rtcp-feedback.js';
 import { RetransmissionHistory } from './retransmission.js';
 import { WeriftSendTrack } from './send-track.js';
@@ -229,6 +230,10 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
 
   onConnectionState(listener: (state: PeerConnectionState) => void): void {
     this.on('state', listener);
+  }
+
+  localAddressesChanged(): void {
+    nudgeIce(this.pc);
   }
 
   onTargetBitrate(listener: (kbps: number, limited: boolean, detail: EstimatorSnapshot) => void): void {
