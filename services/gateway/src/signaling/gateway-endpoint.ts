@@ -15,6 +15,7 @@ import {
   type BackoffOptions,
   type WebSocketCtor,
 } from '@robostream/protocol/client';
+import { IceServerProbe } from '@robostream/protocol/ice-server-probe';
 import type { SignalingLinkConfig } from '../config.js';
 import type { GatewayMetrics } from '../hub/metrics.js';
 import type { AppLink } from '../links/app-link.js';
@@ -45,12 +46,14 @@ export class GatewayEndpoint {
   private readonly host: RobotEndpointHost<DataChannelSession>;
   private readonly log: Logger;
   private readonly offs: Array<() => void> = [];
+  private readonly iceProbe: IceServerProbe;
   private metaTimer: NodeJS.Timeout | null = null;
   private lastMeta = '';
   private closed = false;
 
   constructor(private readonly o: GatewayEndpointOptions) {
     this.log = o.logger.child({ component: 'signaling' });
+    this.iceProbe = new IceServerProbe({ log: this.log });
     this.lastMeta = o.services().join(',');
     this.client = new SignalingClient({
       url: o.signaling.url,
@@ -75,6 +78,9 @@ export class GatewayEndpoint {
         metrics.datachannelSessionsTotal.inc({ event: 'accepted' });
       },
       onRejected: () => metrics.datachannelSessionsTotal.inc({ event: 'rejected' }),
+      // Servers found not answering are left out (werift would wait 5 s for each before its first check); the
+      // probe learns them as soon as signaling hands them out, long before the first session.
+      iceServers: (servers) => this.iceProbe.usableNow(servers),
       createSession: (ctx) =>
         new DataChannelSession(ctx, {
           iceTransportPolicy: o.signaling.iceTransportPolicy,
@@ -96,6 +102,7 @@ export class GatewayEndpoint {
       }),
       this.client.on('welcome', () => {
         metrics.signalingConnected.set(1);
+        this.iceProbe.warm(this.client.iceServers);
         this.log.info({ url: o.signaling.url, robot: o.robotId }, 'registered with signaling');
         // Services may have changed while we were away.
         this.updateServices(o.services());

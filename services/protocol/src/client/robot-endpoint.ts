@@ -14,7 +14,7 @@
  * About 420 lines on purpose: admission, ordering, candidate holding and restarts act on one session entry and its
  * timers; which seat a request may take over is apart (robot-seats.ts).
  */
-import type { RobotMeta } from '../messages/common.js';
+import type { IceServer, RobotMeta } from '../messages/common.js';
 import type {
   EndpointLog,
   MaybeCandidate,
@@ -47,6 +47,11 @@ export interface RobotEndpointHostOptions<S extends RobotSession> {
   restartAfterDisconnectedMs?: number;
   /** Disconnected/failed this long after the last restart request ends the session (default: never). */
   deadAfterMs?: number;
+  /**
+   * Narrows the connection's ICE servers for a new session (leaves out those known not to answer: werift waits
+   * 5 s for each during gathering). Synchronous: a session request must not wait for it.
+   */
+  iceServers?: (servers: IceServer[]) => IceServer[];
   onIceRestartRequested?: () => void;
   onAccepted?: () => void;
   onRejected?: (reason: string) => void;
@@ -230,7 +235,7 @@ export class RobotEndpointHost<S extends RobotSession> {
       app,
       meta,
       label,
-      iceServers: client.iceServers,
+      iceServers: this.o.iceServers?.(client.iceServers) ?? client.iceServers,
       log,
       localCandidate: (c) => {
         if (entry) this.onLocalCandidate(entry, c);

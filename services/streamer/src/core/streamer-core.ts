@@ -17,7 +17,7 @@ import type {
   PeerSessionFactory,
 } from '../transport/peer-session.js';
 import { createWeriftPeerSession, parseOfferedMedia } from '../transport/werift/werift-peer-session.js';
-import { IceServerProbe } from '../transport/ice-server-probe.js';
+import { IceServerProbe } from '@robostream/protocol/ice-server-probe';
 import { ThreadBudget, threadPoolSize } from './thread-budget.js';
 import { ViewerSession, AUDIO_KBPS, type MediaBinding, type ViewerStats } from './viewer-session.js';
 

@@ -10,8 +10,17 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import type { Logger } from 'pino';
-import type { IceServerConfig } from '../config.js';
+
+/** An ICE server as peer connections take it (only its URLs matter here). */
+export interface IceServerLike {
+  urls: string | string[];
+}
+
+/** Where the probe says which servers answer (a pino logger fits). */
+export interface ProbeLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
 
 const MAGIC_COOKIE = 0x2112a442;
 const BINDING_REQUEST = 0x0001;
@@ -117,7 +126,7 @@ interface Entry {
 export interface IceServerProbeOptions {
   timeoutMs?: number;
   refreshMs?: number;
-  log?: Logger;
+  log?: ProbeLog;
   prober?: UrlProber;
 }
 
@@ -132,7 +141,7 @@ export class IceServerProbe {
   }
 
   /** Starts probing ahead of the first session (start-up, or servers handed out by signaling). */
-  warm(servers: IceServerConfig[]): void {
+  warm(servers: IceServerLike[]): void {
     for (const url of urlsOf(servers)) void this.check(url);
   }
 
@@ -140,17 +149,26 @@ export class IceServerProbe {
    * The servers with only the URLs that answered. Known results are used at once (and refreshed in the
    * background when old); unknown URLs are probed, waiting at most the probe timeout.
    */
-  async usable(servers: IceServerConfig[]): Promise<IceServerConfig[]> {
+  async usable<S extends IceServerLike>(servers: S[]): Promise<S[]> {
     const urls = urlsOf(servers);
     const ok = new Map<string, boolean>(
       await Promise.all(urls.map(async (u) => [u, await this.check(u)] as const)),
     );
-    const out: IceServerConfig[] = [];
-    for (const s of servers) {
-      const kept = (Array.isArray(s.urls) ? s.urls : [s.urls]).filter((u) => ok.get(u) !== false);
-      if (kept.length > 0) out.push({ ...s, urls: kept });
+    return keep(servers, ok);
+  }
+
+  /**
+   * Without waiting: the servers minus the URLs already known not to answer (unknown ones are kept, and probed
+   * for next time). For callers that cannot wait, after `warm` had the time to learn.
+   */
+  usableNow<S extends IceServerLike>(servers: S[]): S[] {
+    const ok = new Map<string, boolean>();
+    for (const u of urlsOf(servers)) {
+      void this.check(u);
+      const e = this.results.get(u);
+      if (e && e.at > 0) ok.set(u, e.ok);
     }
-    return out;
+    return keep(servers, ok);
   }
 
   private check(url: string): Promise<boolean> {
@@ -193,6 +211,15 @@ export class IceServerProbe {
   }
 }
 
-const urlsOf = (servers: IceServerConfig[]): string[] => [
+function keep<S extends IceServerLike>(servers: S[], ok: Map<string, boolean>): S[] {
+  const out: S[] = [];
+  for (const s of servers) {
+    const kept = (Array.isArray(s.urls) ? s.urls : [s.urls]).filter((u) => ok.get(u) !== false);
+    if (kept.length > 0) out.push({ ...s, urls: kept });
+  }
+  return out;
+}
+
+const urlsOf = (servers: IceServerLike[]): string[] => [
   ...new Set(servers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]))),
 ];

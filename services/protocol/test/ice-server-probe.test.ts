@@ -2,7 +2,7 @@
 // where nothing answers: unreachable servers are left out quickly, reachable ones kept, results cached.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { IceServerProbe, parseIceUrl, probeIceUrl } from '../src/transport/ice-server-probe.js';
+import { IceServerProbe, parseIceUrl, probeIceUrl } from '../src/node/ice-server-probe.js';
 import { freeUdpPort, startCoturn, type Coturn } from '../../../test/support/coturn.js';
 
 let coturn: Coturn;
@@ -59,4 +59,24 @@ test('usable() keeps what answers, drops what does not, and answers from cache a
   const started = performance.now();
   assert.deepEqual(await probe.usable(servers), first);
   assert.ok(performance.now() - started < 50, 'the second answer comes from the cache');
+});
+
+test('usableNow() never waits: unknown URLs are kept and probed, known-dead ones are left out once learned', async () => {
+  const asked: string[] = [];
+  const probe = new IceServerProbe({
+    timeoutMs: 50,
+    prober: (t) => {
+      asked.push(`${t.host}:${t.port}`);
+      return Promise.resolve(t.port !== 9);
+    },
+  });
+  const servers = [
+    { urls: ['turn:198.51.100.7:3478', 'turn:198.51.100.7:9'], username: 'u', credential: 'c' },
+  ];
+  assert.deepEqual(probe.usableNow(servers), servers, 'nothing known yet: everything kept');
+  assert.deepEqual(asked.sort(), ['198.51.100.7:3478', '198.51.100.7:9']);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(probe.usableNow(servers), [
+    { urls: ['turn:198.51.100.7:3478'], username: 'u', credential: 'c' },
+  ]);
 });
