@@ -18,6 +18,7 @@ import {
   V,
 } from './common.js';
 import { GATEWAY_ERROR_CODES } from './errors.js';
+import { GrantName } from '../messages/common.js';
 
 const obj = <P extends Record<string, TSchema>>(props: P) =>
   Type.Object(props, { additionalProperties: false });
@@ -25,6 +26,7 @@ const obj = <P extends Record<string, TSchema>>(props: P) =>
 export const ErrorCode = Type.Union(GATEWAY_ERROR_CODES.map((c) => Type.Literal(c)));
 
 // ---------- shared shapes ----------
+
 
 export const EstopSource = Type.Union([
   obj({ kind: Type.Literal('app'), link: LinkId, sub: Type.String({ maxLength: 64 }) }),
@@ -212,6 +214,8 @@ export const AppWelcome = obj({
   link: LinkId,
   sub: Type.String({ maxLength: 64 }),
   robot: Type.String({ maxLength: 64 }),
+  /** What this link's token grants on this robot (implications applied): what the app may offer its user. */
+  grants: Type.Array(GrantName, { maxItems: 8 }),
   services: Type.Array(ServiceStatus),
   lock: LockState,
   deadman: DeadmanStatus,
