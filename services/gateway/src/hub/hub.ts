@@ -249,6 +249,8 @@ export class Hub {
         return this.lockResult(l, this.lock.takeover(who), m.id);
       case 'lock.release':
         return this.lockResult(l, this.lock.release(l.id), m.id);
+      case 'velocity':
+        return this.velocity(l, claims, m);
       case 'command': {
         if (!this.may(l, claims, 'drive', m.id, m.service)) return;
         if (!this.lock.isHolder(l.id)) {
@@ -278,6 +280,29 @@ export class Hub {
         return;
       }
     }
+  }
+
+  /**
+   * A velocity command goes on the service's lossy lane: when the program reads slowly the oldest are dropped,
+   * since only the newest speed matters. Refusals name the seq as ref, so an app sees which one was refused.
+   */
+  private velocity(l: AppSession, claims: AppClaims, m: Extract<AppToGateway, { type: 'velocity' }>): void {
+    const ref = `v${m.seq}`;
+    if (!this.may(l, claims, 'drive', ref, m.service)) return;
+    if (!this.lock.isHolder(l.id))
+      return l.error('not_operator', 'velocity commands need the control lock (lock.take)', ref, m.service);
+    const s = this.services.get(m.service);
+    if (!s) {
+      return this.services.isKnown(m.service)
+        ? l.error('service_down', `service ${m.service} is disconnected`, ref, m.service)
+        : l.error('unknown_service', `no service ${m.service} on this robot`, ref, m.service);
+    }
+    const { seq, sentAt, linear, angular } = m;
+    s.out.pushLossy(
+      'velocity',
+      enc({ v, type: 'velocity', from: l.id, sub: claims.sub, seq, sentAt, at: Date.now(), linear, angular }),
+    );
+    this.o.metrics.count('service', 'out', 'velocity');
   }
 
   /** Answers `forbidden` (and returns false) when the link's token lacks the grant on this robot. */
