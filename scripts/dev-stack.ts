@@ -162,7 +162,7 @@ async function shutdown(code: number): Promise<never> {
     shuttingDown = true;
     say('stopping…');
     // Robot programs first (apps see the robot leave cleanly), signaling last.
-    const order = ['battery', 'streamer', 'gateway', 'signaling'];
+    const order = ['battery', 'vehicle', 'streamer', 'gateway', 'signaling'];
     for (const name of order) {
       const c = children.filter((x) => x.name === name);
       await Promise.all(c.map(stop));
@@ -272,6 +272,10 @@ async function startRobot(): Promise<void> {
     ...baseEnv(),
     GATEWAY_SERVICE_URL: `ws://127.0.0.1:${cfg.gatewayPort}/v1/service`,
   });
+  start('vehicle', 'examples/demo-service/vehicle-service.ts', {
+    ...baseEnv(),
+    GATEWAY_SERVICE_URL: `ws://127.0.0.1:${cfg.gatewayPort}/v1/service`,
+  });
   if (!existsSync(streamerMain)) {
     say('streamer: services/streamer/src/main.ts is missing, so the robot has no video or audio');
     return;
@@ -291,7 +295,7 @@ async function startRobot(): Promise<void> {
 }
 
 async function stopRobot(): Promise<void> {
-  for (const name of ['battery', 'streamer', 'gateway']) {
+  for (const name of ['battery', 'vehicle', 'streamer', 'gateway']) {
     await Promise.all(children.filter((c) => c.name === name).map(stop));
   }
 }
@@ -315,7 +319,8 @@ async function main(): Promise<void> {
   const appToken = await mintToken(keys.privateKey, {
     role: 'app',
     sub: APP_SUBJECT,
-    robots: '*',
+    // The developer is every robot's supervisor on their own machine.
+    grants: { '*': ['view', 'talk', 'supervise'] },
     ttlSec: 12 * 3600,
     alg: keys.alg,
   });
