@@ -39,7 +39,7 @@ describe('teleop in the console (local stack, Chromium)', { timeout: 300_000 }, 
 
   const token = async (sub: string, grants: RobotGrants) => {
     const keys = loadOrCreateDevKeys(keysDir);
-    return mintToken(keys.privateKey, { role: 'app', sub, grants, ttlSec: 600, alg: keys.alg });
+    return mintToken(keys.privateKey, { role: 'app', sub, grants, ttlSec: 3600, alg: keys.alg });
   };
   const open = async (sub: string, grants: RobotGrants): Promise<Page> => {
     const page = await browser!.context.newPage();
