@@ -7,13 +7,17 @@
  *   GATEWAY_SERVICE_URL=ws://127.0.0.1:7600/v1/service npx tsx examples/demo-service/vehicle-service.ts
  *
  * Commands (payload): {"action":"status"} | {"action":"reset_pose"} | {"action":"clear_estop"}
- * Odometry echoes the seq and sentAt of the last velocity command obeyed: the console's latency figure.
+ * Odometry echoes the seq and sentAt of the last velocity command obeyed: the console's latency figure. With
+ * DEMO_VEHICLE_POSE_FILE set it also writes its pose there as text, for a camera to draw (streamer overlayFile).
  */
+import { renameSync, writeFileSync } from 'node:fs';
 import { ServiceClient, VelocityGuard } from '@robostream/gateway/client';
 import type { ServiceCommand } from '@robostream/protocol/gateway';
 import { VehicleModel } from './vehicle-model.js';
 
 const url = process.env['GATEWAY_SERVICE_URL'] ?? 'ws://127.0.0.1:7600/v1/service';
+/** Where to write the pose as text for a camera to draw (a streamer test source's `overlayFile`); unset: nowhere. */
+const poseFile = process.env['DEMO_VEHICLE_POSE_FILE'];
 const service = process.env['DEMO_VEHICLE_SERVICE'] ?? 'base';
 /** Physics at 40 Hz; odometry every 2nd step (20 Hz), battery every 8th (5 Hz). */
 const STEP_MS = 25;
@@ -88,6 +92,7 @@ const timer = setInterval(() => {
       { topic: 'odometry' },
     );
   }
+  if (poseFile && tick % ODOMETRY_EVERY === 0) writePose(poseFile);
   if (tick % BATTERY_EVERY === 0) {
     svc.telemetry(
       { percent: round(car.percent, 2), voltage: round(car.voltage), odometer: round(car.distance, 2) },
@@ -95,6 +100,20 @@ const timer = setInterval(() => {
     );
   }
 }, STEP_MS);
+
+/** Written aside and renamed, so the camera never reads half a line. */
+function writePose(path: string): void {
+  const deg = Math.round((car.pose.theta * 180) / Math.PI);
+  const text =
+    `x ${car.pose.x.toFixed(2)} m  y ${car.pose.y.toFixed(2)} m  ${deg} deg\n` +
+    `v ${car.linear.toFixed(2)} m/s  w ${car.angular.toFixed(2)} rad/s${guard.estopped ? '  E-STOP' : ''}`;
+  try {
+    writeFileSync(`${path}.tmp`, text);
+    renameSync(`${path}.tmp`, path);
+  } catch (err) {
+    log('cannot write the pose file', { err: err instanceof Error ? err.message : String(err) });
+  }
+}
 
 function round(x: number, digits = 3): number {
   return Number(x.toFixed(digits));

@@ -1,9 +1,10 @@
 // Hold-to-drive in the console, end to end: the local stack (signaling, simulated robot with the demo vehicle)
 // and Chromium. A `drive` console drives with keys and with a (fake, injected) gamepad: the pose in the vehicle's
 // odometry changes while held and stops on release; a `view` console has no drive controls, and its forged lock
-// request is refused by the gateway. Screenshots go to test-artifacts/e2e/teleop-*.png.
+// request is refused by the gateway; the vehicle's pose goes to the rear camera's overlay file. Screenshots go to
+// test-artifacts/e2e/teleop-*.png.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -111,6 +112,10 @@ describe('teleop in the console (local stack, Chromium)', { timeout: 300_000 }, 
     assert.ok(Math.abs(driving.y - start.y) < 0.05, 'straight ahead');
     await driver.keyboard.down('KeyA');
     await eventually(async () => (await pose(driver)).theta - driving.theta > 0.1, 10_000, 'turning left');
+    // The vehicle writes its pose for the rear camera to draw (the drawing itself: overlay-file.test.ts).
+    const drawn = readFileSync(join(tmpdir(), `robostream-dev-pose-${stack.proc.pid}.txt`), 'utf8');
+    const x = Number(/^x (-?\d+\.\d+) m/.exec(drawn)?.[1]);
+    assert.ok(x > 0.2, `the camera overlay shows the moved pose: ${JSON.stringify(drawn)}`);
     const latency = Number(await driver.locator('[data-testid=drive-latency]').getAttribute('data-ms'));
     assert.ok(latency >= 0 && latency < 1_000, `command -> telemetry ${latency} ms`);
     console.log(`command -> telemetry (console, median of the last 40): ${latency} ms`);
