@@ -94,6 +94,18 @@ describe('teleop in the console (local stack, Chromium)', { timeout: 300_000 }, 
     if (keysDir) rmSync(keysDir, { recursive: true, force: true });
   });
 
+  test('video first: one camera large, a thumbnail click swaps it', async () => {
+    const main = (cam: string) => driver.getAttribute(`figure[data-camera="${cam}"]`, 'data-main');
+    assert.deepEqual([await main('front'), await main('rear')], ['true', 'false']);
+    await driver.click('figure[data-camera="rear"]');
+    assert.deepEqual([await main('front'), await main('rear')], ['false', 'true']);
+    const width = async (cam: string) =>
+      (await driver.locator(`figure[data-camera="${cam}"]`).boundingBox())?.width ?? 0;
+    assert.ok((await width('rear')) > 3 * (await width('front')), 'the large one is large');
+    // The driver has no talk grant: no microphone toggle.
+    assert.equal(await driver.locator('[data-testid=mic]').isVisible(), false);
+  });
+
   test('keys drive while held; the pose changes in telemetry and stops on release', async () => {
     assert.equal(await driver.locator('[data-testid=drive-controls]').isVisible(), true);
     await driver.click('[data-testid=lock-take]');
@@ -158,6 +170,9 @@ describe('teleop in the console (local stack, Chromium)', { timeout: 300_000 }, 
       assert.equal(await watcher.locator('[data-testid=drive-controls]').isVisible(), false);
       assert.equal(await watcher.locator('[data-testid=lock-take]').isVisible(), false);
       assert.equal(await watcher.locator('[data-testid=command-card]').isVisible(), false);
+      // No talk either: no microphone or camera toggles, and a note that says why.
+      assert.equal(await watcher.locator('[data-testid=mic]').isVisible(), false);
+      assert.equal(await watcher.locator('[data-testid=talk-note]').isVisible(), true);
       assert.match((await watcher.locator('[data-testid=driver]').textContent()) ?? '', /driver/);
       assert.match(
         (await watcher.locator('[data-testid=drive-hint]').textContent()) ?? '',

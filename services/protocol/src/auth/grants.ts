@@ -75,6 +75,23 @@ export function parseGrantsClaim(value: unknown): RobotGrants {
   return out;
 }
 
+/**
+ * The grants an app token's payload states: its `grants` claim, or, the old form, every grant on the robots of its
+ * `robots` claim (what such a token allowed when it was issued; `legacy`). Both at once, or neither valid, is a
+ * token_invalid TokenError. Verifiers and the console's display read tokens through this one function.
+ */
+export function appGrantsOf(payload: Record<string, unknown>): { grants: RobotGrants; legacy: boolean } {
+  const { robots, grants } = payload;
+  // Both forms at once would leave it open which one the issuer meant.
+  if (robots !== undefined && grants !== undefined)
+    throw new TokenError('token_invalid', 'app token has both robots and grants; use grants alone');
+  if (grants !== undefined) return { grants: parseGrantsClaim(grants), legacy: false };
+  if (robots === '*') return { grants: { '*': ALL_GRANTS }, legacy: true };
+  if (Array.isArray(robots) && robots.every((r): r is string => typeof r === 'string' && ID_PATTERN.test(r)))
+    return { grants: Object.fromEntries(robots.map((r) => [r, ALL_GRANTS])), legacy: true };
+  throw new TokenError('token_invalid', 'app token has no valid grants (or robots) claim');
+}
+
 /** A grant list from a command line or a config string: "view,talk" -> ['view', 'talk'], with a clear error. */
 export function parseGrantList(s: string): Grant[] {
   const names = s

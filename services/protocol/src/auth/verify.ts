@@ -1,6 +1,6 @@
 import { errors as joseErrors, jwtVerify, type CryptoKey, type KeyObject } from 'jose';
 import { ID_PATTERN, DEFAULT_AUDIENCE, DEFAULT_ISSUER, type Role, type TokenClaims } from './claims.js';
-import { ALL_GRANTS, parseGrantsClaim } from './grants.js';
+import { appGrantsOf } from './grants.js';
 import { TokenError } from './token-error.js';
 
 export type VerifyKey = CryptoKey | KeyObject;
@@ -58,26 +58,8 @@ function narrowClaims(p: Record<string, unknown>): TokenClaims {
   };
   if (role === 'robot') return { role, ...common };
   if (role === 'app') {
-    const robots = p['robots'];
-    const grants = p['grants'];
-    // Both forms at once would leave it open which one the issuer meant.
-    if (robots !== undefined && grants !== undefined)
-      throw new TokenError('token_invalid', 'app token has both robots and grants; use grants alone');
-    if (grants !== undefined) return { role, grants: parseGrantsClaim(grants), ...common };
-    // The old form: what it allowed when it was issued (everything on those robots).
-    if (robots === '*') return { role, grants: { '*': ALL_GRANTS }, legacy: true, ...common };
-    if (
-      Array.isArray(robots) &&
-      robots.every((r): r is string => typeof r === 'string' && ID_PATTERN.test(r))
-    ) {
-      return {
-        role,
-        grants: Object.fromEntries(robots.map((r) => [r, ALL_GRANTS])),
-        legacy: true,
-        ...common,
-      };
-    }
-    throw new TokenError('token_invalid', 'app token has no valid grants (or robots) claim');
+    const { grants, legacy } = appGrantsOf(p);
+    return { role, grants, ...(legacy ? { legacy: true as const } : {}), ...common };
   }
   throw new TokenError('token_invalid', 'token has no valid role');
 }
