@@ -14,7 +14,8 @@
  * stops the stack. SIGUSR1 takes the simulated robot offline, or brings it back (kill -USR1 <stack pid>).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -162,12 +163,13 @@ async function shutdown(code: number): Promise<never> {
     shuttingDown = true;
     say('stopping…');
     // Robot programs first (apps see the robot leave cleanly), signaling last.
-    const order = ['battery', 'streamer', 'gateway', 'signaling'];
+    const order = ['battery', 'vehicle', 'streamer', 'gateway', 'signaling'];
     for (const name of order) {
       const c = children.filter((x) => x.name === name);
       await Promise.all(c.map(stop));
     }
     await Promise.all([...children].map(stop));
+    rmSync(poseFile, { force: true });
     say(code === 0 ? 'stopped cleanly' : 'stopped');
   }
   process.exit(code);
@@ -229,7 +231,16 @@ function videoSources(): string {
   // Two cameras so the page shows one tile per camera; modest sizes keep x264 light on a laptop.
   return JSON.stringify([
     { id: 'front', kind: 'test', pattern: 'ball', width: 960, height: 540, framerate: 30 },
-    { id: 'rear', kind: 'test', pattern: 'smpte', width: 640, height: 360, framerate: 15 },
+    // The demo vehicle's pose drawn over the rear picture: a viewer sees it respond to driving.
+    {
+      id: 'rear',
+      kind: 'test',
+      pattern: 'smpte',
+      width: 640,
+      height: 360,
+      framerate: 15,
+      overlayFile: poseFile,
+    },
   ]);
 }
 
@@ -247,6 +258,9 @@ function baseEnv(): Env {
     delete e[k];
   return e;
 }
+
+/** The demo vehicle writes its pose here; the rear test camera draws it. One per stack (its process id). */
+const poseFile = join(tmpdir(), `robostream-dev-pose-${process.pid}.txt`);
 
 const paths = {
   publicKey: join(cfg.keysDir, 'public-key.pem'),
@@ -272,6 +286,11 @@ async function startRobot(): Promise<void> {
     ...baseEnv(),
     GATEWAY_SERVICE_URL: `ws://127.0.0.1:${cfg.gatewayPort}/v1/service`,
   });
+  start('vehicle', 'examples/demo-service/vehicle-service.ts', {
+    ...baseEnv(),
+    GATEWAY_SERVICE_URL: `ws://127.0.0.1:${cfg.gatewayPort}/v1/service`,
+    DEMO_VEHICLE_POSE_FILE: poseFile,
+  });
   if (!existsSync(streamerMain)) {
     say('streamer: services/streamer/src/main.ts is missing, so the robot has no video or audio');
     return;
@@ -291,7 +310,7 @@ async function startRobot(): Promise<void> {
 }
 
 async function stopRobot(): Promise<void> {
-  for (const name of ['battery', 'streamer', 'gateway']) {
+  for (const name of ['battery', 'vehicle', 'streamer', 'gateway']) {
     await Promise.all(children.filter((c) => c.name === name).map(stop));
   }
 }
@@ -315,7 +334,8 @@ async function main(): Promise<void> {
   const appToken = await mintToken(keys.privateKey, {
     role: 'app',
     sub: APP_SUBJECT,
-    robots: '*',
+    // The developer is every robot's supervisor on their own machine.
+    grants: { '*': ['view', 'talk', 'supervise'] },
     ttlSec: 12 * 3600,
     alg: keys.alg,
   });

@@ -40,4 +40,4 @@ sed \
   -e "s|^RENDER_GID=.*|RENDER_GID=$(gid render || echo 65534)|" \
   .env.example >"$tmp"
 mv "$tmp" "$out"
-echo "make-env: wrote $out (simulated robot '$sim_id'; app tokens: npm run token -- app <you> --robots '*')"
+echo "make-env: wrote $out (simulated robot '$sim_id'; app tokens: npm run token -- app <you> --robots '*' --grants view,talk,drive)"

@@ -49,7 +49,7 @@ test('a pre-authenticated link on another transport: telemetry on the lossy clas
   const svc = await ServiceProbe.start(t.gw.localUrl, 'policy');
   svc.client.onCommand(() => 'started');
   const link = new PairLink();
-  const id = t.gw.attachLink(link, { role: 'app', sub: 'webrtc-user', robots: ['r1'], exp: 0 });
+  const id = t.gw.attachLink(link, { role: 'app', sub: 'webrtc-user', grants: { r1: ['drive'] }, exp: 0 });
   const welcome = await until(() => link.got.find((g) => g.msg.type === 'welcome'), 'welcome');
   assert.equal(welcome.msg.type === 'welcome' && welcome.msg.link, id);
   link.inject({ v, type: 'lock.take' });
@@ -68,7 +68,7 @@ test('a pre-authenticated link on another transport: telemetry on the lossy clas
 
 test('claims that do not grant this robot are refused with forbidden', () => {
   const link = new PairLink();
-  t.gw.attachLink(link, { role: 'app', sub: 'other', robots: ['r9'], exp: 0 });
+  t.gw.attachLink(link, { role: 'app', sub: 'other', grants: { r9: ['supervise'] }, exp: 0 });
   assert.equal(link.got[0]?.msg.type === 'error' && link.got[0].msg.code, 'forbidden');
   assert.equal(link.closed?.code, 4403);
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import { mintToken } from '@robostream/protocol/auth';
+import { mintToken, type RobotGrants } from '@robostream/protocol/auth';
 import { generateSigningKeys, type SigningKeys } from '@robostream/protocol/auth/keys';
 import {
   gatewayToApp,
@@ -30,13 +30,16 @@ export interface TestGateway {
   tls: { cert: string; key: string } | null;
   token(o?: {
     sub?: string;
+    /** The old claim form (every grant on these robots). */
     robots?: string[] | '*';
+    /** Per-robot grants; without it (and without robots) the token grants everything on ROBOT. */
+    grants?: RobotGrants;
     role?: 'app' | 'robot';
     ttlSec?: number;
     nowSec?: number;
     keys?: SigningKeys;
   }): Promise<string>;
-  app(sub?: string): Promise<AppProbe>;
+  app(sub?: string, grants?: RobotGrants): Promise<AppProbe>;
   close(): Promise<void>;
 }
 
@@ -67,15 +70,19 @@ export async function startTestGateway(
       mintToken((p.keys ?? keys).privateKey, {
         role: p.role ?? 'app',
         sub: p.sub ?? 'alice',
-        ...((p.role ?? 'app') === 'app' ? { robots: p.robots ?? [ROBOT] } : {}),
+        ...((p.role ?? 'app') === 'app'
+          ? p.robots
+            ? { robots: p.robots }
+            : { grants: p.grants ?? { [ROBOT]: ['view', 'talk', 'supervise'] } }
+          : {}),
         ttlSec: p.ttlSec ?? 300,
         alg: 'EdDSA',
         ...(p.nowSec !== undefined ? { nowSec: p.nowSec } : {}),
       }),
-    async app(sub = 'alice') {
+    async app(sub = 'alice', grants?: RobotGrants) {
       const client = await DirectAppClient.connect({
         url: gw.lanUrl!,
-        token: await t.token({ sub }),
+        token: await t.token({ sub, ...(grants ? { grants } : {}) }),
         ...(tls ? { ca: tls.cert } : {}),
       });
       const probe = new AppProbe(client);

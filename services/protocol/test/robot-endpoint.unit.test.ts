@@ -92,7 +92,12 @@ async function setup(o: Partial<RobotEndpointHostOptions<FakeSession>> = {}) {
   await service.until((m) => m.type === 'register', 'register');
 
   const open = async (sessionId: string): Promise<FakeSession> => {
-    service.push({ type: 'session_request', sessionId, endpoint: 'media', app: { subject: 'app-1' } });
+    service.push({
+      type: 'session_request',
+      sessionId,
+      endpoint: 'media',
+      app: { subject: 'app-1', grants: ['view'] },
+    });
     await service.until((m) => m.type === 'session_accept' && m['sessionId'] === sessionId, 'accept');
     const s = sessions.find((x) => x.ctx.sessionId === sessionId);
     assert.ok(s);
@@ -277,7 +282,12 @@ describe('RobotEndpointHost', () => {
 
     await t.open('d');
     await t.open('e');
-    t.service.push({ type: 'session_request', sessionId: 'f', endpoint: 'media', app: { subject: 'x' } });
+    t.service.push({
+      type: 'session_request',
+      sessionId: 'f',
+      endpoint: 'media',
+      app: { subject: 'x', grants: ['view'] },
+    });
     const rejected = await t.service.until((m) => m.type === 'session_reject', 'reject');
     assert.deepEqual([rejected['sessionId'], rejected['reason']], ['f', 'too many viewers']);
 
@@ -302,7 +312,7 @@ describe('RobotEndpointHost', () => {
         type: 'session_request',
         sessionId,
         endpoint: 'media',
-        app: { subject },
+        app: { subject, grants: ['view'] },
         ...(console ? { meta: { console } } : {}),
       });
     request('a', 'alice', 'tab-1');
@@ -345,6 +355,31 @@ describe('RobotEndpointHost', () => {
     t.sessions[1]!.connectionState = 'disconnected';
     t.service.push({ type: 'session_closed', sessionId: 's2', reason: 'peer_gone', by: 'service' });
     await eventually(() => endOf(d) !== null, 'closed when signaling went');
+    await t.close();
+  });
+  test('a request whose grants lack view is rejected before any session exists (signaling is not the only check)', async () => {
+    const t = await setup();
+    t.service.push({
+      type: 'session_request',
+      sessionId: 'g',
+      endpoint: 'media',
+      app: { subject: 'x', grants: [] },
+    });
+    const rejected = await t.service.until((m) => m.type === 'session_reject', 'reject');
+    assert.deepEqual(
+      [rejected['sessionId'], rejected['reason']],
+      ['g', 'this token does not grant view on this robot'],
+    );
+    assert.equal(t.sessions.length, 0);
+    // What the robot hands a session is what signaling said the token grants.
+    t.service.push({
+      type: 'session_request',
+      sessionId: 'h',
+      endpoint: 'media',
+      app: { subject: 'y', grants: ['view', 'talk'] },
+    });
+    await t.service.until((m) => m.type === 'session_accept' && m['sessionId'] === 'h', 'accept');
+    assert.deepEqual(t.sessions[0]?.ctx.grants, ['view', 'talk']);
     await t.close();
   });
 });

@@ -8,7 +8,7 @@ describe('authenticate', () => {
   test('a valid token gets a welcome with this connection, its identity, ICE servers and the limits', async () => {
     const h = new Harness({ maxSessionsPerApp: 3 });
     const exp = nowSec() + 600;
-    h.verifier.tokens.set('t', { role: 'app', sub: 'alice', robots: '*', exp });
+    h.verifier.tokens.set('t', { role: 'app', sub: 'alice', grants: { '*': ['view'] }, exp });
     const c = h.connection();
     await h.handlers.authenticate(c, { type: 'authenticate', token: 't', ref: 'a1' });
     const w = c.one('welcome');
@@ -140,7 +140,7 @@ describe('sessions', () => {
       type: 'session_request',
       sessionId,
       endpoint: 'media',
-      app: { subject: 'alice' },
+      app: { subject: 'alice', grants: ['view'] },
       meta: { camera: 'front' },
     });
 
@@ -265,7 +265,7 @@ describe('sessions', () => {
       kind: 'session_request',
       sessionId: 's1',
       from: app,
-      app: { subject: 'alice' },
+      app: { subject: 'alice', grants: ['view'] },
       robotId: 'rover',
       endpoint: 'gateway',
     });

@@ -22,6 +22,11 @@ export const VideoSourceConfig = Type.Union([
       pattern: Type.Optional(
         Type.Union([Type.Literal('ball'), Type.Literal('smpte'), Type.Literal('flash')]),
       ),
+      /**
+       * A text file drawn over the picture (bottom left), re-read ten times a second while the camera runs: a
+       * simulated robot writes its pose there, so a viewer sees it respond.
+       */
+      overlayFile: Type.Optional(Type.String({ pattern: '^/', maxLength: 1024 })),
     },
     { additionalProperties: false },
   ),

@@ -33,12 +33,18 @@ export class GatewayModel {
   link: string | null = null;
   sub: string | null = null;
   robot: string | null = null;
+  /** What this link's token grants on the robot, from the gateway's welcome (the gateway enforces them). */
+  grants: readonly string[] = [];
   deadmanMs = 500;
   lock: LockState = { holder: null, cause: 'current' };
   deadman: DeadmanStatus = 'ok';
   lastEstop: { at: number; by: string; reason: string } | null = null;
   readonly services = new Map<string, ServiceView>();
   readonly log: LogEntry[] = [];
+
+  may(grant: 'view' | 'talk' | 'drive' | 'supervise'): boolean {
+    return this.grants.includes(grant);
+  }
 
   get iHoldLock(): boolean {
     return this.link !== null && this.lock.holder?.link === this.link;
@@ -62,11 +68,17 @@ export class GatewayModel {
         this.link = m.link;
         this.sub = m.sub;
         this.robot = m.robot;
+        this.grants = m.grants;
         this.lock = m.lock;
         this.deadman = m.deadman;
         this.deadmanMs = m.limits.deadmanMs;
         for (const s of m.services) this.service(s.service).up = s.up;
-        this.note(now, 'info', true, `authenticated as ${m.sub} (link ${m.link})`);
+        this.note(
+          now,
+          'info',
+          true,
+          `authenticated as ${m.sub} (link ${m.link}; may ${m.grants.join(', ')})`,
+        );
         return;
       case 'telemetry': {
         const s = this.service(m.service);

@@ -29,6 +29,8 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
   private pc: RTCPeerConnection | null = null;
   private peer: OfferingPeer | null = null;
   private reliable: RTCDataChannel | null = null;
+  private lossy: RTCDataChannel | null = null;
+  private velocitySeq = 0;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private nextId = 1;
   private closed = false;
@@ -67,6 +69,7 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
     const reliable = pc.createDataChannel('gateway-reliable', { ordered: true });
     const lossy = pc.createDataChannel('gateway-lossy', { ordered: false, maxRetransmits: 0 });
     this.reliable = reliable;
+    this.lossy = lossy;
     reliable.addEventListener('open', () => {
       this.set('authenticating', 'data channel open');
       reliable.send(JSON.stringify({ v, type: 'auth', token: this.token } satisfies AppToGateway));
@@ -112,6 +115,26 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
     return this.send({ v, type: 'estop', id: `e${this.nextId++}`, reason });
   }
 
+  /**
+   * One velocity command on the lossy lane (a late one is worse than a lost one), numbered and timed for the
+   * robot's stale and out-of-order checks. False when the link is not up.
+   */
+  velocity(service: string, linear: number, angular: number): { seq: number; sentAt: number } | null {
+    const ch = this.lossy?.readyState === 'open' ? this.lossy : this.reliable;
+    if (!ch || ch.readyState !== 'open' || !this.model.link) return null;
+    const msg = {
+      v,
+      type: 'velocity',
+      service,
+      seq: this.velocitySeq++,
+      sentAt: Date.now(),
+      linear,
+      angular,
+    } as const;
+    ch.send(JSON.stringify(msg satisfies AppToGateway));
+    return { seq: msg.seq, sentAt: msg.sentAt };
+  }
+
   send(msg: AppToGateway): boolean {
     const ch = this.reliable;
     if (!ch || ch.readyState !== 'open' || !this.model.link) return false;
@@ -137,9 +160,12 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
   private onMessage(m: GatewayToApp): void {
     this.model.apply(m);
     if (m.type === 'welcome') this.set('ready', `link ${m.link}`);
+    // Before the welcome these refuse the token; after it, `forbidden` refuses one action (not granted).
     if (
       m.type === 'error' &&
-      (m.code === 'token_expired' || m.code === 'token_invalid' || m.code === 'forbidden')
+      (m.code === 'token_expired' ||
+        m.code === 'token_invalid' ||
+        (m.code === 'forbidden' && !this.model.link))
     ) {
       this.set('failed', `the gateway refused the token: ${m.code}`);
     }

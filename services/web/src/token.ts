@@ -3,6 +3,8 @@
  * cannot reach request logs), removed from the address bar, and kept in sessionStorage for this tab only.
  * The payload is decoded (not verified: signaling is the authority) to show who is signed in and until when.
  */
+import { appGrantsOf, grantsOn, type Grant, type RobotGrants } from '@robostream/protocol/auth/grants';
+
 const STORAGE_KEY = 'robostream.token';
 
 export interface TokenInfo {
@@ -11,6 +13,13 @@ export interface TokenInfo {
   /** unix ms, or null when the token has no exp claim */
   expiresAt: number | null;
   robots: string[] | '*' | null;
+  /** Per-robot grants as the token states them (old `robots` tokens: every grant); {} when unreadable. */
+  grants: RobotGrants;
+}
+
+/** What the token says it grants on one robot (for what to offer; signaling, robot and gateway enforce it). */
+export function tokenMay(info: Pick<TokenInfo, 'grants'>, robotId: string, grant: Grant): boolean {
+  return grantsOn(info.grants, robotId).has(grant);
 }
 
 export class TokenFormatError extends Error {}
@@ -34,11 +43,18 @@ export function decodeToken(token: string): TokenInfo {
     throw new TokenFormatError(`this is a ${String(p['role'])} token; the console needs an app token`);
   }
   const robots = p['robots'];
+  let grants: RobotGrants = {};
+  try {
+    grants = appGrantsOf(p).grants;
+  } catch {
+    // Unreadable grants: offer nothing beyond watching; signaling will say what is wrong with the token.
+  }
   return {
     token: token.trim(),
     sub: typeof p['sub'] === 'string' ? p['sub'] : '(unknown)',
     expiresAt: typeof p['exp'] === 'number' ? p['exp'] * 1000 : null,
     robots: robots === '*' ? '*' : Array.isArray(robots) ? robots.filter((r) => typeof r === 'string') : null,
+    grants,
   };
 }
 

@@ -23,6 +23,7 @@ import {
   type LockStateMessage,
   type ServiceCommand,
   type ServiceToGateway,
+  type ServiceVelocity,
   type ServiceWelcome,
 } from '@robostream/protocol/gateway';
 import { backoffDelay, type BackoffOptions } from '@robostream/protocol/client';
@@ -45,6 +46,8 @@ export interface ServiceClientOptions {
 export interface ServiceClientEvents {
   welcome: [ServiceWelcome];
   command: [ServiceCommand];
+  /** An operator's velocity command (lossy; feed it to a VelocityGuard). */
+  velocity: [ServiceVelocity];
   estop: [EstopAnnouncement];
   deadman: [DeadmanMessage];
   lock: [LockStateMessage];
@@ -191,6 +194,8 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
         this.emit('command', m);
         if (this.handler) this.runHandler(this.handler, m);
         return;
+      case 'velocity':
+        return void this.emit('velocity', m);
       case 'estop':
         return void this.emit('estop', m);
       case 'deadman':

@@ -13,7 +13,14 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import { grantsRobot, type AppClaims } from '@robostream/protocol/auth';
+import {
+  appMay,
+  grantListOn,
+  grantsRobot,
+  notGranted,
+  type AppClaims,
+  type Grant,
+} from '@robostream/protocol/auth';
 import {
   appToGateway,
   serviceToGateway,
@@ -209,6 +216,7 @@ export class Hub {
         link: l.id,
         sub: claims.sub,
         robot: this.o.robotId,
+        grants: grantListOn(claims.grants, this.o.robotId),
         services: this.services.knownServices(),
         lock: this.lock.state(),
         deadman: this.deadman.status,
@@ -229,14 +237,22 @@ export class Hub {
           'pong',
         );
       case 'estop':
+        // Every admitted link may stop the robot (view is what admitted it): see docs/gateway.md, "Grants".
         return this.estop({ kind: 'app', link: l.id, sub: claims.sub }, m.reason);
       case 'lock.take':
+        if (!this.may(l, claims, 'drive', m.id)) return;
         return this.lockResult(l, this.lock.take(who), m.id);
       case 'lock.takeover':
+        // Taking a free lock is driving; taking it from another operator is supervising.
+        if (!this.may(l, claims, this.lock.holder && !this.lock.isHolder(l.id) ? 'supervise' : 'drive', m.id))
+          return;
         return this.lockResult(l, this.lock.takeover(who), m.id);
       case 'lock.release':
         return this.lockResult(l, this.lock.release(l.id), m.id);
+      case 'velocity':
+        return this.velocity(l, claims, m);
       case 'command': {
+        if (!this.may(l, claims, 'drive', m.id, m.service)) return;
         if (!this.lock.isHolder(l.id)) {
           return l.error('not_operator', 'commands need the control lock (lock.take)', m.id, m.service);
         }
@@ -264,6 +280,37 @@ export class Hub {
         return;
       }
     }
+  }
+
+  /**
+   * A velocity command goes on the service's lossy lane: when the program reads slowly the oldest are dropped,
+   * since only the newest speed matters. Refusals name the seq as ref, so an app sees which one was refused.
+   */
+  private velocity(l: AppSession, claims: AppClaims, m: Extract<AppToGateway, { type: 'velocity' }>): void {
+    const ref = `v${m.seq}`;
+    if (!this.may(l, claims, 'drive', ref, m.service)) return;
+    if (!this.lock.isHolder(l.id))
+      return l.error('not_operator', 'velocity commands need the control lock (lock.take)', ref, m.service);
+    const s = this.services.get(m.service);
+    if (!s) {
+      return this.services.isKnown(m.service)
+        ? l.error('service_down', `service ${m.service} is disconnected`, ref, m.service)
+        : l.error('unknown_service', `no service ${m.service} on this robot`, ref, m.service);
+    }
+    const { seq, sentAt, linear, angular } = m;
+    s.out.pushLossy(
+      'velocity',
+      enc({ v, type: 'velocity', from: l.id, sub: claims.sub, seq, sentAt, at: Date.now(), linear, angular }),
+    );
+    this.o.metrics.count('service', 'out', 'velocity');
+  }
+
+  /** Answers `forbidden` (and returns false) when the link's token lacks the grant on this robot. */
+  private may(l: AppSession, claims: AppClaims, grant: Grant, ref?: string, service?: string): boolean {
+    if (appMay(claims, this.o.robotId, grant)) return true;
+    l.log.warn({ grant }, 'refused: the token does not grant it');
+    l.error('forbidden', notGranted(this.o.robotId, grant), ref, service);
+    return false;
   }
 
   private lockResult(l: AppSession, r: LockResult, ref: string | undefined): void {

@@ -2,8 +2,12 @@
  * What a robostream token asserts. Identity always comes from here, never from a message field.
  *
  * - robot tokens: role "robot", sub = robot id.
- * - app tokens:   role "app", sub = the app/user id, robots = the robot ids it may reach, or "*" for all.
+ * - app tokens:   role "app", sub = the app/user id, grants = per robot id (or "*") what the holder may do
+ *   (see grants.ts). Tokens of the old form carry `robots` instead; they are read as every grant on those robots,
+ *   which is what they allowed when they were issued, and marked `legacy`.
  */
+import type { RobotGrants } from './grants.js';
+
 export type Role = 'robot' | 'app';
 
 export interface RobotClaims {
@@ -17,7 +21,9 @@ export interface RobotClaims {
 export interface AppClaims {
   role: 'app';
   sub: string;
-  robots: string[] | '*';
+  grants: RobotGrants;
+  /** Set when the token had the old `robots` claim (read as every grant on those robots). */
+  legacy?: true;
   exp: number;
   iat?: number;
   jti?: string;
@@ -30,7 +36,3 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export const DEFAULT_ISSUER = 'robostream';
 export const DEFAULT_AUDIENCE = 'robostream';
-
-export function appMayReach(claims: AppClaims, robotId: string): boolean {
-  return claims.robots === '*' || claims.robots.includes(robotId);
-}

@@ -3,3 +3,4 @@ export * from './token-error.js';
 export * from './verify.js';
 export * from './mint.js';
 export * from './app-access.js';
+export * from './grants.js';

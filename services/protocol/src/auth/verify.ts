@@ -1,5 +1,6 @@
 import { errors as joseErrors, jwtVerify, type CryptoKey, type KeyObject } from 'jose';
 import { ID_PATTERN, DEFAULT_AUDIENCE, DEFAULT_ISSUER, type Role, type TokenClaims } from './claims.js';
+import { appGrantsOf } from './grants.js';
 import { TokenError } from './token-error.js';
 
 export type VerifyKey = CryptoKey | KeyObject;
@@ -57,15 +58,8 @@ function narrowClaims(p: Record<string, unknown>): TokenClaims {
   };
   if (role === 'robot') return { role, ...common };
   if (role === 'app') {
-    const robots = p['robots'];
-    if (robots === '*') return { role, robots, ...common };
-    if (
-      Array.isArray(robots) &&
-      robots.every((r): r is string => typeof r === 'string' && ID_PATTERN.test(r))
-    ) {
-      return { role, robots, ...common };
-    }
-    throw new TokenError('token_invalid', 'app token has no valid robots grant');
+    const { grants, legacy } = appGrantsOf(p);
+    return { role, grants, ...(legacy ? { legacy: true as const } : {}), ...common };
   }
   throw new TokenError('token_invalid', 'token has no valid role');
 }

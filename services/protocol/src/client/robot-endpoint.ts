@@ -14,6 +14,7 @@
  * About 420 lines on purpose: admission, ordering, candidate holding and restarts act on one session entry and its
  * timers; which seat a request may take over is apart (robot-seats.ts).
  */
+import type { Grant } from '../auth/grants.js';
 import type { IceServer, RobotMeta } from '../messages/common.js';
 import type {
   EndpointLog,
@@ -126,7 +127,7 @@ export class RobotEndpointHost<S extends RobotSession> {
     const log = this.o.log.child({ signaling: label });
     const offs = [
       client.on('session_request', (m) =>
-        this.onRequest(client, label, m.sessionId, m.endpoint, m.app.subject, m.meta),
+        this.onRequest(client, label, m.sessionId, m.endpoint, m.app.subject, m.app.grants, m.meta),
       ),
       client.on('offer', (m) => this.onOffer(client, m.sessionId, m.sdp)),
       client.on('candidate', (m) => this.onRemoteCandidate(client, m.sessionId, m.candidate)),
@@ -202,6 +203,7 @@ export class RobotEndpointHost<S extends RobotSession> {
     sessionId: string,
     endpoint: string,
     app: string,
+    grants: readonly Grant[],
     meta: RobotMeta | undefined,
   ): void {
     // Another endpoint on the same connection has its own host.
@@ -213,6 +215,8 @@ export class RobotEndpointHost<S extends RobotSession> {
       client.rejectSession(sessionId, reason);
     };
     if (this.closed) return reject(this.o.shutdownReason);
+    // Signaling refuses such requests already; a robot does not rely on that alone.
+    if (!grants.includes('view')) return reject('this token does not grant view on this robot');
     if (this.sessions.size >= this.o.maxSessions) {
       // A reloaded console, or a player that left without a word, still holds a seat until its dead path is
       // noticed. A new session of the same app subject takes over that seat instead of being refused: the one
@@ -233,6 +237,7 @@ export class RobotEndpointHost<S extends RobotSession> {
     const made = this.o.createSession({
       sessionId,
       app,
+      grants,
       meta,
       label,
       iceServers: this.o.iceServers?.(client.iceServers) ?? client.iceServers,

@@ -2,6 +2,7 @@
  * What RobotEndpointHost (robot-endpoint.ts) asks of one service's session, and what it gives the session: the
  * seam between the signaling rules every robot endpoint shares and what a session carries (media, data).
  */
+import type { Grant } from '../auth/grants.js';
 import type { IceCandidate, IceServer, RobotMeta } from '../messages/common.js';
 
 export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
@@ -39,6 +40,8 @@ export interface SessionContext {
   sessionId: string;
   /** The app's token subject. */
   app: string;
+  /** What the app's token grants on this robot, as signaling verified it (the session enforces its part). */
+  grants: readonly Grant[];
   meta: RobotMeta | undefined;
   /** Names the signaling connection (logs, ids). */
   label: string;

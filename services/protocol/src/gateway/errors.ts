@@ -14,7 +14,7 @@ export const GATEWAY_ERROR_CODES = [
   'token_expired',
   'token_invalid', // forged, malformed, wrong issuer/audience/algorithm
   'wrong_role', // e.g. a robot token on the app side
-  'forbidden', // the app token does not grant this robot
+  'forbidden', // the app token does not grant this robot, or not the grant the action needs (drive, supervise)
   'hello_required', // a service sent something before its hello
   'already_registered', // a service sent a second hello
   'service_taken', // another connected program already uses this service name

@@ -18,6 +18,7 @@ import {
   V,
 } from './common.js';
 import { GATEWAY_ERROR_CODES } from './errors.js';
+import { GrantName } from '../messages/common.js';
 
 const obj = <P extends Record<string, TSchema>>(props: P) =>
   Type.Object(props, { additionalProperties: false });
@@ -25,6 +26,9 @@ const obj = <P extends Record<string, TSchema>>(props: P) =>
 export const ErrorCode = Type.Union(GATEWAY_ERROR_CODES.map((c) => Type.Literal(c)));
 
 // ---------- shared shapes ----------
+
+/** Teleop speeds: metres per second and radians per second; far beyond any robot, so a unit mix-up is refused. */
+const Speed = Type.Number({ minimum: -50, maximum: 50 });
 
 export const EstopSource = Type.Union([
   obj({ kind: Type.Literal('app'), link: LinkId, sub: Type.String({ maxLength: 64 }) }),
@@ -147,9 +151,24 @@ export const ServiceCommand = obj({
   sub: Type.String({ maxLength: 64 }),
   payload: Payload,
 });
+/** An operator's velocity command, stamped like a command (`from`, `sub`) plus the gateway's receive time. */
+export const ServiceVelocity = obj({
+  v: V,
+  type: Type.Literal('velocity'),
+  from: LinkId,
+  sub: Type.String({ maxLength: 64 }),
+  seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  sentAt: Type.Number({ minimum: 0 }),
+  /** Gateway clock (unix ms) when it arrived: the robot's clock, unlike sentAt. */
+  at: Type.Integer(),
+  linear: Speed,
+  angular: Speed,
+});
+export type ServiceVelocity = Static<typeof ServiceVelocity>;
 export const GatewayToService = Type.Union([
   ServiceWelcome,
   ServiceCommand,
+  ServiceVelocity,
   EstopAnnouncement,
   DeadmanMessage,
   LockStateMessage,
@@ -189,6 +208,23 @@ export const AppEstop = obj({
 });
 export const AppPing = Ping;
 
+/**
+ * A velocity command for one service, sent at a fixed rate (about 20 Hz) on the lossy lane while the operator
+ * holds a key or the dead-man button. Only the newest counts: the robot drops any whose seq is not above the
+ * last it used, and stops by itself when none fresh arrives within its bound (see VelocityGuard).
+ */
+export const AppVelocity = obj({
+  v: V,
+  type: Type.Literal('velocity'),
+  service: ServiceName,
+  /** Grows by one per message of this link; starts anywhere. */
+  seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  /** The app's clock (unix ms) at sending; echoed by the robot so the app can time command -> telemetry. */
+  sentAt: Type.Number({ minimum: 0 }),
+  linear: Speed,
+  angular: Speed,
+});
+
 export const AppToGateway = Type.Union([
   AppAuth,
   AppCommand,
@@ -197,7 +233,9 @@ export const AppToGateway = Type.Union([
   AppLockTakeover,
   AppEstop,
   AppPing,
+  AppVelocity,
 ]);
+export type AppVelocity = Static<typeof AppVelocity>;
 export type AppAuth = Static<typeof AppAuth>;
 export type AppCommand = Static<typeof AppCommand>;
 export type AppEstop = Static<typeof AppEstop>;
@@ -212,6 +250,8 @@ export const AppWelcome = obj({
   link: LinkId,
   sub: Type.String({ maxLength: 64 }),
   robot: Type.String({ maxLength: 64 }),
+  /** What this link's token grants on this robot (implications applied): what the app may offer its user. */
+  grants: Type.Array(GrantName, { maxItems: 8 }),
   services: Type.Array(ServiceStatus),
   lock: LockState,
   deadman: DeadmanStatus,

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { GRANTS } from '../auth/grants.js';
 
 /** Client-chosen request id, echoed in the reply or error so the client can match them. */
 export const Ref = Type.String({ minLength: 1, maxLength: 64 });
@@ -6,6 +7,8 @@ export const RobotId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
 /** A robot runs several endpoints (e.g. `media`, `gateway`), each its own connection. */
 export const EndpointName = Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' });
 export const SessionId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+/** A grant name of app tokens (see auth/grants.ts). */
+export const GrantName = Type.Union(GRANTS.map((g) => Type.Literal(g)));
 export const Sdp = Type.String({ minLength: 1, maxLength: 32_768 });
 export const Reason = Type.String({ maxLength: 256 });
 

@@ -3,6 +3,7 @@ import { Type, type Static, type TObject, type TProperties, type TLiteral } from
 import { ERROR_CODES } from '../errors.js';
 import {
   EndpointName,
+  GrantName,
   IceCandidate,
   IceServer,
   Reason,
@@ -64,7 +65,11 @@ export const SessionCreated = message('session_created', {
 export const SessionRequest = message('session_request', {
   sessionId: SessionId,
   endpoint: EndpointName,
-  app: Type.Object({ subject: Type.String() }),
+  app: Type.Object({
+    subject: Type.String(),
+    /** What the app's token grants on this robot (implications applied), as signaling verified it. */
+    grants: Type.Array(GrantName, { maxItems: 8 }),
+  }),
   meta: Type.Optional(RobotMeta),
 });
 export const SessionAccepted = message('session_accepted', { ref: OptRef, sessionId: SessionId });

@@ -1,4 +1,5 @@
 import type { RobotMeta, SessionRelayMessage } from '@robostream/protocol';
+import type { Grant } from '@robostream/protocol/auth';
 
 /**
  * What one signaling instance hands another through the router. Peers are addressed by peer id
@@ -9,7 +10,7 @@ export type RoutedMessage =
       kind: 'session_request';
       sessionId: string;
       from: string;
-      app: { subject: string };
+      app: { subject: string; grants: Grant[] };
       robotId: string;
       endpoint: string;
       meta?: RobotMeta;

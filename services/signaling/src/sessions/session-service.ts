@@ -1,5 +1,5 @@
 import type { RobotMeta, ServerMessage } from '@robostream/protocol';
-import { appMayReach, type AppClaims } from '@robostream/protocol/auth';
+import { appMayReach, grantListOn, notGranted, type AppClaims } from '@robostream/protocol/auth';
 import type { SignalingMetrics } from '../http/metrics.js';
 import type { Deliver } from '../routing/delivery.js';
 import type { Router } from '../routing/router.js';
@@ -62,8 +62,9 @@ export class SessionService {
    */
   async open(req: OpenRequest, created?: (s: OpenedSession) => void): Promise<OpenOutcome> {
     const { claims, robotId, endpoint } = req;
+    // Every session needs view; what more the token allows travels with the request, for the robot to enforce.
     if (!appMayReach(claims, robotId))
-      return { ok: false, code: 'forbidden', message: `this token does not grant robot ${robotId}` };
+      return { ok: false, code: 'forbidden', message: notGranted(robotId, 'view') };
     const limit = this.o.maxSessionsPerApp;
     if (this.table.appSessions(claims.sub) >= limit)
       return { ok: false, code: 'session_limit', message: `at most ${limit} open sessions per app` };
@@ -89,7 +90,7 @@ export class SessionService {
       kind: 'session_request',
       sessionId,
       from: req.peerId,
-      app: { subject: claims.sub },
+      app: { subject: claims.sub, grants: grantListOn(claims.grants, robotId) },
       robotId,
       endpoint,
       ...(req.meta ? { meta: req.meta } : {}),

@@ -154,8 +154,11 @@ export class Harness {
     return c;
   }
 
+  /** An app whose token grants `view` on these robots. */
   app(sub: string, robots: string[] | '*'): Promise<FakeConnection> {
-    return this.authenticated({ role: 'app', sub, robots, exp: nowSec() + 600 });
+    const ids = robots === '*' ? ['*'] : robots;
+    const grants = Object.fromEntries(ids.map((r) => [r, ['view' as const]]));
+    return this.authenticated({ role: 'app', sub, grants, exp: nowSec() + 600 });
   }
 
   /** Runs one message through the handlers, then lets routed deliveries land. */

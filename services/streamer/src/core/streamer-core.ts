@@ -33,6 +33,12 @@ export interface ViewerOptions {
   onIceCandidate?: (candidate: IceCandidateInit | null) => void;
   /** How long a 'failed' viewer waits for an ICE restart before closing; 0 (default) closes it at once. */
   failedGraceMs?: number;
+  /**
+   * Whether the app may send media the robot plays (its token's `talk` grant). False: the app's sending m-lines
+   * are answered as robot-sends-only (or declined), so no app track is ever received or decoded. Callers that
+   * serve apps (the signaling endpoint) always set it; the default (true) is for the robot's own tools.
+   */
+  appMedia?: boolean;
 }
 
 export interface CoreSnapshot {
@@ -149,7 +155,7 @@ export class StreamerCore {
         let sourceId: string | null = null;
         if (appReceives && m.kind === 'video') sourceId = cameras.shift() ?? null;
         if (appReceives && m.kind === 'audio' && this.hub.hasAudio) sourceId = 'mic';
-        const receiving = appSends && this.sinkEnabled(m.kind);
+        const receiving = appSends && this.sinkEnabled(m.kind) && (options.appMedia ?? true);
         if (!sourceId && !receiving) {
           session.decline(m.mid);
         } else {
@@ -192,7 +198,7 @@ export class StreamerCore {
     const v = viewer;
     this.viewerMap.set(id, v);
     v.onClose(() => this.viewerMap.delete(id));
-    this.log.info({ viewer: id, videoCodec, bindings }, 'viewer opened');
+    this.log.info({ viewer: id, videoCodec, bindings, appMedia: options.appMedia ?? true }, 'viewer opened');
     return v;
   }
 

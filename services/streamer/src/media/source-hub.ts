@@ -57,6 +57,8 @@ export class SourceHub {
       initialKbps: this.config.bitrateStartKbps,
       describe: (kbps) => this.videoDescription(source, profile, kbps),
       options: this.pipelineOptions(),
+      // The full pipeline captures (and draws the overlay); its low layer gets those frames.
+      ...(source.kind === 'test' && source.overlayFile ? { overlayFile: source.overlayFile } : {}),
     });
   }
 
@@ -102,7 +104,12 @@ export class SourceHub {
     key: string,
     source: VideoSourceConfig,
     profile: EncoderProfile,
-    o: { initialKbps: number; describe: (kbps: number) => string; options: SourcePipelineOptions },
+    o: {
+      initialKbps: number;
+      describe: (kbps: number) => string;
+      options: SourcePipelineOptions;
+      overlayFile?: string;
+    },
   ): SourcePipeline {
     const existing = this.pipelines.get(key);
     if (existing) return existing;
@@ -116,6 +123,7 @@ export class SourceHub {
         describe: (kbps) => o.describe(kbps ?? o.initialKbps),
         bitrate: profile.bitrate,
         initialBitrateKbps: o.initialKbps,
+        ...(o.overlayFile ? { overlayFile: o.overlayFile } : {}),
       },
       o.options,
     );

@@ -6,6 +6,8 @@ import type { VideoCodecName } from '../config.js';
 import type { GstAppSink, GstElement } from './gst-native.js';
 import { PipelineRunner, type PipelineError } from './pipeline-runner.js';
 import { isStandaloneParameterSets, startsKeyframe } from './rtp-keyframe.js';
+import { OverlayFileFollower } from './overlay-file.js';
+import { OVERLAY_ELEMENT } from './sources.js';
 
 export const RTP_APPSINK = 'rtpout';
 const ENCODER_ELEMENT = 'venc';
@@ -25,6 +27,8 @@ export interface SourcePipelineSpec {
   /** How to change the encoder bitrate while playing; null for audio or encoders that cannot. */
   bitrate: { property: string; toValue(kbps: number): number } | null;
   initialBitrateKbps: number | null;
+  /** A test source's overlay file, followed while the pipeline runs (overlay-file.ts). */
+  overlayFile?: string;
 }
 
 export interface SourcePipelineOptions {
@@ -80,12 +84,16 @@ export class SourcePipeline {
   /** Packets dropped from the stream so far (sequence numbers after them are shifted down to close the gap). */
   private seqShift = 0;
   private errorListeners = new Set<(err: PipelineError) => void>();
+  private readonly overlay: OverlayFileFollower | null;
 
   constructor(
     readonly spec: SourcePipelineSpec,
     private readonly options: SourcePipelineOptions,
   ) {
     this.bitrateKbps = spec.initialBitrateKbps;
+    this.overlay = spec.overlayFile
+      ? new OverlayFileFollower(spec.overlayFile, () => this.element(OVERLAY_ELEMENT))
+      : null;
   }
 
   get running(): boolean {
@@ -205,6 +213,7 @@ export class SourcePipeline {
     const sink = runner.element(RTP_APPSINK) as GstAppSink | undefined;
     if (!sink) throw new Error(`${this.spec.key}: pipeline has no appsink named ${RTP_APPSINK}`);
     this.pullLoop(runner, sink);
+    this.overlay?.start();
     this.options.log.info({ pipeline: this.spec.key, encoder: this.spec.encoder }, 'source pipeline started');
   }
 
@@ -262,6 +271,7 @@ export class SourcePipeline {
     if (!this.runner) return;
     const runner = this.runner;
     this.runner = null;
+    this.overlay?.stop();
     runner.stop();
     this.counters.stops++;
     this.options.onStop?.();

@@ -29,6 +29,9 @@ export function setFlash(element: GstElement | undefined, bright: boolean): bool
   return true;
 }
 
+/** The text element of a test source with an `overlayFile` (see overlay-file.ts). */
+export const OVERLAY_ELEMENT = 'fileoverlay';
+
 /** Raw I420 at the source's configured size and rate. */
 export function videoSourceFragment(source: VideoSourceConfig): string {
   const g = videoGeometry(source);
@@ -38,18 +41,21 @@ export function videoSourceFragment(source: VideoSourceConfig): string {
   const normalize = `videoconvert ! videoscale ! ${raw},format=I420`;
   switch (source.kind) {
     case 'test': {
+      const overlay = source.overlayFile
+        ? `textoverlay name=${OVERLAY_ELEMENT} text="" halignment=left valignment=bottom font-desc="Sans 20" ! `
+        : '';
       // A solid field a latency probe switches between dark and bright (setFlash), nothing drawn over it.
       if (source.pattern === 'flash')
         return (
           `videotestsrc is-live=true name=${FLASH_ELEMENT} pattern=solid-color foreground-color=${FLASH_DARK} ! ` +
-          `${raw},format=I420 ! ${normalize}`
+          `${raw},format=I420 ! ${overlay}${normalize}`
         );
       // A bouncing ball, or SMPTE bars scrolling sideways, plus a running clock: a viewer sees at once that it is live.
       const pattern =
         source.pattern === 'smpte' ? 'pattern=smpte horizontal-speed=4' : 'pattern=ball motion=sweep';
       return (
         `videotestsrc is-live=true ${pattern} ! ${raw},format=I420 ! ` +
-        `timeoverlay halignment=right valignment=bottom font-desc="Sans 24" ! ${normalize}`
+        `timeoverlay halignment=right valignment=bottom font-desc="Sans 24" ! ${overlay}${normalize}`
       );
     }
     case 'v4l2':

@@ -80,6 +80,8 @@ class ViewerRobotSession implements RobotSession {
         ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
         ...(this.cameras ? { videoSources: this.cameras } : {}),
         failedGraceMs: this.options.deadAfterMs,
+        // Without `talk` nothing the app sends is received, let alone decoded.
+        appMedia: this.ctx.grants.includes('talk'),
         onIceCandidate: (c) => this.onLocalCandidate(c),
       });
       if (this.closed) {

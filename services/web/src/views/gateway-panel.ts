@@ -1,7 +1,11 @@
-/** The gateway panel: control lock and deadman, live telemetry per service, the command form and a log. */
+/**
+ * The gateway panel: control lock and deadman, driving (DrivePanel), live telemetry per service, the command form
+ * (advanced) and a log.
+ */
 import { h, replace, setText, formatTime, formatDuration } from '../dom.js';
 import type { GatewaySession, GatewayState } from '../gateway-session.js';
 import type { ServiceView } from '../gateway-model.js';
+import { DrivePanel } from './drive-panel.js';
 
 const STATE_TEXT: Record<GatewayState, string> = {
   opening: 'Opening gateway session…',
@@ -70,8 +74,12 @@ export class GatewayPanel {
   >();
   private timer: ReturnType<typeof setInterval>;
   private loggedCount = 0;
+  private commandCard!: HTMLElement;
+
+  private readonly drive: DrivePanel;
 
   constructor(private readonly gw: GatewaySession) {
+    this.drive = new DrivePanel(gw);
     this.takeBtn.addEventListener('click', () => this.refuseIfDown(gw.takeLock()));
     this.releaseBtn.addEventListener('click', () => this.refuseIfDown(gw.releaseLock()));
     this.takeoverBtn.addEventListener('click', () => this.refuseIfDown(gw.takeoverLock()));
@@ -109,8 +117,14 @@ export class GatewayPanel {
         h('div', { class: 'kv' }, h('span', {}, 'Deadman'), this.deadman),
         h('div', { class: 'row buttons' }, this.takeBtn, this.releaseBtn, this.takeoverBtn),
       ),
+      this.drive.el,
       h('section', { class: 'card' }, h('h3', {}, 'Telemetry'), this.telemetry),
-      h('section', { class: 'card' }, h('h3', {}, 'Command'), form),
+      (this.commandCard = h(
+        'section',
+        { class: 'card', 'data-testid': 'command-card' },
+        h('h3', {}, 'Command'),
+        form,
+      )),
       h('section', { class: 'card grow' }, h('h3', {}, 'Log'), this.log),
     );
     gw.on('state', () => this.render());
@@ -122,6 +136,7 @@ export class GatewayPanel {
 
   dispose(): void {
     clearInterval(this.timer);
+    this.drive.dispose();
   }
 
   private refuseIfDown(sent: boolean): void {
@@ -162,6 +177,10 @@ export class GatewayPanel {
     this.takeBtn.disabled = !up || holder !== null;
     this.releaseBtn.disabled = !up || !m.iHoldLock;
     this.takeoverBtn.disabled = !up || holder === null || m.iHoldLock;
+    // Controls only for those the token lets use them; the gateway refuses the rest anyway.
+    this.takeBtn.hidden = this.releaseBtn.hidden = !m.may('drive');
+    this.takeoverBtn.hidden = !m.may('supervise');
+    this.commandCard.hidden = !m.may('drive');
 
     setText(this.deadman, m.deadman === 'ok' ? 'ok' : 'TRIPPED');
     this.deadman.dataset['status'] = m.deadman;

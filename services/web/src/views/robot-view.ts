@@ -13,6 +13,7 @@ import type { RobotDirectory } from '../robot-directory.js';
 import type { MediaStats } from '../media-stats.js';
 import { GatewayPanel } from './gateway-panel.js';
 import { StatsOverlay, pathText } from './stats-overlay.js';
+import { decodeToken, tokenMay } from '../token.js';
 
 const OFFER_CAMERA_KEY = 'robostream.offerCamera';
 /** Reopening a failed media session: 1 s, doubling, at most 15 s. */
@@ -54,6 +55,19 @@ export class RobotView {
     hidden: true,
   });
   private readonly grid = h('div', { class: 'video-grid' });
+  private readonly videoWrap: HTMLElement;
+  /** The camera shown large; the others are thumbnails (click one to swap). */
+  private mainCamera: string | null = null;
+  private readonly fullscreenBtn = h(
+    'button',
+    { type: 'button', 'data-testid': 'fullscreen', title: 'Fullscreen (F)' },
+    'Fullscreen',
+  );
+  private readonly talkNote = h(
+    'span',
+    { class: 'small muted', 'data-testid': 'talk-note', hidden: true },
+    'Watching only: this token does not grant talk.',
+  );
   private readonly audio = h('audio', { autoplay: true });
   private readonly micBtn = h(
     'button',
@@ -111,11 +125,20 @@ export class RobotView {
       this.renderAudio();
     });
     this.estopBtn.addEventListener('click', () => this.estop());
+    this.fullscreenBtn.addEventListener('click', () => this.toggleFullscreen());
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') this.estop();
+      const typing = e.target instanceof HTMLElement && e.target.closest('input, textarea, select') !== null;
+      if (e.key === 'f' && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) this.toggleFullscreen();
     };
     document.addEventListener('keydown', onKey);
     this.offs.push(() => document.removeEventListener('keydown', onKey));
+    // What the token says about talking decides what is offered; the robot decodes nothing without talk anyway.
+    const mayTalk = tokenMay(decodeToken(token), robotId, 'talk');
+    const offerLabel = h('label', { class: 'small' }, this.offerCam, ' offer my camera to the robot');
+    this.micBtn.hidden = this.camBtn.hidden = offerLabel.hidden = !mayTalk;
+    this.talkNote.hidden = mayTalk;
+    this.videoWrap = h('div', { class: 'video-wrap' }, this.grid, this.stateOverlay);
 
     this.el = h(
       'section',
@@ -138,14 +161,16 @@ export class RobotView {
         h(
           'div',
           { class: 'media-col' },
-          h('div', { class: 'video-wrap' }, this.grid, this.stateOverlay),
+          this.videoWrap,
           h(
             'div',
             { class: 'media-controls' },
             this.micBtn,
             this.audioBtn,
             this.camBtn,
-            h('label', { class: 'small' }, this.offerCam, ' offer my camera to the robot'),
+            offerLabel,
+            this.talkNote,
+            this.fullscreenBtn,
             this.selfView,
             this.audio,
           ),
@@ -209,6 +234,9 @@ export class RobotView {
     replace(this.grid);
     this.tiles.clear();
     for (const cam of cameras) this.tile(cam);
+    this.showLarge(
+      this.mainCamera && cameras.includes(this.mainCamera) ? this.mainCamera : (cameras[0] ?? null),
+    );
     media.on('state', ({ state, detail }) => {
       setText(this.mediaDetail, detail);
       this.renderState();
@@ -307,9 +335,26 @@ export class RobotView {
       h('figcaption', {}, camera),
       overlay.el,
     );
+    el.addEventListener('click', () => this.showLarge(camera));
     this.grid.append(el);
     this.tiles.set(camera, (t = { el, video, overlay }));
+    if (this.mainCamera === null) this.showLarge(camera);
+    else el.dataset['main'] = 'false';
     return t;
+  }
+
+  /** Video first: one camera large, the others as thumbnails under it. */
+  private showLarge(camera: string | null): void {
+    this.mainCamera = camera;
+    for (const [cam, t] of this.tiles) {
+      t.el.dataset['main'] = String(cam === camera);
+      t.el.title = cam === camera ? '' : `Show ${cam} large`;
+    }
+  }
+
+  private toggleFullscreen(): void {
+    if (document.fullscreenElement) void document.exitFullscreen().catch(() => undefined);
+    else void this.videoWrap.requestFullscreen?.().catch(() => undefined);
   }
 
   private async toggleMic(): Promise<void> {

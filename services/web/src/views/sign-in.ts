@@ -20,7 +20,7 @@ export function signInView(reason: string | null, onToken: (token: string) => vo
       'p',
       { class: 'small muted' },
       'Mint one with ',
-      h('code', {}, "npm run token -- app <you> --robots '*'"),
+      h('code', {}, "npm run token -- app <you> --robots '*' --grants view,talk,drive"),
       '. A link of the form ',
       h('code', {}, '/#token=…'),
       ' signs in directly; the fragment never reaches the server and is removed from the address bar.',
