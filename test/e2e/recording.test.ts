@@ -22,10 +22,13 @@ import {
   tapRecordSchema,
   type GatewayToApp,
 } from '@robostream/protocol/gateway';
-import { loadConfig } from '../../services/streamer/src/config.js';
-import { loadServiceConfig } from '../../services/streamer/src/service-config.js';
-import { startStreamerService, type StreamerService } from '../../services/streamer/src/streamer-service.js';
-import { defaultRecordingConfig } from '../../services/streamer/src/recording/recording-config.js';
+import { loadConfig } from '@robostream/streamer';
+import {
+  defaultRecordingConfig,
+  loadServiceConfig,
+  startStreamerService,
+  type StreamerService,
+} from '@robostream/streamer/service';
 import { TestKeys } from '../support/tokens.js';
 import { decodeH264, readIndexed, type ReadMessage } from '../support/mcap.js';
 
