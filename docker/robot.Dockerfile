@@ -59,7 +59,9 @@ COPY --from=node /usr/local/bin/node /usr/local/bin/node
 # Non-root; audio and video are the Debian groups that own /dev/snd/* and /dev/video*. Other device groups
 # (render, the Jetson/Pi ones) are added at run time with the host's numeric ids (compose group_add).
 RUN useradd --system --uid 10001 --user-group --groups audio,video --create-home --home-dir /home/robostream \
-    --shell /usr/sbin/nologin robostream
+    --shell /usr/sbin/nologin robostream \
+  # A fresh named volume takes this directory's owner: the recorder (docs/recording.md) can write to it.
+  && mkdir -p /var/lib/robostream/recordings && chown robostream:robostream /var/lib/robostream/recordings
 WORKDIR /app
 COPY --from=build /out/ ./
 # GStreamer's appsink pulls and bus polls each hold a libuv pool thread (see the streamer README).

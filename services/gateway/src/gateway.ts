@@ -1,7 +1,7 @@
 /** Composes a gateway: hub, local server (services, /healthz, /metrics), LAN server (direct app links). */
 import type { Logger } from 'pino';
 import { urlHost } from '@robostream/protocol';
-import { GATEWAY_APP_PATH, GATEWAY_LOCAL_PATH } from '@robostream/protocol/gateway';
+import { GATEWAY_APP_PATH, GATEWAY_LOCAL_PATH, GATEWAY_TAP_PATH } from '@robostream/protocol/gateway';
 import type { AppClaims } from '@robostream/protocol/auth';
 import type { GatewayConfig } from './config.js';
 import { Hub, type HubStats } from './hub/hub.js';
@@ -10,6 +10,7 @@ import type { AppLink } from './links/app-link.js';
 import { WsAppLink } from './links/ws-app-link.js';
 import { WsServiceLink } from './links/ws-service-link.js';
 import { startHttpServer, type RunningServer } from './server/http-server.js';
+import { TapStream } from './tap/tap-stream.js';
 
 export interface Gateway {
   /** ws URL robot programs connect to (ws://host:port/v1/service or ws+unix:PATH:/v1/service). */
@@ -29,7 +30,9 @@ export interface Gateway {
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
   const metrics = new GatewayMetrics();
   const serviceListeners = new Set<(services: string[]) => void>();
+  const tap = new TapStream();
   const hub = new Hub({
+    tap: (record) => tap.publish(record),
     onServicesChanged: (names) => {
       for (const l of serviceListeners) l(names);
     },
@@ -62,6 +65,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         hub.attachService(new WsServiceLink(ws, remote, config.limits.highWaterBytes / 2)),
       routes: (app) => {
         app.get('/healthz', async () => health());
+        // The recorder's feed (docs/recording.md): local listener only, like the service socket.
+        app.get(GATEWAY_TAP_PATH, async (_req, reply) => {
+          if (tap.full) return reply.code(429).send({ error: 'too many tap readers' });
+          reply.hijack();
+          tap.attach(reply.raw);
+        });
         app.get('/metrics', async (_req, reply) => {
           reply.header('content-type', metrics.registry.contentType);
           return metrics.registry.metrics();
@@ -115,6 +124,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     metrics,
     async close() {
       hub.close();
+      tap.close();
       await Promise.all([local.close(), lan?.close()]);
     },
   };

@@ -7,15 +7,23 @@ import { ConfigError, loadConfig } from './config.js';
 import { ThreadPoolTooSmallError } from './core/thread-budget.js';
 import { EncoderUnavailableError } from './media/encoders.js';
 import { ServiceConfigError, loadServiceConfig } from './service-config.js';
+import { RecordingConfigError, loadRecordingConfig, recordingNeeds } from './recording/recording-config.js';
 import { startStreamerService } from './streamer-service.js';
 
 let service;
 let media;
+let recording;
 try {
   service = loadServiceConfig();
   media = loadConfig();
+  recording = loadRecordingConfig();
+  recordingNeeds(recording, service);
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof ServiceConfigError) {
+  if (
+    err instanceof ConfigError ||
+    err instanceof ServiceConfigError ||
+    err instanceof RecordingConfigError
+  ) {
     console.error(err.message);
     process.exit(78); // EX_CONFIG, as every service
   }
@@ -25,7 +33,7 @@ try {
 const log = pino({ level: service.logLevel, base: { svc: 'streamer', robot: service.robotId } });
 let streamer;
 try {
-  streamer = await startStreamerService(service, media, { log });
+  streamer = await startStreamerService(service, media, { log, recording });
 } catch (err) {
   if (err instanceof ThreadPoolTooSmallError || err instanceof EncoderUnavailableError) {
     log.fatal({ err: err.message }, 'cannot start');

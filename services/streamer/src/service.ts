@@ -3,3 +3,9 @@
 export { startStreamerService } from './streamer-service.js';
 export { loadServiceConfig } from './service-config.js';
 export type { GstElement } from './media/gst-native.js';
+export type { StreamerService } from './streamer-service.js';
+export {
+  defaultRecordingConfig,
+  loadRecordingConfig,
+  type RecordingConfig,
+} from './recording/recording-config.js';

@@ -12,6 +12,8 @@ import type { ServiceConfig } from './service-config.js';
 import { startDirectServer, type DirectServer } from './signaling/direct-server.js';
 import { MediaEndpoint } from './signaling/media-endpoint.js';
 import { StatsReporter } from './stats-reporter.js';
+import type { RecordingConfig } from './recording/recording-config.js';
+import { startRecording, type RecordingService } from './recording/recording-service.js';
 import { NetworkWatch } from './transport/network-watch.js';
 
 export interface StreamerService {
@@ -24,6 +26,8 @@ export interface StreamerService {
   /** http://host:port of /healthz and /metrics. */
   httpUrl: string;
   stats: StatsReporter;
+  /** The recorder, when STREAMER_RECORD_DIR is set. */
+  recorder: RecordingService | null;
   /** Closes sessions, signaling, pipelines and servers; the process can then exit. */
   close(): Promise<void>;
 }
@@ -34,6 +38,8 @@ export interface StreamerServiceDeps extends StreamerCoreDeps {
   defaultMetrics?: boolean;
   /** Signaling client reconnect backoff (tests shorten it). */
   reconnect?: { initialDelayMs: number; maxDelayMs: number };
+  /** STREAMER_RECORD_* (recording/recording-config.ts); off when absent or without a directory. */
+  recording?: RecordingConfig;
 }
 
 export async function startStreamerService(
@@ -44,12 +50,20 @@ export async function startStreamerService(
   const log = deps.log;
   const core = await StreamerCore.start(media, deps);
   const metrics = new StreamerMetrics(core, deps.defaultMetrics ?? true);
+  let recorder: RecordingService | null = null;
+  try {
+    recorder = await startRecording(deps.recording, service, core, log);
+  } catch (err) {
+    await core.close();
+    throw err;
+  }
   const endpoint = new MediaEndpoint(core, {
     name: service.name,
     maxViewers: service.maxViewers,
     log,
     iceTransportPolicy: service.iceTransportPolicy,
     onIceRestartRequested: () => metrics.iceRestartsRequested.inc(),
+    ...(recorder ? { onViewer: recorder.onViewer } : {}),
   });
   const clients = new Map<string, SignalingClient>();
   let direct: DirectServer | null = null;
@@ -105,21 +119,28 @@ export async function startStreamerService(
       await connect('direct', direct.loopbackWsUrl);
     }
     for (const [i, url] of service.signalingUrls.entries()) await connect(`signaling-${i + 1}`, url);
-    http = await startHttpServer(service.http.host, service.http.port, metrics, {
-      problem: () => (closed ? 'shutting down' : null),
-      details: () => ({
-        robot: service.robotId,
-        viewers: core.viewers().length,
-        sessions: endpoint.sessionCount,
-        videoEncodersRunning: core.introspect().runningVideoEncoders,
-        signaling: Object.fromEntries([...clients].map(([label, c]) => [label, c.state])),
-      }),
-    });
+    http = await startHttpServer(
+      service.http.host,
+      service.http.port,
+      metrics,
+      {
+        problem: () => (closed ? 'shutting down' : null),
+        details: () => ({
+          robot: service.robotId,
+          viewers: core.viewers().length,
+          sessions: endpoint.sessionCount,
+          videoEncodersRunning: core.introspect().runningVideoEncoders,
+          signaling: Object.fromEntries([...clients].map(([label, c]) => [label, c.state])),
+        }),
+      },
+      recorder?.routes,
+    );
     stats.start(service.statsIntervalMs);
     network.start();
   } catch (err) {
     for (const c of clients.values()) c.close();
     await direct?.stop().catch(() => undefined);
+    await recorder?.close();
     await core.close();
     throw err;
   }
@@ -133,6 +154,7 @@ export async function startStreamerService(
     direct,
     httpUrl: httpServer.url,
     stats,
+    recorder,
     async close() {
       if (closed) return;
       closed = true;
@@ -142,6 +164,8 @@ export async function startStreamerService(
       await endpoint.close();
       for (const c of clients.values()) c.close();
       await direct?.stop().catch((err: Error) => log.warn({ err: err.message }, 'direct server stop'));
+      // Before the pipelines stop: every file gets its summary and index.
+      await recorder?.close();
       await core.close();
       await httpServer.app.close();
     },

@@ -30,6 +30,7 @@ import {
   type EstopSource,
   type LockHolder,
   type LockState,
+  type TapRecord,
 } from '@robostream/protocol/gateway';
 import type { GatewayLimits } from '../config.js';
 import type { AppLink } from '../links/app-link.js';
@@ -43,6 +44,7 @@ import type { ServiceLink } from './service-link.js';
 import { ServiceRegistry } from './service-registry.js';
 import { ServiceSession } from './service-session.js';
 import { routeFromService } from './service-routes.js';
+import { tapNow } from '../tap/tap-stream.js';
 
 export interface HubOptions {
   robotId: string;
@@ -52,6 +54,8 @@ export interface HubOptions {
   metrics: GatewayMetrics;
   /** Called with the connected service names whenever one comes or goes (signaling presence meta). */
   onServicesChanged?: (services: string[]) => void;
+  /** A copy of every routed or announced message, for the recorder (tap/tap-stream.ts); app auth never. */
+  tap?: (record: TapRecord) => void;
 }
 
 export interface HubStats {
@@ -118,6 +122,8 @@ export class Hub {
     const r = serviceToGateway.decode(frame);
     if (!r.ok) return s.error(r.code, r.message, r.ref);
     const m = r.msg;
+    const named = m.type === 'hello' ? m.service : s.name;
+    if (named !== null) this.o.tap?.({ at: tapNow(), origin: 'service', service: named, message: m });
     if (m.type === 'hello') return this.onHello(s, m.service);
     if (m.type === 'ping') return s.send({ v, type: 'pong', ...(m.id ? { ref: m.id } : {}), at: Date.now() });
     if (s.name === null) return s.error('hello_required', 'send hello with your service name first');
@@ -228,6 +234,8 @@ export class Hub {
 
   private routeFromApp(l: AppSession, claims: AppClaims, m: AppToGateway): void {
     const who: LockHolder = { link: l.id, sub: claims.sub };
+    if (m.type !== 'auth')
+      this.o.tap?.({ at: tapNow(), origin: 'app', link: l.id, sub: claims.sub, message: m });
     switch (m.type) {
       case 'auth':
         return l.error('already_authenticated', 'this link is authenticated already');
@@ -334,7 +342,9 @@ export class Hub {
     this.o.metrics.lockHolder.reset();
     if (h) this.o.metrics.lockHolder.set({ sub: h.sub }, 1);
     this.log.info({ holder: h, cause: state.cause, previous: state.previous ?? null }, 'control lock');
-    const frame = enc({ v, type: 'lock.state', ...state });
+    const message = { v, type: 'lock.state', ...state } as const;
+    this.o.tap?.({ at: tapNow(), origin: 'gateway', message });
+    const frame = enc(message);
     this.broadcastApps(frame, 'lock.state');
     for (const s of this.services.named()) s.out.pushReliable({ frame });
   }
@@ -354,7 +364,9 @@ export class Hub {
   private estop(source: EstopSource, reason: string | undefined): void {
     this.o.metrics.estops.inc();
     this.log.warn({ source, reason }, 'EMERGENCY STOP');
-    const frame = enc({ v, type: 'estop', source, ...(reason ? { reason } : {}), at: Date.now() });
+    const message = { v, type: 'estop', source, ...(reason ? { reason } : {}), at: Date.now() } as const;
+    this.o.tap?.({ at: tapNow(), origin: 'gateway', message });
+    const frame = enc(message);
     // Services first: stopping the robot is what matters; apps are told right after.
     for (const s of this.services.named()) s.out.pushPriority(frame);
     for (const l of this.links.values()) l.out.pushPriority(frame);
@@ -365,7 +377,9 @@ export class Hub {
     if (c.status === 'tripped') this.log.warn({ holder: c.holder, silentMs: c.silentMs }, 'deadman tripped');
     else this.log.info({ holder: c.holder }, 'deadman clear');
     if (this.closing) return;
-    const frame = enc({ v, type: 'deadman', status: c.status, holder: c.holder, silentMs: c.silentMs });
+    const message = { v, type: 'deadman', status: c.status, holder: c.holder, silentMs: c.silentMs } as const;
+    this.o.tap?.({ at: tapNow(), origin: 'gateway', message });
+    const frame = enc(message);
     for (const s of this.services.named()) s.out.pushPriority(frame);
     for (const l of this.links.values()) l.out.pushPriority(frame);
   }

@@ -215,6 +215,14 @@ export class StreamerCore {
     return this.hub.all();
   }
 
+  /** Every camera's shared H.264 encoder and the audio encoder, for the recorder: no second capture. */
+  recordingSources(): { cameras: { id: string; source: SourcePipeline }[]; audio: SourcePipeline | null } {
+    return {
+      cameras: this.hub.videoSourceIds.map((id) => ({ id, source: this.hub.video(id, 'h264') })),
+      audio: this.hub.audio(),
+    };
+  }
+
   async viewerStats(): Promise<ViewerStats[]> {
     return Promise.all(this.viewers().map((v) => v.stats()));
   }

@@ -1,4 +1,4 @@
-// /healthz and /metrics on STREAMER_HTTP_PORT.
+// /healthz and /metrics on STREAMER_HTTP_PORT, plus the routes a caller adds (the recordings API).
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { urlHost } from '@robostream/protocol';
@@ -15,8 +15,10 @@ export async function startHttpServer(
   port: number,
   metrics: StreamerMetrics,
   health: HealthSource,
+  routes?: (app: FastifyInstance) => void,
 ): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false });
+  routes?.(app);
   app.get('/healthz', async (_req, reply) => {
     const problem = health.problem();
     return reply

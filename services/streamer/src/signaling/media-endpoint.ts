@@ -34,6 +34,8 @@ export interface MediaEndpointOptions {
   iceTransportPolicy?: 'all' | 'relay';
   /** Counts restart requests (metrics). */
   onIceRestartRequested?: () => void;
+  /** A viewer opened or closed, with the app's token subject (the recorder's session events). */
+  onViewer?: (event: 'viewer.open' | 'viewer.close', app: string, viewerId: string) => void;
 }
 
 export interface MediaSessionInfo {
@@ -58,7 +60,11 @@ class ViewerRobotSession implements RobotSession {
     private readonly ctx: SessionContext,
     readonly whep: boolean,
     private readonly cameras: string[] | undefined,
-    private readonly options: { iceTransportPolicy?: 'all' | 'relay'; deadAfterMs: number },
+    private readonly options: {
+      iceTransportPolicy?: 'all' | 'relay';
+      deadAfterMs: number;
+      onViewer?: MediaEndpointOptions['onViewer'];
+    },
   ) {}
 
   /** A WHEP player cannot renegotiate: nobody to ask for a restart. */
@@ -89,7 +95,11 @@ class ViewerRobotSession implements RobotSession {
         return viewer.answerSdp;
       }
       this.viewer = viewer;
-      viewer.onClose(() => this.ctx.ended('viewer closed'));
+      this.options.onViewer?.('viewer.open', this.ctx.app, viewer.id);
+      viewer.onClose(() => {
+        this.options.onViewer?.('viewer.close', this.ctx.app, viewer.id);
+        this.ctx.ended('viewer closed');
+      });
       viewer.onConnectionState((state) => this.ctx.connectionState(state));
       answerSdp = viewer.answerSdp;
     } else {
@@ -160,6 +170,7 @@ export class MediaEndpoint {
         const whep = meta?.whep === true || meta?.whep === 'true';
         return new ViewerRobotSession(core, ctx, whep, cameras, {
           deadAfterMs,
+          ...(options.onViewer ? { onViewer: options.onViewer } : {}),
           ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
         });
       },

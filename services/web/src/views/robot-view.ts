@@ -12,6 +12,7 @@ import { GatewaySession } from '../gateway-session.js';
 import type { RobotDirectory } from '../robot-directory.js';
 import type { MediaStats } from '../media-stats.js';
 import { GatewayPanel } from './gateway-panel.js';
+import { RecordingsPanel } from './recordings-panel.js';
 import { StatsOverlay, pathText } from './stats-overlay.js';
 import { decodeToken, tokenMay } from '../token.js';
 
@@ -176,7 +177,7 @@ export class RobotView {
           ),
           this.mediaDetail,
         ),
-        this.gatewaySlot,
+        h('div', { class: 'side-col' }, this.gatewaySlot, new RecordingsPanel(robotId, token).el),
       ),
     );
     this.offs.push(dir.on('change', (id) => (id === null || id === robotId ? this.onPresence() : undefined)));
