@@ -12,6 +12,7 @@ import type { ServiceConfig } from './service-config.js';
 import { startDirectServer, type DirectServer } from './signaling/direct-server.js';
 import { MediaEndpoint } from './signaling/media-endpoint.js';
 import { StatsReporter } from './stats-reporter.js';
+import { VoiceTelemetryPublisher } from './voice-telemetry.js';
 
 export interface StreamerService {
   core: StreamerCore;
@@ -54,6 +55,9 @@ export async function startStreamerService(
   let direct: DirectServer | null = null;
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   const stats = new StatsReporter(core, metrics, log);
+  const voiceTelemetry = service.gatewayServiceUrl
+    ? new VoiceTelemetryPublisher(service.gatewayServiceUrl, core.voiceActivity)
+    : null;
   let closed = false;
 
   const connect = async (label: string, url: string): Promise<void> => {
@@ -128,6 +132,7 @@ export async function startStreamerService(
       if (closed) return;
       closed = true;
       stats.stop();
+      voiceTelemetry?.close();
       // Sessions first, so apps hear session_close while signaling is still up.
       await endpoint.close();
       for (const c of clients.values()) c.close();

@@ -3,3 +3,4 @@ export * from './common.js';
 export * from './errors.js';
 export * from './messages.js';
 export * from './codec.js';
+export * from './voice.js';
