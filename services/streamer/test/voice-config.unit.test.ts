@@ -28,21 +28,21 @@ test('noise suppression and gain control: on for a microphone, off for generated
 test('no speaker, no canceller: the echo probe and the speaker branch are left out', () => {
   const c = loadConfig({ STREAMER_AUDIO_SINK: 'none' });
   assert.equal(voiceSettings(c).echoCancel, false);
-  const d = voicePipelineDescription(c, 'probe1', 'fakesink');
+  const d = voicePipelineDescription(c, { probe: 'probe1', channel: 'c1' }, 'fakesink');
   assert.ok(d && !d.includes('webrtcechoprobe') && !d.includes('appsrc'));
   assert.match(d, /webrtcdsp name=voice echo-cancel=false/);
-  const all = voicePipelineDescription(loadConfig({}), 'probe1', 'fakesink');
+  const all = voicePipelineDescription(loadConfig({}), { probe: 'probe1', channel: 'c1' }, 'fakesink');
   assert.match(
     all ?? '',
     /webrtcechoprobe name=probe1 .* webrtcdsp name=voice probe=probe1 echo-cancel=true/,
   );
   assert.equal(
-    voicePipelineDescription(loadConfig({ STREAMER_AUDIO_SOURCE: '{"kind":"none"}' }), 'p', 'x'),
+    voicePipelineDescription(loadConfig({ STREAMER_AUDIO_SOURCE: '{"kind":"none"}' }), { probe: 'p', channel: 'c' }, 'x'),
     null,
   );
   const bare = voicePipelineDescription(
     loadConfig({ STREAMER_AUDIO_SINK: 'none', STREAMER_VOICE_ACTIVITY: 'false' }),
-    'p',
+    { probe: 'p', channel: 'c' },
     'fakesink',
   );
   assert.ok(bare && !bare.includes('webrtcdsp'), 'nothing to do: no processor');

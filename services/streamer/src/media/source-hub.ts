@@ -160,7 +160,7 @@ export class SourceHub {
   audio(): SourcePipeline | null {
     const description = voicePipelineDescription(
       this.config,
-      this.probeName,
+      { probe: this.probeName, channel: `${this.channelPrefix}-speaker` },
       `${OPUS_ENCODE_FRAGMENT} ! ${APPSINK}`,
     );
     if (!description) return null;

@@ -105,26 +105,36 @@ function microphone(source: Exclude<AudioSourceConfig, { kind: 'none' }>, speake
 
 /**
  * The whole voice pipeline up to raw 48 kHz stereo, ending where `tail` (the encoder and appsink) follows.
- * `probeName` must be unique in the process: webrtcdsp searches every probe of the process by name.
+ * `names.probe` must be unique in the process (webrtcdsp searches every probe of the process by name), and so
+ * must `names.channel` (inter-element channels are process-wide).
+ *
+ * The speaker side plays like a sound card: the operators' PCM arrives in bursts (network, jitter buffer, the
+ * JS hand-over), goes into an interaudiosink, and an interaudiosrc reads it back at the clock's pace, 10 ms at a
+ * time, silence when there is none. The probe sits after that, so the canceller's reference is as steady as what
+ * a loudspeaker plays; with the probe right after the appsrc the bursts moved the reference against the echo and
+ * the canceller lost several dB (measured in the simulated room).
  */
 export function voicePipelineDescription(
   config: StreamerConfig,
-  probeName: string,
+  names: { probe: string; channel: string },
   tail: string,
 ): string | null {
   const source = config.audioSource;
   if (source.kind === 'none') return null;
   const s = voiceSettings(config);
-  const probe = s.echoCancel ? `webrtcechoprobe name=${probeName} ! ` : '';
+  const probe = s.echoCancel ? `webrtcechoprobe name=${names.probe} ! ` : '';
   // A talker that stalls and bursts must not build latency up: the queue keeps at most 200 ms.
   const speaker = s.speaker
     ? `appsrc name=${SPEAKER_APPSRC} is-live=true do-timestamp=true format=time caps="${VOICE_PCM_CAPS}" ! ` +
-      `queue max-size-time=200000000 max-size-buffers=0 max-size-bytes=0 leaky=downstream ! ${probe}` +
+      `queue max-size-time=200000000 max-size-buffers=0 max-size-bytes=0 leaky=downstream ! ` +
+      `interaudiosink channel=${names.channel} sync=false ` +
+      `interaudiosrc channel=${names.channel} buffer-time=200000000 latency-time=20000000 ` +
+      `period-time=10000000 ! ${VOICE_PCM_CAPS} ! ${probe}` +
       `tee name=speakerout ! queue max-size-time=200000000 leaky=downstream ! audioconvert ! audioresample ! ` +
       `${speakerElement(config.audioSink)} `
     : '';
   const dsp = dspActive(s)
-    ? ` ! webrtcdsp name=${VOICE_DSP}${s.echoCancel ? ` probe=${probeName}` : ''} echo-cancel=${s.echoCancel} ` +
+    ? ` ! webrtcdsp name=${VOICE_DSP}${s.echoCancel ? ` probe=${names.probe}` : ''} echo-cancel=${s.echoCancel} ` +
       `echo-suppression-level=${s.echoSuppression} delay-agnostic=true extended-filter=true ` +
       `noise-suppression=${s.noiseSuppression} gain-control=${s.gainControl} ` +
       `voice-detection=${s.voiceActivity} voice-detection-frame-size-ms=30`
