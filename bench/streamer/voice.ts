@@ -3,10 +3,11 @@
 //     microphone sending the voice-like far-end signal: no processing at all; the canceller on (the defaults for a
 //     generated source: noise suppression and gain control off, voice activity on); everything on. Each gives the
 //     echo and near-end levels in what the page got back, and the streamer process's CPU over the recording.
-//  2. Added latency, in-process: one live tick source split in two, straight to one appsink and through the
+//  2. Added CPU, in-process: the processor's own cost, without the call around it (whose CPU varies by more).
+//  3. Added latency, in-process: one live tick source split in two, straight to one appsink and through the
 //     voice processor (all features on) to another; the difference in when each tick's onset is pulled.
 // Ends with one line: voice aec_erle_db=.. near_end_change_db=.. cpu_pct=.. latency_ms=..
-// Run: npm run bench -- streamer/voice (LATENCY_ONLY=1: part 2 alone)
+// Run: npm run bench -- streamer/voice (LATENCY_ONLY=1: parts 2 and 3 alone)
 import { pino } from 'pino';
 import { detectEncoders } from '../../services/streamer/src/media/encoders.js';
 import { parseLaunch, type GstAppSink } from '../../services/streamer/src/media/gst-native.js';
@@ -72,9 +73,44 @@ async function latencyMs(): Promise<number> {
   return median(diffs);
 }
 
+/**
+ * CPU of the processor alone, in this process: a speaker signal through a probe and a microphone signal, for
+ * CPU_WINDOW_MS each, without and then with webrtcdsp (every feature on). Percent of one core, the difference.
+ */
+async function processorCpuPct(): Promise<number> {
+  const windowMs = Number(process.env.CPU_WINDOW_MS ?? 8000);
+  const run = async (dsp: boolean): Promise<number> => {
+    const processor = dsp
+      ? `webrtcdsp probe=cpuprobe delay-agnostic=true noise-suppression=true gain-control=true voice-detection=true ! `
+      : '';
+    const pipeline = parseLaunch(
+      `audiotestsrc is-live=true wave=pink-noise volume=0.2 ! ${VOICE_PCM_CAPS} ! webrtcechoprobe name=cpuprobe ! ` +
+        `fakesink sync=false audiotestsrc is-live=true wave=ticks freq=1000 ! ${VOICE_PCM_CAPS} ! ${processor}` +
+        `fakesink sync=false`,
+    );
+    pipeline.play();
+    await new Promise((r) => setTimeout(r, 1000));
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, windowMs));
+    const cpu = process.cpuUsage(cpu0);
+    const pct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
+    pipeline.stop();
+    return pct;
+  };
+  const without = await run(false);
+  const withDsp = await run(true);
+  console.log(
+    `processor alone: ${without.toFixed(1)}% of one core without, ${withDsp.toFixed(1)}% with webrtcdsp (all on)`,
+  );
+  return withDsp - without;
+}
+
 async function main(): Promise<void> {
   if (process.env.LATENCY_ONLY === '1') {
-    console.log(`voice latency_ms=${(await latencyMs()).toFixed(1)}`);
+    console.log(
+      `voice latency_ms=${(await latencyMs()).toFixed(1)} cpu_pct=${(await processorCpuPct()).toFixed(1)}`,
+    );
     return;
   }
   const log = pino({ level: 'warn' });
@@ -112,6 +148,7 @@ async function main(): Promise<void> {
     row('canceller on (defaults)', on);
     row('canceller + NS + AGC + VAD', full);
     const latency = await latencyMs();
+    const cpuPct = await processorCpuPct();
     const erle = off.received.farEndDb - on.received.farEndDb;
     const erleFull = off.received.farEndDb - full.received.farEndDb;
     const nearChange = on.received.nearEndDb - off.received.nearEndDb;
@@ -120,7 +157,7 @@ async function main(): Promise<void> {
     );
     console.log(
       `voice aec_erle_db=${erle.toFixed(1)} aec_erle_full_db=${erleFull.toFixed(1)} ` +
-        `near_end_change_db=${nearChange.toFixed(1)} cpu_pct=${(full.cpuPct - off.cpuPct).toFixed(1)} ` +
+        `near_end_change_db=${nearChange.toFixed(1)} cpu_pct=${cpuPct.toFixed(1)} ` +
         `latency_ms=${latency.toFixed(1)}`,
     );
   } finally {
