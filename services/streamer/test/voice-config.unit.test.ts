@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { ServiceConfigError, loadServiceConfig } from '../src/service-config.js';
 import { FLOOR_RELEASE_MS, SpeakerFloor } from '../src/media/speaker-floor.js';
 import { voicePipelineDescription, voiceSettings } from '../src/media/voice-pipeline.js';
 import type { GstAppSrc } from '../src/media/gst-native.js';
@@ -37,7 +38,11 @@ test('no speaker, no canceller: the echo probe and the speaker branch are left o
     /webrtcechoprobe name=probe1 .* webrtcdsp name=voice probe=probe1 echo-cancel=true/,
   );
   assert.equal(
-    voicePipelineDescription(loadConfig({ STREAMER_AUDIO_SOURCE: '{"kind":"none"}' }), { probe: 'p', channel: 'c' }, 'x'),
+    voicePipelineDescription(
+      loadConfig({ STREAMER_AUDIO_SOURCE: '{"kind":"none"}' }),
+      { probe: 'p', channel: 'c' },
+      'x',
+    ),
     null,
   );
   const bare = voicePipelineDescription(
@@ -70,6 +75,18 @@ test('bad voice settings are refused, each naming its variable', () => {
   ])
     assert.match(text, new RegExp(v));
   assert.equal(error.problems.length, 4);
+});
+
+test('the gateway socket for voice telemetry must be a websocket URL', () => {
+  assert.equal(
+    loadServiceConfig({ STREAMER_GATEWAY_SERVICE_URL: 'ws://127.0.0.1:7600/v1/service' }).gatewayServiceUrl,
+    'ws://127.0.0.1:7600/v1/service',
+  );
+  assert.equal(loadServiceConfig({}).gatewayServiceUrl, null);
+  assert.throws(
+    () => loadServiceConfig({ STREAMER_GATEWAY_SERVICE_URL: 'http://127.0.0.1:7600' }),
+    (err: unknown) => err instanceof ServiceConfigError && /STREAMER_GATEWAY_SERVICE_URL/.test(err.message),
+  );
 });
 
 test('the speaker floor: one talker at a time, free again after a silence or when the holder leaves', () => {

@@ -111,8 +111,8 @@ function microphone(source: Exclude<AudioSourceConfig, { kind: 'none' }>, speake
  * The speaker side plays like a sound card: the operators' PCM arrives in bursts (network, jitter buffer, the
  * JS hand-over), goes into an interaudiosink, and an interaudiosrc reads it back at the clock's pace, 10 ms at a
  * time, silence when there is none. The probe sits after that, so the canceller's reference is as steady as what
- * a loudspeaker plays; with the probe right after the appsrc the bursts moved the reference against the echo and
- * the canceller lost several dB (measured in the simulated room).
+ * a loudspeaker plays: right after the appsrc, the probe's buffer (which the canceller reads 10 ms at a time)
+ * would grow and shrink with each burst, moving the reference against the echo.
  */
 export function voicePipelineDescription(
   config: StreamerConfig,
