@@ -35,7 +35,7 @@ describe('voice: echo cancellation in a simulated room', { timeout: 180_000 }, (
         `${off.echo.coefficient.toFixed(2)} at ${off.echo.lagMs.toFixed(0)} ms, on=${on.echo.coefficient.toFixed(2)}`,
     );
     // Without the canceller the page gets its own signal back: its envelope, after a round trip.
-    assert.ok(off.echo.coefficient > 0.3, `echo correlation without the canceller ${off.echo.coefficient}`);
+    assert.ok(off.echo.coefficient > 0.25, `echo correlation without the canceller ${off.echo.coefficient}`);
     assert.ok(off.echo.lagMs >= 50, `echo round trip ${off.echo.lagMs} ms`);
     assert.ok(
       off.received.farEndDb > off.sent.farEndDb - 15,
