@@ -305,6 +305,8 @@ async function startRobot(): Promise<void> {
     STREAMER_VIDEO_SOURCES: videoSources(),
     // Browser and robot on one machine: loopback candidates are a valid path too.
     STREAMER_ICE_INCLUDE_LOOPBACK: env['STREAMER_ICE_INCLUDE_LOOPBACK'] ?? 'true',
+    // Voice activity on the robot's microphone, as the gateway's `voice` service.
+    STREAMER_GATEWAY_SERVICE_URL: `ws://127.0.0.1:${cfg.gatewayPort}/v1/service`,
   });
   await waitHttp('streamer', `http://127.0.0.1:${cfg.streamerPort}/healthz`, streamer);
 }

@@ -171,6 +171,46 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
     await page.waitForSelector('[data-testid=mic][aria-pressed="false"]', { timeout: 10_000 });
   });
 
+  test('push-to-talk: the robot decodes the operator only while the button is held', async () => {
+    const from = stack.lines.length;
+    const decoded = () => {
+      for (let i = stack.lines.length - 1; i >= from; i--) {
+        const m = /\[streamer\].*session stats.*sinks=audio:(\d+)/.exec(stack.lines[i] ?? '');
+        if (m) return Number(m[1]);
+      }
+      return -1;
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 2_500));
+    // Released (the toggle was just switched off): the count stands still.
+    await eventually(() => decoded() >= 0, 10_000, 'a session stats line');
+    await settle();
+    const idle = decoded();
+    await settle();
+    assert.ok(decoded() - idle <= 2, `decoded while released: ${idle} -> ${decoded()}`);
+
+    const ptt = page.locator('[data-testid=ptt]');
+    await ptt.hover();
+    await page.mouse.down();
+    await page.waitForSelector('[data-testid=ptt][aria-pressed="true"]', { timeout: 5_000 });
+    const held = await eventually(
+      () => decoded() > idle + 50 && decoded(),
+      15_000,
+      'decoded microphone buffers to grow while held',
+    );
+    // The outgoing level meter shows the fake microphone's tone.
+    assert.ok(Number(await attr(page, '[data-testid=level-out]', 'data-db')) > -60, 'outgoing level');
+    // The robot publishes its voice state on the gateway: it cancels its echo, so its audio stays on.
+    await page.waitForSelector('[data-testid=robot-voice]:not([hidden])', { timeout: 10_000 });
+    assert.equal(await attr(page, '[data-testid=robot-audio]', 'data-ducked'), 'false');
+    await page.mouse.up();
+    await page.waitForSelector('[data-testid=ptt][aria-pressed="false"]', { timeout: 5_000 });
+    await settle();
+    const released = decoded();
+    assert.ok(released >= held);
+    await settle();
+    assert.ok(decoded() - released <= 2, `decoded after release: ${released} -> ${decoded()}`);
+  });
+
   test('battery telemetry from the demo service updates on the page', async () => {
     const percent = '[data-service="battery"] [data-key="percent"]';
     await page.waitForSelector(percent, { timeout: 15_000 });

@@ -33,12 +33,17 @@ export interface TestChromium {
 
 /** Chromium with a fresh profile (`profilePrefix` names its temporary directory). */
 export async function launchChromium(
-  o: { profilePrefix?: string; viewport?: { width: number; height: number } } = {},
+  o: {
+    profilePrefix?: string;
+    viewport?: { width: number; height: number };
+    /** More flags, e.g. --use-file-for-fake-audio-capture=<wav> for a known microphone signal. */
+    extraArgs?: string[];
+  } = {},
 ): Promise<TestChromium> {
   const userDataDir = mkdtempSync(join(tmpdir(), o.profilePrefix ?? 'robostream-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM_EXECUTABLE,
-    args: CHROMIUM_FLAGS,
+    args: [...CHROMIUM_FLAGS, ...(o.extraArgs ?? [])],
     headless: true,
     ...(o.viewport ? { viewport: o.viewport } : {}),
   });
@@ -64,6 +69,7 @@ export async function launchChromiumApp(o: {
   html: string;
   assets?: PageAssets;
   profilePrefix?: string;
+  extraArgs?: string[];
 }): Promise<ChromiumApp> {
   const assets = o.assets ?? {};
   const server: Server = createServer((req, res) => {
@@ -79,7 +85,10 @@ export async function launchChromiumApp(o: {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('no server address');
-  const browser = await launchChromium(o.profilePrefix ? { profilePrefix: o.profilePrefix } : {});
+  const browser = await launchChromium({
+    ...(o.profilePrefix ? { profilePrefix: o.profilePrefix } : {}),
+    ...(o.extraArgs ? { extraArgs: o.extraArgs } : {}),
+  });
   return {
     context: browser.context,
     origin: `http://127.0.0.1:${address.port}`,

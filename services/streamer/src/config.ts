@@ -63,6 +63,20 @@ export const AudioSourceConfig = Type.Union([
     { kind: Type.Literal('pulse'), device: Type.Optional(Type.String({ minLength: 1 })) },
     { additionalProperties: false },
   ),
+  /**
+   * A simulated room for tests and benches: what the speaker plays comes back `echoDelayMs` later at `echoGain`,
+   * mixed with a near-end talker (bursts of a `nearEndFrequency` tone at syllable rate, `nearEndVolume`).
+   */
+  Type.Object(
+    {
+      kind: Type.Literal('room'),
+      echoDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+      echoGain: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+      nearEndFrequency: Type.Optional(Type.Number({ minimum: 100, maximum: 8000 })),
+      nearEndVolume: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    },
+    { additionalProperties: false },
+  ),
   Type.Object({ kind: Type.Literal('none') }, { additionalProperties: false }),
 ]);
 export type AudioSourceConfig = Static<typeof AudioSourceConfig>;
@@ -94,6 +108,15 @@ export const VideoSinkChoice = Type.Union([
   Type.Literal('none'),
 ]);
 export type AudioSinkChoice = Static<typeof AudioSinkChoice>;
+/** `auto`: on for a real microphone (alsa, pulse), off for generated sound (test, room), which has no noise. */
+export const VoiceFeature = Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')]);
+export type VoiceFeature = Static<typeof VoiceFeature>;
+export const EchoSuppressionLevel = Type.Union([
+  Type.Literal('low'),
+  Type.Literal('moderate'),
+  Type.Literal('high'),
+]);
+export type EchoSuppressionLevel = Static<typeof EchoSuppressionLevel>;
 export type VideoSinkChoice = Static<typeof VideoSinkChoice>;
 
 const IceServer = Type.Object(
@@ -141,6 +164,16 @@ export const StreamerConfig = Type.Object({
   keyframeIntervalFrames: Type.Integer({ minimum: 1, maximum: 3000 }),
   audioSink: AudioSinkChoice,
   videoSink: VideoSinkChoice,
+  /**
+   * The robot's voice processor (webrtcdsp on the microphone, media/voice-pipeline.ts). The echo canceller works
+   * when the robot both captures (audioSource) and plays (audioSink) sound.
+   */
+  echoCancel: Type.Boolean(),
+  echoSuppression: EchoSuppressionLevel,
+  noiseSuppression: VoiceFeature,
+  gainControl: VoiceFeature,
+  /** Voice activity on the robot's microphone, published as the `voice` telemetry. */
+  voiceActivity: Type.Boolean(),
   iceServers: IceServers,
   icePortRange: Type.Union([
     Type.Tuple([
@@ -171,6 +204,11 @@ export const defaultConfig: StreamerConfig = {
   keyframeIntervalFrames: 60,
   audioSink: 'auto',
   videoSink: 'auto',
+  echoCancel: true,
+  echoSuppression: 'high',
+  noiseSuppression: 'auto',
+  gainControl: 'auto',
+  voiceActivity: true,
   iceServers: [],
   icePortRange: null,
   iceIncludeLoopback: false,
@@ -260,6 +298,11 @@ const fields: Field<keyof StreamerConfig>[] = [
   },
   { env: 'STREAMER_AUDIO_SINK', key: 'audioSink', schema: AudioSinkChoice, parse: str },
   { env: 'STREAMER_VIDEO_SINK', key: 'videoSink', schema: VideoSinkChoice, parse: str },
+  { env: 'STREAMER_ECHO_CANCEL', key: 'echoCancel', schema: Type.Boolean(), parse: bool },
+  { env: 'STREAMER_ECHO_SUPPRESSION', key: 'echoSuppression', schema: EchoSuppressionLevel, parse: str },
+  { env: 'STREAMER_NOISE_SUPPRESSION', key: 'noiseSuppression', schema: VoiceFeature, parse: str },
+  { env: 'STREAMER_GAIN_CONTROL', key: 'gainControl', schema: VoiceFeature, parse: str },
+  { env: 'STREAMER_VOICE_ACTIVITY', key: 'voiceActivity', schema: Type.Boolean(), parse: bool },
   { env: 'STREAMER_ICE_SERVERS', key: 'iceServers', schema: IceServers, parse: json },
   {
     env: 'STREAMER_ICE_PORT_RANGE',

@@ -23,6 +23,11 @@ export interface ServiceConfig {
   name: string;
   iceTransportPolicy: 'all' | 'relay';
   statsIntervalMs: number;
+  /**
+   * The robot gateway's local service socket (STREAMER_GATEWAY_SERVICE_URL): the streamer registers there as the
+   * `voice` service and publishes the microphone's voice activity as telemetry. Null: not published.
+   */
+  gatewayServiceUrl: string | null;
   logLevel: string;
 }
 
@@ -113,6 +118,11 @@ export function loadServiceConfig(env: Env = process.env): ServiceConfig {
   const policy = env.STREAMER_ICE_TRANSPORT_POLICY?.trim() || 'all';
   if (policy !== 'all' && policy !== 'relay')
     problems.push(`STREAMER_ICE_TRANSPORT_POLICY=${JSON.stringify(policy)}: expected all or relay`);
+  const gatewayServiceUrl = env.STREAMER_GATEWAY_SERVICE_URL?.trim() || null;
+  if (gatewayServiceUrl && !/^(wss?:\/\/[^/\s]+|ws\+unix:\S+)/.test(gatewayServiceUrl))
+    problems.push(
+      `STREAMER_GATEWAY_SERVICE_URL: ${JSON.stringify(gatewayServiceUrl)} is not a ws:// or ws+unix: URL`,
+    );
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
     problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)}: expected fatal|error|warn|info|debug|trace|silent`);
@@ -138,6 +148,7 @@ export function loadServiceConfig(env: Env = process.env): ServiceConfig {
     name: env.STREAMER_NAME?.trim() || robotId || 'robot',
     iceTransportPolicy: policy === 'relay' ? 'relay' : 'all',
     statsIntervalMs: int(env, 'STREAMER_STATS_INTERVAL_MS', 10_000, 500, 3_600_000, problems),
+    gatewayServiceUrl,
     logLevel,
   };
   if (problems.length > 0) throw new ServiceConfigError(problems);

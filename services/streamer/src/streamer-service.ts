@@ -15,6 +15,7 @@ import { StatsReporter } from './stats-reporter.js';
 import type { RecordingConfig } from './recording/recording-config.js';
 import { startRecording, type RecordingService } from './recording/recording-service.js';
 import { NetworkWatch } from './transport/network-watch.js';
+import { VoiceTelemetryPublisher } from './voice-telemetry.js';
 
 export interface StreamerService {
   core: StreamerCore;
@@ -76,6 +77,9 @@ export async function startStreamerService(
     );
     for (const v of core.viewers()) v.localAddressesChanged();
   });
+  const voiceTelemetry = service.gatewayServiceUrl
+    ? new VoiceTelemetryPublisher(service.gatewayServiceUrl, core.voiceActivity)
+    : null;
   let closed = false;
 
   const connect = async (label: string, url: string): Promise<void> => {
@@ -160,6 +164,7 @@ export async function startStreamerService(
       closed = true;
       stats.stop();
       network.stop();
+      voiceTelemetry?.close();
       // Sessions first, so apps hear session_close while signaling is still up.
       await endpoint.close();
       for (const c of clients.values()) c.close();

@@ -23,6 +23,8 @@ export interface MediaSessionEvents {
   video: { camera: string; stream: MediaStream };
   audio: MediaStream;
   mic: boolean;
+  /** The operator's microphone is being sent to the robot (toggle on, or push-to-talk held). */
+  talk: boolean;
   camera: boolean;
 }
 
@@ -43,6 +45,11 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   private audioTx: RTCRtpTransceiver | null = null;
   private cameraTx: RTCRtpTransceiver | null = null;
   private micTrack: MediaStreamTrack | null = null;
+  /** The microphone toggle, and push-to-talk held: the robot hears the operator while either is true. */
+  private micLatched = false;
+  private talkHeld = false;
+  /** Microphone changes run one after another (a quick press and release must end released). */
+  private micChain: Promise<void> = Promise.resolve();
   private camTrack: MediaStreamTrack | null = null;
   private disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
   private restarts = 0;
@@ -60,8 +67,17 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   get state(): MediaState {
     return this._state;
   }
+  /** The microphone toggle is on. */
   get micOn(): boolean {
+    return this.micLatched;
+  }
+  /** The robot hears the operator now. */
+  get talking(): boolean {
     return this.micTrack !== null;
+  }
+  /** The microphone track being sent, for a level meter. */
+  get micStream(): MediaStream | null {
+    return this.micTrack ? new MediaStream([this.micTrack]) : null;
   }
   get cameraOn(): boolean {
     return this.camTrack !== null;
@@ -125,23 +141,53 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   }
 
   /** The operator's microphone to the robot, without renegotiation (replaceTrack on the audio sender). */
-  async setMic(on: boolean): Promise<void> {
+  setMic(on: boolean): Promise<void> {
+    this.micLatched = on;
+    return this.applyMic();
+  }
+
+  /**
+   * Push-to-talk: the robot hears the operator only while held (unless the toggle is on). Releasing takes the
+   * track off the sender, so no packet at all reaches the robot, and releases the device.
+   */
+  pushToTalk(held: boolean): Promise<void> {
+    this.talkHeld = held;
+    return this.applyMic();
+  }
+
+  private applyMic(): Promise<void> {
+    const run = this.micChain.then(() => this.syncMic());
+    this.micChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async syncMic(): Promise<void> {
     const sender = this.audioTx?.sender;
     if (!sender) throw new Error('no media session');
-    if (on && !this.micTrack) {
-      const stream = await navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: true, noiseSuppression: true },
-      });
-      const track = stream.getAudioTracks()[0];
-      if (!track) throw new Error('no microphone');
-      await sender.replaceTrack(track);
-      this.micTrack = track;
-    } else if (!on && this.micTrack) {
+    const want = this.micLatched || this.talkHeld;
+    if (want && !this.micTrack) {
+      try {
+        const stream = await navigator.mediaDevices.getUserMedia({
+          audio: { echoCancellation: true, noiseSuppression: true },
+        });
+        const track = stream.getAudioTracks()[0];
+        if (!track) throw new Error('no microphone');
+        await sender.replaceTrack(track);
+        this.micTrack = track;
+      } catch (err) {
+        // No microphone: neither the toggle nor push-to-talk stays on.
+        this.micLatched = false;
+        this.talkHeld = false;
+        this.emit('mic', false);
+        throw err;
+      }
+    } else if (!want && this.micTrack) {
       await sender.replaceTrack(null);
       this.micTrack.stop();
       this.micTrack = null;
     }
     this.emit('mic', this.micOn);
+    this.emit('talk', this.talking);
   }
 
   /** The operator's camera to the robot's display (only when the session was opened with offerCamera). */

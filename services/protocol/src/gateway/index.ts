@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './messages.js';
 export * from './codec.js';
 export * from './tap.js';
+export * from './voice.js';

@@ -8,6 +8,8 @@ import { LayeredBitrate } from '../media/layered-bitrate.js';
 import { detectEncoders, type EncoderDetection } from '../media/encoders.js';
 import { SinkPipeline, type SinkSnapshot } from '../media/sinks.js';
 import { SourceHub } from '../media/source-hub.js';
+import type { FloorSnapshot } from '../media/speaker-floor.js';
+import type { VoiceActivity, VoiceActivitySnapshot } from '../media/voice-activity.js';
 import type { SourcePipeline, SourcePipelineSnapshot } from '../media/source-pipeline.js';
 import type {
   IceCandidateInit,
@@ -50,6 +52,7 @@ export interface CoreSnapshot {
   runningVideoEncoders: number;
   viewers: { id: string; state: string; videoCodec: VideoCodecName; bindings: MediaBinding[] }[];
   sinks: SinkSnapshot[];
+  voice: VoiceActivitySnapshot & { floor: FloorSnapshot };
   threadPool: { size: number; inUse: number };
 }
 
@@ -210,6 +213,11 @@ export class StreamerCore {
     return [...this.viewerMap.values()];
   }
 
+  /** Someone speaking near the robot, from the voice processor (telemetry). */
+  get voiceActivity(): VoiceActivity {
+    return this.hub.voiceActivity;
+  }
+
   /** The source pipelines made so far, running or lingering (diagnostics and the latency probe). */
   sourcePipelines(): SourcePipeline[] {
     return this.hub.all();
@@ -245,6 +253,7 @@ export class StreamerCore {
         bindings: v.bindings,
       })),
       sinks: this.viewers().flatMap((v) => v.sinkSnapshots()),
+      voice: { ...this.hub.voiceActivity.snapshot(), floor: this.hub.speakerFloor.snapshot() },
       threadPool: { size: this.threads.size, inUse: this.threads.inUse },
     };
   }
@@ -277,7 +286,13 @@ export class StreamerCore {
   private receiveInto(viewer: ViewerSession, session: PeerSession, m: OfferedMedia): void {
     session.receive(m.mid, (track) => {
       if (viewer.isClosed) return;
-      const threads = SinkPipeline.threadsNeeded(track.kind, this.config.audioSink, this.config.videoSink);
+      const toVoice = track.kind === 'audio' && this.hub.speakerInVoicePipeline;
+      const threads = SinkPipeline.threadsNeeded(
+        track.kind,
+        this.config.audioSink,
+        this.config.videoSink,
+        toVoice,
+      );
       let release: () => void;
       try {
         release = this.threads.reserve(threads, `the ${track.kind} sink of viewer ${viewer.id}`);
@@ -286,12 +301,24 @@ export class StreamerCore {
         return;
       }
       try {
+        const talker = `${viewer.id}/${m.mid}`;
+        if (toVoice) {
+          // The speaker plays in the voice pipeline: it runs while someone may talk, listened to or not.
+          const releaseThreads = release;
+          const keepVoice = this.hub.audio()?.subscribe(() => undefined);
+          release = () => {
+            releaseThreads();
+            keepVoice?.();
+            this.hub.speakerFloor.release(talker);
+          };
+        }
         const sink = new SinkPipeline(
-          `sink/${viewer.id}/${m.mid}`,
+          `sink/${talker}`,
           track.kind,
           track.codec,
           { audio: this.config.audioSink, video: this.config.videoSink },
           this.log,
+          toVoice ? (pcm) => this.hub.speakerFloor.push(talker, pcm) : null,
         );
         viewer.attachSink(sink, release);
         track.onRtp((packet) => sink.push(packet));

@@ -16,6 +16,7 @@ export class PipelineError extends Error {
 export class PipelineRunner {
   private native: GstNativePipeline | null = null;
   private errorListener: ((err: PipelineError) => void) | null = null;
+  private messageListener: ((msg: GstBusMessage) => void) | null = null;
 
   constructor(
     readonly name: string,
@@ -29,6 +30,11 @@ export class PipelineRunner {
 
   onError(listener: (err: PipelineError) => void): void {
     this.errorListener = listener;
+  }
+
+  /** Every bus message that is not an error or a warning (e.g. element messages such as voice activity). */
+  onMessage(listener: (msg: GstBusMessage) => void): void {
+    this.messageListener = listener;
   }
 
   /** Parses and plays; the bus poll holds one libuv thread until the pipeline stops. */
@@ -76,6 +82,8 @@ export class PipelineRunner {
       this.errorListener?.(err);
     } else if (msg.type === 'warning') {
       this.log.warn({ pipeline: this.name, element: msg._src_element_name }, 'pipeline warning');
+    } else {
+      this.messageListener?.(msg);
     }
   }
 }

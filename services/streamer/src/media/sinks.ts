@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { AudioSinkChoice, VideoSinkChoice } from '../config.js';
 import type { GstAppSink, GstAppSrc } from './gst-native.js';
 import { PipelineRunner } from './pipeline-runner.js';
+import { VOICE_PCM_CAPS } from './voice-pipeline.js';
 
 export interface RemoteCodec {
   /** Lower-case codec name: opus, h264, vp8. */
@@ -71,20 +72,39 @@ export class SinkPipeline {
   private decoded: number | null = null;
   private lastError: string | null = null;
 
-  /** Native threads this sink holds from the libuv pool (bus poll, plus the counting appsink's pull). */
-  static threadsNeeded(kind: 'audio' | 'video', audio: AudioSinkChoice, video: VideoSinkChoice): number {
+  /**
+   * Native threads this sink holds from the libuv pool (bus poll, plus the pull of an appsink: counting, or the
+   * PCM handed to the voice pipeline).
+   */
+  static threadsNeeded(
+    kind: 'audio' | 'video',
+    audio: AudioSinkChoice,
+    video: VideoSinkChoice,
+    pcmOut = false,
+  ): number {
+    if (kind === 'audio' && pcmOut) return 2;
     const choice = kind === 'audio' ? audio : video;
     return choice === 'none' ? 0 : choice === 'counting' ? 2 : 1;
   }
 
+  /**
+   * `pcmOut`: audio is decoded to the voice pipeline's PCM format and handed to it (the robot's speaker plays
+   * there, behind the echo probe) instead of going to a device from here; every buffer is counted.
+   */
   constructor(
     readonly name: string,
     readonly kind: 'audio' | 'video',
     readonly codec: RemoteCodec,
     choice: { audio: AudioSinkChoice; video: VideoSinkChoice },
     log: Logger,
+    private readonly pcmOut: ((pcm: Buffer) => void) | null = null,
   ) {
-    const sink = kind === 'audio' ? audioSinkElement(choice.audio) : videoSinkElement(choice.video);
+    const sink =
+      kind === 'audio' && pcmOut
+        ? `${VOICE_PCM_CAPS} ! appsink name=decoded sync=false max-buffers=100 drop=true`
+        : kind === 'audio'
+          ? audioSinkElement(choice.audio)
+          : videoSinkElement(choice.video);
     const decode = DEPAY_DECODE[codec.name];
     if (!decode) throw new UnsupportedRemoteCodecError(codec.name);
     if (!sink) {
@@ -134,6 +154,7 @@ export class SinkPipeline {
     sink.pull((buf) => {
       if (!buf || !runner.running) return;
       this.decoded = (this.decoded ?? 0) + 1;
+      this.pcmOut?.(buf);
       this.drain(runner, sink);
     });
   }

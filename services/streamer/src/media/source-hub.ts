@@ -14,7 +14,17 @@ import {
   type SourcePipelineOptions,
   type SourcePipelineSnapshot,
 } from './source-pipeline.js';
-import { audioSourceFragment, videoGeometry, videoSourceFragment } from './sources.js';
+import { videoGeometry, videoSourceFragment } from './sources.js';
+import type { GstAppSrc } from './gst-native.js';
+import { SpeakerFloor } from './speaker-floor.js';
+import { VoiceActivity } from './voice-activity.js';
+import {
+  SPEAKER_APPSRC,
+  dspActive,
+  voiceActivityOf,
+  voicePipelineDescription,
+  voiceSettings,
+} from './voice-pipeline.js';
 
 // drop=true: a stalled Node loop loses packets (NACK/PLI recover) rather than growing memory without bound.
 const APPSINK = `appsink name=${RTP_APPSINK} sync=false max-buffers=500 drop=true`;
@@ -26,18 +36,41 @@ export class UnknownSourceError extends Error {
   }
 }
 
+const AUDIO_KEY = 'audio/mic/opus';
+
 /** Process-wide: intervideo channels are global to the process, and tests run several hubs in one. */
 let hubCount = 0;
 
 export class SourceHub {
   private readonly pipelines = new Map<string, SourcePipeline>();
   private readonly channelPrefix = `rs${process.pid}-${++hubCount}`;
+  /** webrtcdsp finds its probe by name among every probe of the process. */
+  private readonly probeName = `rsecho_${process.pid}_${hubCount}`;
+  readonly voiceActivity: VoiceActivity;
+  readonly speakerFloor: SpeakerFloor;
 
   constructor(
     private readonly config: StreamerConfig,
     private readonly encoders: EncoderDetection,
     private readonly log: Logger,
-  ) {}
+  ) {
+    const voice = voiceSettings(config);
+    this.voiceActivity = new VoiceActivity(
+      this.hasAudio && dspActive(voice) && voice.voiceActivity,
+      this.hasAudio && voice.echoCancel,
+    );
+    this.speakerFloor = new SpeakerFloor(
+      () => this.pipelines.get(AUDIO_KEY)?.element(SPEAKER_APPSRC) as GstAppSrc | undefined,
+    );
+  }
+
+  /**
+   * The operators' audio plays through the voice pipeline (with its echo probe) when the robot has a microphone
+   * and a speaker; with no microphone it plays straight from each talker's sink pipeline.
+   */
+  get speakerInVoicePipeline(): boolean {
+    return this.hasAudio && this.config.audioSink !== 'none';
+  }
 
   get videoSourceIds(): string[] {
     return this.config.videoSources.map((s) => s.id);
@@ -131,10 +164,15 @@ export class SourceHub {
     return pipeline;
   }
 
+  /** The microphone's pipeline (voice-pipeline.ts), which also plays the operators' audio when there is a speaker. */
   audio(): SourcePipeline | null {
-    const fragment = audioSourceFragment(this.config.audioSource);
-    if (!fragment) return null;
-    const key = 'audio/mic/opus';
+    const description = voicePipelineDescription(
+      this.config,
+      { probe: this.probeName, channel: `${this.channelPrefix}-speaker` },
+      `${OPUS_ENCODE_FRAGMENT} ! ${APPSINK}`,
+    );
+    if (!description) return null;
+    const key = AUDIO_KEY;
     const existing = this.pipelines.get(key);
     if (existing) return existing;
     const pipeline = new SourcePipeline(
@@ -144,11 +182,18 @@ export class SourceHub {
         kind: 'audio',
         codec: 'opus',
         encoder: 'opusenc',
-        describe: () => `${fragment} ! ${OPUS_ENCODE_FRAGMENT} ! ${APPSINK}`,
+        describe: () => description,
         bitrate: null,
         initialBitrateKbps: null,
       },
-      this.pipelineOptions(),
+      {
+        ...this.pipelineOptions(),
+        onBusMessage: (msg) => {
+          const speaking = voiceActivityOf(msg);
+          if (speaking !== null) this.voiceActivity.update(speaking);
+        },
+        onStop: () => this.voiceActivity.reset(),
+      },
     );
     this.pipelines.set(key, pipeline);
     return pipeline;

@@ -3,7 +3,7 @@
 // one leaves (a viewer reconnecting within the linger finds it still warm).
 import type { Logger } from 'pino';
 import type { VideoCodecName } from '../config.js';
-import type { GstAppSink, GstElement } from './gst-native.js';
+import type { GstAppSink, GstBusMessage, GstElement } from './gst-native.js';
 import { PipelineRunner, type PipelineError } from './pipeline-runner.js';
 import { isStandaloneParameterSets, startsKeyframe } from './rtp-keyframe.js';
 import { OverlayFileFollower } from './overlay-file.js';
@@ -37,6 +37,8 @@ export interface SourcePipelineOptions {
   log: Logger;
   /** Called after the pipeline stopped (a dependent pipeline releases what it held). */
   onStop?: () => void;
+  /** Bus messages other than errors and warnings (the voice processor's voice activity). */
+  onBusMessage?: (msg: GstBusMessage) => void;
 }
 
 export type PacketListener = (packet: Buffer) => void;
@@ -206,6 +208,7 @@ export class SourcePipeline {
       this.lastError = err.message;
       for (const l of this.errorListeners) l(err);
     });
+    if (this.options.onBusMessage) runner.onMessage(this.options.onBusMessage);
     runner.start();
     this.runner = runner;
     this.counters.starts++;

@@ -1,6 +1,6 @@
-// Capture fragments for gst-launch: each ends in raw media in one fixed format, so encoders need not care
-// where the picture or sound comes from.
-import type { AudioSourceConfig, VideoSourceConfig } from '../config.js';
+// Capture fragments for gst-launch: each ends in raw video in one fixed format, so encoders need not care
+// where the picture comes from (sound: voice-pipeline.ts).
+import type { VideoSourceConfig } from '../config.js';
 import type { GstElement } from './gst-native.js';
 import { quoteValue } from './launch-syntax.js';
 
@@ -66,21 +66,5 @@ export function videoSourceFragment(source: VideoSourceConfig): string {
       const name = source.cameraName ? ` camera-name=${quoteValue(source.cameraName)}` : '';
       return `libcamerasrc${name} ! ${raw} ! ${normalize}`;
     }
-  }
-}
-
-/** Raw 48 kHz stereo, what Opus wants. Null when the robot has no microphone configured. */
-export function audioSourceFragment(source: AudioSourceConfig): string | null {
-  const raw = 'audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2';
-  switch (source.kind) {
-    case 'test':
-      // A quiet tone: audible proof the audio path is live without being unpleasant.
-      return `audiotestsrc is-live=true wave=sine freq=${source.frequency ?? 440} volume=0.2 ! ${raw}`;
-    case 'alsa':
-      return `alsasrc${source.device ? ` device=${quoteValue(source.device)}` : ''} ! ${raw}`;
-    case 'pulse':
-      return `pulsesrc${source.device ? ` device=${quoteValue(source.device)}` : ''} ! ${raw}`;
-    case 'none':
-      return null;
   }
 }

@@ -16,8 +16,15 @@ export interface AppBrowser {
 export type { PageAssets };
 
 /** Chromium with a fresh profile, and a loopback HTTP origin (getUserMedia needs a secure context). */
-export async function launchAppBrowser(assets: PageAssets = {}): Promise<AppBrowser> {
-  const app = await launchChromiumApp({ html: '<!doctype html><title>robostream test app</title>', assets });
+export async function launchAppBrowser(
+  assets: PageAssets = {},
+  extraArgs: string[] = [],
+): Promise<AppBrowser> {
+  const app = await launchChromiumApp({
+    html: '<!doctype html><title>robostream test app</title>',
+    assets,
+    extraArgs,
+  });
   return {
     browser: app.context.browser() as Browser,
     context: app.context,
@@ -33,6 +40,8 @@ export interface OfferShape {
   mic: boolean;
   /** Offer VP8 only (how an app that prefers VP8 asks for it). */
   preferVp8?: boolean;
+  /** The microphone without the browser's own echo cancellation, noise suppression and gain control. */
+  rawMic?: boolean;
 }
 
 export interface InboundVideo {
@@ -101,7 +110,11 @@ export class AppPage {
         }
       }
       if (s.mic) {
-        const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+        const stream = await navigator.mediaDevices.getUserMedia({
+          audio: s.rawMic
+            ? { echoCancellation: false, noiseSuppression: false, autoGainControl: false }
+            : true,
+        });
         const track = stream.getAudioTracks()[0];
         if (!track) throw new Error('no fake microphone');
         pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });

@@ -11,6 +11,8 @@ import { MediaSession, type MediaState } from '../media-session.js';
 import { GatewaySession } from '../gateway-session.js';
 import type { RobotDirectory } from '../robot-directory.js';
 import type { MediaStats } from '../media-stats.js';
+import { LevelMeter } from '../level-meter.js';
+import { robotVoice } from '../robot-voice.js';
 import { GatewayPanel } from './gateway-panel.js';
 import { RecordingsPanel } from './recordings-panel.js';
 import { StatsOverlay, pathText } from './stats-overlay.js';
@@ -75,6 +77,16 @@ export class RobotView {
     { type: 'button', 'data-testid': 'mic', 'aria-pressed': 'false' },
     'Microphone off',
   );
+  private readonly pttBtn = h(
+    'button',
+    { type: 'button', 'data-testid': 'ptt', 'aria-pressed': 'false', title: 'Hold to talk (or hold T)' },
+    'Hold to talk',
+  );
+  private readonly levelOut = new LevelMeter('You', 'level-out');
+  private readonly levelIn = new LevelMeter('Robot', 'level-in');
+  private readonly voicePill = h('span', { class: 'pill', 'data-testid': 'robot-voice', hidden: true });
+  /** The robot's audio is muted by the console while the operator talks (the robot cancels no echo). */
+  private ducked = false;
   private readonly audioBtn = h(
     'button',
     { type: 'button', 'data-testid': 'robot-audio', 'aria-pressed': 'true' },
@@ -119,8 +131,31 @@ export class RobotView {
       this.restartMedia(); // a new m-line needs a new offer: reopen the session
     });
     this.micBtn.addEventListener('click', () => void this.toggleMic());
+    // Push-to-talk: the button held with any pointer, or the T key held outside text fields.
+    this.pttBtn.addEventListener('pointerdown', (e) => {
+      this.pttBtn.setPointerCapture(e.pointerId);
+      this.pushToTalk(true);
+    });
+    for (const ev of ['pointerup', 'pointercancel', 'lostpointercapture'] as const)
+      this.pttBtn.addEventListener(ev, () => this.pushToTalk(false));
+    const typing = (e: KeyboardEvent): boolean =>
+      e.target instanceof HTMLElement && /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
+    const onPttKey = (e: KeyboardEvent) => {
+      if (e.key.toLowerCase() !== 't' || e.repeat || typing(e)) return;
+      this.pushToTalk(e.type === 'keydown');
+    };
+    const onBlur = () => this.pushToTalk(false);
+    document.addEventListener('keydown', onPttKey);
+    document.addEventListener('keyup', onPttKey);
+    window.addEventListener('blur', onBlur);
+    this.offs.push(() => {
+      document.removeEventListener('keydown', onPttKey);
+      document.removeEventListener('keyup', onPttKey);
+      window.removeEventListener('blur', onBlur);
+    });
     this.camBtn.addEventListener('click', () => void this.toggleCamera());
     this.audioBtn.addEventListener('click', () => {
+      this.ducked = false;
       this.audio.muted = !this.audio.muted;
       if (!this.audio.muted) void this.audio.play().catch(() => undefined);
       this.renderAudio();
@@ -151,7 +186,7 @@ export class RobotView {
           'div',
           { class: 'robot-title' },
           this.title,
-          h('div', { class: 'row' }, this.presence, this.mediaPill, this.pathPill),
+          h('div', { class: 'row' }, this.presence, this.mediaPill, this.pathPill, this.voicePill),
         ),
         this.estopBtn,
       ),
@@ -167,7 +202,10 @@ export class RobotView {
             'div',
             { class: 'media-controls' },
             this.micBtn,
+            this.pttBtn,
             this.audioBtn,
+            this.levelOut.el,
+            this.levelIn.el,
             this.camBtn,
             offerLabel,
             this.talkNote,
@@ -194,6 +232,8 @@ export class RobotView {
     this.media?.close();
     this.gateway?.close();
     this.panel?.dispose();
+    this.levelOut.detach();
+    this.levelIn.detach();
   }
 
   /** Starts the sessions the robot's online endpoints allow; tears them down when it goes away. */
@@ -253,8 +293,10 @@ export class RobotView {
     media.on('audio', (stream) => {
       this.audio.srcObject = stream;
       void this.audio.play().catch(() => this.renderAudio(true));
+      this.levelIn.attach(stream);
     });
     media.on('mic', () => this.renderMic());
+    media.on('talk', (talking) => this.onTalk(talking));
     media.on('camera', () => this.renderCamera());
     this.renderMic();
     this.renderCamera();
@@ -288,6 +330,7 @@ export class RobotView {
     replace(this.gatewaySlot, this.panel.el);
     gw.on('change', (m) => {
       if (m.type === 'estop') this.renderEstop();
+      if (m.type === 'telemetry') this.renderVoice();
     });
     gw.on('state', () => this.renderState());
     void gw.start();
@@ -367,6 +410,43 @@ export class RobotView {
     }
   }
 
+  private pushToTalk(held: boolean): void {
+    if (!this.media) return;
+    if (!held && this.pttBtn.getAttribute('aria-pressed') !== 'true') return;
+    this.pttBtn.setAttribute('aria-pressed', String(held));
+    this.pttBtn.className = held ? 'on' : '';
+    void this.media.pushToTalk(held).catch((err: unknown) => {
+      setText(this.mediaDetail, `microphone: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
+  /**
+   * The operator's voice goes out: meter it, and mute the robot meanwhile unless the robot says it cancels its
+   * echo (else the robot's microphone plays the operator back to them, and loud enough, it howls).
+   */
+  private onTalk(talking: boolean): void {
+    this.levelOut.attach(talking ? (this.media?.micStream ?? null) : null);
+    const cancels = robotVoice(this.gateway?.model)?.echoCancel ?? false;
+    if (talking && !cancels && !this.audio.muted) {
+      this.ducked = true;
+      this.audio.muted = true;
+    } else if (!talking && this.ducked) {
+      this.ducked = false;
+      this.audio.muted = false;
+      void this.audio.play().catch(() => undefined);
+    }
+    this.renderAudio();
+  }
+
+  private renderVoice(): void {
+    const v = robotVoice(this.gateway?.model);
+    this.voicePill.hidden = !v?.detecting;
+    if (!v) return;
+    setText(this.voicePill, v.speaking ? 'Someone is speaking at the robot' : 'Quiet at the robot');
+    this.voicePill.className = `pill ${v.speaking ? 'warn' : ''}`;
+    this.voicePill.dataset['speaking'] = String(v.speaking);
+  }
+
   private async toggleCamera(): Promise<void> {
     if (!this.media?.canSendCamera) return;
     try {
@@ -398,8 +478,15 @@ export class RobotView {
     this.audioBtn.setAttribute('aria-pressed', String(!this.audio.muted && !blocked));
     setText(
       this.audioBtn,
-      blocked ? 'Click to hear the robot' : this.audio.muted ? 'Robot audio muted' : 'Robot audio on',
+      blocked
+        ? 'Click to hear the robot'
+        : this.ducked
+          ? 'Robot audio muted while you talk'
+          : this.audio.muted
+            ? 'Robot audio muted'
+            : 'Robot audio on',
     );
+    this.audioBtn.dataset['ducked'] = String(this.ducked);
   }
 
   private async pollStats(): Promise<void> {
