@@ -122,7 +122,13 @@ describe('recording the simulated robot (MCAP)', { timeout: 240_000 }, () => {
     const foreignKeys = new TestKeys();
     const foreign = await api('POST', '/v1/recordings/start', await foreignKeys.app('mallory', [ROBOT]));
     assert.equal(foreign.status, 401);
-    const stop = await api('POST', '/v1/recordings/stop');
+    // A spectator (view) may list and download, not start or stop; drive may.
+    const spectator = await keys.appWith('sam', { [ROBOT]: ['view'] });
+    assert.equal((await api('GET', '/v1/recordings', spectator)).status, 200);
+    const refused = await api('POST', '/v1/recordings/start', spectator);
+    assert.equal(refused.status, 403);
+    assert.match(((await refused.json()) as { message: string }).message, /drive/);
+    const stop = await api('POST', '/v1/recordings/stop', await keys.appWith('dora', { [ROBOT]: ['drive'] }));
     assert.equal(stop.status, 409);
     assert.equal(((await stop.json()) as { error: string }).error, 'not_recording');
   });

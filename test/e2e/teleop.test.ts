@@ -172,6 +172,7 @@ describe('teleop in the console (local stack, Chromium)', { timeout: 300_000 }, 
       assert.equal(await watcher.locator('[data-testid=command-card]').isVisible(), false);
       // No talk either: no microphone or camera toggles, and a note that says why.
       assert.equal(await watcher.locator('[data-testid=mic]').isVisible(), false);
+      assert.equal(await watcher.locator('[data-testid=ptt]').isVisible(), false, 'no push-to-talk either');
       assert.equal(await watcher.locator('[data-testid=talk-note]').isVisible(), true);
       assert.match((await watcher.locator('[data-testid=driver]').textContent()) ?? '', /driver/);
       assert.match(

@@ -172,7 +172,7 @@ export class RobotView {
     // What the token says about talking decides what is offered; the robot decodes nothing without talk anyway.
     const mayTalk = tokenMay(decodeToken(token), robotId, 'talk');
     const offerLabel = h('label', { class: 'small' }, this.offerCam, ' offer my camera to the robot');
-    this.micBtn.hidden = this.camBtn.hidden = offerLabel.hidden = !mayTalk;
+    this.micBtn.hidden = this.camBtn.hidden = this.pttBtn.hidden = offerLabel.hidden = !mayTalk;
     this.talkNote.hidden = mayTalk;
     this.videoWrap = h('div', { class: 'video-wrap' }, this.grid, this.stateOverlay);
 
@@ -411,7 +411,8 @@ export class RobotView {
   }
 
   private pushToTalk(held: boolean): void {
-    if (!this.media) return;
+    // Hidden without talk; the T key must not open the microphone either.
+    if (!this.media || this.pttBtn.hidden) return;
     if (!held && this.pttBtn.getAttribute('aria-pressed') !== 'true') return;
     this.pttBtn.setAttribute('aria-pressed', String(held));
     this.pttBtn.className = held ? 'on' : '';
