@@ -348,6 +348,8 @@ async function main(): Promise<void> {
     HOST: cfg.host,
     PUBLIC_KEY_FILE: paths.publicKey,
     WEB_ROOT: cfg.webRoot,
+    // The recordings panel talks to the robot's HTTP port (recording is on with STREAMER_RECORD_DIR set).
+    CONSOLE_CONNECT_SRC: `http://127.0.0.1:${cfg.streamerPort},http://localhost:${cfg.streamerPort}`,
   });
   await waitHttp('signaling', `http://127.0.0.1:${cfg.port}/healthz`, signaling);
   await startRobot();

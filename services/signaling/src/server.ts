@@ -9,7 +9,7 @@ import { configFromOptions, type SignalingServerOptions } from './config/config.
 import { loggerOptions } from './logging/logger-options.js';
 import { SignalingMetrics } from './http/metrics.js';
 import { operationalRoutes } from './http/routes.js';
-import { SECURITY_HEADERS } from './http/security-headers.js';
+import { securityHeaders } from './http/security-headers.js';
 import { whepRoutes } from './http/whep.js';
 import { countedDelivery } from './routing/delivery.js';
 import { LocalRouter } from './routing/local-router.js';
@@ -66,7 +66,7 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
     log,
   );
 
-  await app.register(helmet, SECURITY_HEADERS);
+  await app.register(helmet, securityHeaders(config.consoleConnectSrc));
   // Connection attempts per IP, shared across instances through Redis when there is one.
   const rateRedis = redis?.rateLimit;
   await app.register(rateLimit, {

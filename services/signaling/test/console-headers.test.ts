@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { TestKeys } from '../../../test/support/tokens.js';
+import { loadConfig } from '../src/config/config.js';
 import { startSignaling, type RunningSignaling } from '../../../test/support/signaling.js';
 import { CHROMIUM_EXECUTABLE, CHROMIUM_FLAGS } from '../../../test/support/chromium.js';
 
@@ -80,6 +81,23 @@ describe('console security headers', () => {
       assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(r.headers.get('referrer-policy'), 'no-referrer');
     }
+  });
+
+  test("CONSOLE_CONNECT_SRC adds the robots' origins to connect-src, and a value that is not an origin is refused", async () => {
+    const extra = await startSignaling(keys, {
+      WEB_ROOT: webRoot,
+      CONSOLE_CONNECT_SRC: 'http://rover-1.lan:8090, https://*.robots.example.com',
+    });
+    try {
+      const csp = (await fetch(`${extra.httpUrl}/`)).headers.get('content-security-policy') ?? '';
+      assert.match(csp, /connect-src 'self' http:\/\/rover-1\.lan:8090 https:\/\/\*\.robots\.example\.com;/);
+    } finally {
+      await extra.stop();
+    }
+    assert.throws(
+      () => loadConfig({ PUBLIC_KEY: keys.publicPem, CONSOLE_CONNECT_SRC: "http://a.lan 'unsafe-inline'" }),
+      /CONSOLE_CONNECT_SRC: .* is not scheme:\/\/host\[:port\]/,
+    );
   });
 
   test('in Chromium the page signs in over its own origin; inline scripts and other origins are refused', async () => {

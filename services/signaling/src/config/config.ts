@@ -40,6 +40,8 @@ export interface Config {
   /** Hops trusted to write X-Forwarded-For (see trust-proxy.ts). */
   trustProxy: TrustProxy;
   webRoot: string | undefined;
+  /** Origins the console's CSP lets it call besides its own (connect-src). */
+  consoleConnectSrc: string[];
   /** Origins allowed to call WHEP from a browser page; '*' for any. */
   whepCorsOrigins: '*' | string[];
   logLevel: Env['LOG_LEVEL'];
@@ -80,6 +82,7 @@ function settingsFromEnv(e: Env): Settings {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     trustProxy: trustProxySetting(e.TRUST_PROXY),
     webRoot: e.WEB_ROOT ? resolve(e.WEB_ROOT) : undefined,
+    consoleConnectSrc: splitList(e.CONSOLE_CONNECT_SRC),
     whepCorsOrigins: e.WHEP_CORS_ORIGINS.trim() === '*' ? '*' : splitList(e.WHEP_CORS_ORIGINS),
     logLevel: e.LOG_LEVEL,
   };
@@ -110,6 +113,10 @@ function checkConfig(c: Omit<Config, 'publicKey' | 'keySource'>): string[] {
   if (trust) problems.push(`trustProxy: ${trust}`);
   if (c.limits.maxMessageBytes > c.limits.maxFrameBytes)
     problems.push('MAX_MESSAGE_BYTES must not exceed MAX_FRAME_BYTES');
+  // An origin, nothing a CSP could read as a keyword or a second directive.
+  for (const o of c.consoleConnectSrc)
+    if (!/^(https?|wss?):\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o))
+      problems.push(`CONSOLE_CONNECT_SRC: ${JSON.stringify(o)} is not scheme://host[:port]`);
   if (c.webRoot && !existsSync(resolve(c.webRoot, 'index.html')))
     problems.push(`WEB_ROOT=${JSON.stringify(c.webRoot)}: no index.html there (build the web app first)`);
   return problems;

@@ -111,6 +111,11 @@ export const EnvSchema = Type.Object({
       description: 'directory of the built web app to serve at / (unset = API only)',
     }),
   ),
+  CONSOLE_CONNECT_SRC: Type.String({
+    default: '',
+    description:
+      "origins the console may call besides this one (robots' HTTP ports, for recordings), comma-separated: scheme://host[:port], a leading *. for subdomains",
+  }),
   WHEP_CORS_ORIGINS: Type.String({
     default: '*',
     description:

@@ -7,23 +7,26 @@ import type { FastifyHelmetOptions } from '@fastify/helmet';
  * no page may frame it. WebRTC media and TURN are outside CSP's reach and need nothing here. There is no
  * upgrade-insecure-requests: a robot serves the console over plain HTTP on its LAN.
  */
-export const SECURITY_HEADERS: FastifyHelmetOptions = {
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'none'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      // The favicon is a data: URL in index.html.
-      imgSrc: ["'self'", 'data:'],
-      connectSrc: ["'self'"],
-      baseUri: ["'none'"],
-      formAction: ["'none'"],
-      frameAncestors: ["'none'"],
-      objectSrc: ["'none'"],
+export function securityHeaders(extraConnectSrc: readonly string[] = []): FastifyHelmetOptions {
+  return {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        // The favicon is a data: URL in index.html.
+        imgSrc: ["'self'", 'data:'],
+        // Operators may add their robots' HTTP origins (CONSOLE_CONNECT_SRC): the recordings panel calls them.
+        connectSrc: ["'self'", ...extraConnectSrc],
+        baseUri: ["'none'"],
+        formAction: ["'none'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+      },
     },
-  },
-  frameguard: { action: 'deny' },
-  // Only meaningful over HTTPS, where browsers honour it; the deployment's other hosts are not ours to pin.
-  strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false },
-};
+    frameguard: { action: 'deny' },
+    // Only meaningful over HTTPS, where browsers honour it; the deployment's other hosts are not ours to pin.
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false },
+  };
+}
