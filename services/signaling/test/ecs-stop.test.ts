@@ -22,6 +22,15 @@ after(async () => {
   for (const s of servers) s.close();
 });
 
+/** Fails instead of hanging when `p` does not settle in time. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** The ECS agent's task metadata endpoint: `/task` answers with the desired status the test sets. */
 async function metadataEndpoint(): Promise<{
   uri: string;
@@ -78,15 +87,30 @@ test('desired status STOPPED: goaway to connected clients at once, not ready, ne
   assert.equal(ready.status, 503, 'not ready while draining');
   assert.equal(sig.child.exitCode, null, 'still running: the grace period is for the clients to move');
 
-  // A robot that reaches the draining instance anyway is told to go elsewhere, not registered.
+  // A robot that reaches the draining instance anyway is told to go elsewhere, or finds it already closed (the
+  // drain ends as soon as its clients have left); it is never registered there.
   const late = client(sig.url, await keys.robot('rover-2'), { reconnect: false });
-  const lateGoaway = new Promise<void>((resolve) => late.on('goaway', () => resolve()));
-  await late.connect().catch(() => undefined);
-  await lateGoaway;
+  let lateGoaway = false;
+  late.on('goaway', () => (lateGoaway = true));
+  const outcome = await within(
+    late.connect().then(
+      () =>
+        late.register('media').then(
+          () => 'registered',
+          () => 'refused',
+        ),
+      () => 'refused',
+    ),
+    10_000,
+    'the late robot',
+  );
   late.close();
+  assert.ok(outcome === 'refused' || lateGoaway, `the late robot was ${outcome}`);
 
   // The clients left (goaway closes them): the process ends on its own, without waiting for SIGTERM.
-  const [code] = (await once(sig.child, 'exit')) as [number | null];
+  const [code] = (await within(once(sig.child, 'exit'), 30_000, 'the drained process to exit')) as [
+    number | null,
+  ];
   assert.equal(code, 0);
   assert.match(sig.output(), /ECS is stopping this task/);
 });

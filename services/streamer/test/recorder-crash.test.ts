@@ -34,8 +34,14 @@ test(
     );
     // Kill it once the file holds several chunks: mid-write, with no end() ever called.
     for await (const line of createInterface({ input: child.stdout })) {
-      const { files } = JSON.parse(line) as { files: { bytes: number }[] };
-      if ((files[0]?.bytes ?? 0) > 6 * chunkBytes) break;
+      // Status lines only; anything else the child prints (a log line) is not one.
+      let files: { bytes: number }[] | undefined;
+      try {
+        files = (JSON.parse(line) as { files?: { bytes: number }[] }).files;
+      } catch {
+        continue;
+      }
+      if (Array.isArray(files) && (files[0]?.bytes ?? 0) > 6 * chunkBytes) break;
     }
     child.kill('SIGKILL');
     assert.equal(await exited, 'SIGKILL');

@@ -12,6 +12,7 @@
 // timestamp mode needs speaker and microphone buffers on one clock with the sound cards' true latencies, which
 // neither a sync=false speaker (what the streamer plays with) nor an arbitrary USB sound card gives; measured on
 // the simulated room, the timestamp mode cancelled about 1 dB where the agnostic mode cancelled over 20.
+import { audioOutputPresent } from './audio-output.js';
 import type { AudioSinkChoice, AudioSourceConfig, StreamerConfig, VoiceFeature } from '../config.js';
 import type { GstBusMessage } from './gst-native.js';
 import { quoteValue } from './launch-syntax.js';
@@ -62,7 +63,8 @@ export function dspActive(s: VoiceSettings): boolean {
 function speakerElement(choice: AudioSinkChoice): string {
   switch (choice) {
     case 'auto':
-      return 'autoaudiosink sync=false';
+      // No card and no sound server: nothing to play on, and a failing sink must not stop the microphone.
+      return audioOutputPresent() ? 'autoaudiosink sync=false' : 'fakesink sync=false';
     case 'alsa':
       return 'alsasink sync=false';
     case 'pulse':
@@ -127,7 +129,9 @@ export function voicePipelineDescription(
   const speaker = s.speaker
     ? `appsrc name=${SPEAKER_APPSRC} is-live=true do-timestamp=true format=time caps="${VOICE_PCM_CAPS}" ! ` +
       `queue max-size-time=200000000 max-size-buffers=0 max-size-bytes=0 leaky=downstream ! ` +
-      `interaudiosink channel=${names.channel} sync=false ` +
+      // async=false: with nobody talking the appsrc sends nothing, and a sink waiting for its first buffer held the
+      // whole pipeline out of PLAYING, so the robot's microphone sent nothing until an operator spoke.
+      `interaudiosink channel=${names.channel} sync=false async=false ` +
       `interaudiosrc channel=${names.channel} buffer-time=200000000 latency-time=20000000 ` +
       `period-time=10000000 ! ${VOICE_PCM_CAPS} ! ${probe}` +
       `tee name=speakerout ! queue max-size-time=200000000 leaky=downstream ! audioconvert ! audioresample ! ` +
