@@ -2,7 +2,7 @@
 // to its last complete chunk, with video that still starts at a keyframe.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { readIndexed, readStream, decodeH264 } from '../../../test/support/mcap.js';
 
 const dirs: string[] = [];
+const children: ChildProcess[] = [];
 after(async () => {
+  // A failed assertion before the kill must not leave the recorder running (and writing) after the test.
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
@@ -29,6 +32,7 @@ test(
         env: { ...process.env, UV_THREADPOOL_SIZE: '16' },
       },
     );
+    children.push(child);
     const exited = new Promise<NodeJS.Signals | null>((resolve) =>
       child.on('exit', (_c, sig) => resolve(sig)),
     );

@@ -33,7 +33,9 @@ export class RecordingsPanel {
       type: 'url',
       'data-testid': 'recordings-url',
       placeholder: 'http://robot:9110',
-      value: localStorage.getItem(urlKey(robotId)) ?? `${location.protocol}//${location.hostname}:9110`,
+      // Nothing is called until an address is given (remembered per robot): a guessed one would be a request to
+      // a host the operator never named, refused by the console's CSP anyway unless listed there.
+      value: localStorage.getItem(urlKey(robotId)) ?? '',
     });
     this.urlInput.addEventListener('change', () => {
       localStorage.setItem(urlKey(this.robotId), this.urlInput.value.trim());
@@ -50,7 +52,12 @@ export class RecordingsPanel {
       this.status,
       this.list,
     );
-    void this.refresh();
+    if (this.urlInput.value.trim()) void this.refresh();
+    else
+      setText(
+        this.status,
+        "Enter the robot's HTTP address (its streamer port, 9110 by default) to see recordings.",
+      );
   }
 
   private api(): RecordingsApi {
