@@ -191,18 +191,27 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
     const ptt = page.locator('[data-testid=ptt]');
     await ptt.hover();
     await page.mouse.down();
-    await page.waitForSelector('[data-testid=ptt][aria-pressed="true"]', { timeout: 5_000 });
-    const held = await eventually(
-      () => decoded() > idle + 50 && decoded(),
-      15_000,
-      'decoded microphone buffers to grow while held',
-    );
-    // The outgoing level meter shows the fake microphone's tone.
-    assert.ok(Number(await attr(page, '[data-testid=level-out]', 'data-db')) > -60, 'outgoing level');
-    // The robot publishes its voice state on the gateway: it cancels its echo, so its audio stays on.
-    await page.waitForSelector('[data-testid=robot-voice]:not([hidden])', { timeout: 10_000 });
-    assert.equal(await attr(page, '[data-testid=robot-audio]', 'data-ducked'), 'false');
-    await page.mouse.up();
+    let held: number;
+    try {
+      await page.waitForSelector('[data-testid=ptt][aria-pressed="true"]', { timeout: 5_000 });
+      held = await eventually(
+        () => decoded() > idle + 50 && decoded(),
+        15_000,
+        'decoded microphone buffers to grow while held',
+      );
+      // The outgoing level meter shows the fake microphone's tone (it is sampled a few times a second).
+      await eventually(
+        async () => Number(await attr(page, '[data-testid=level-out]', 'data-db')) > -60,
+        10_000,
+        'the outgoing level meter to show the tone',
+      );
+      // The robot publishes its voice state on the gateway: it cancels its echo, so its audio stays on.
+      await page.waitForSelector('[data-testid=robot-voice]:not([hidden])', { timeout: 10_000 });
+      assert.equal(await attr(page, '[data-testid=robot-audio]', 'data-ducked'), 'false');
+    } finally {
+      // Whatever failed above, the button is released: a held mouse would break every later test's clicks.
+      await page.mouse.up();
+    }
     await page.waitForSelector('[data-testid=ptt][aria-pressed="false"]', { timeout: 5_000 });
     await settle();
     const released = decoded();
