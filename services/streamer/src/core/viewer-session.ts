@@ -95,7 +95,7 @@ export class ViewerSession {
       const now = performance.now();
       if (now - this.estimateLoggedAt >= 1000 && this.log.isLevelEnabled('debug')) {
         this.estimateLoggedAt = now;
-        this.log.debug({ viewer: id, limited, ...detail }, 'bandwidth estimate');
+        this.log.debug({ viewer: id, limited, ...detail() }, 'bandwidth estimate');
       }
     });
     session.onConnectionState((state) => {

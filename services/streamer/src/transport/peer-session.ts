@@ -112,9 +112,9 @@ export interface PeerSession {
    * feedback: delay-based (a growing queue) and loss-based. Never fires when the app does not negotiate
    * transport-cc; the per-track loss and REMB reports are the fallback then. `limited` is true while the estimate
    * is held down by the path (congestion seen and not outgrown), false while it is still probing upwards.
-   * `detail` is what the estimate was made from (for logs).
+   * `detail()` is what the estimate was made from (for logs; built only when asked, not per feedback).
    */
-  onTargetBitrate(listener: (kbps: number, limited: boolean, detail: EstimatorSnapshot) => void): void;
+  onTargetBitrate(listener: (kbps: number, limited: boolean, detail: () => EstimatorSnapshot) => void): void;
   getStats(): Promise<TransportStats>;
   /** The robot's own addresses changed (a hand-over): show the app the new path now, not at the next keepalive. */
   localAddressesChanged(): void;

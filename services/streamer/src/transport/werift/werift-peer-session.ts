@@ -43,7 +43,7 @@ export { DISCONNECTED_AFTER_MS } from './silence-watchdog.js';
 
 interface SessionEvents {
   state: PeerConnectionState;
-  target: { kbps: number; limited: boolean; detail: EstimatorSnapshot };
+  target: { kbps: number; limited: boolean };
 }
 
 export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements PeerSession {
@@ -236,8 +236,8 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     nudgeIce(this.pc);
   }
 
-  onTargetBitrate(listener: (kbps: number, limited: boolean, detail: EstimatorSnapshot) => void): void {
-    this.on('target', (t) => listener(t.kbps, t.limited, t.detail));
+  onTargetBitrate(listener: (kbps: number, limited: boolean, detail: () => EstimatorSnapshot) => void): void {
+    this.on('target', (t) => listener(t.kbps, t.limited, () => this.estimator.snapshot()));
   }
 
   async getStats(): Promise<TransportStats> {
@@ -299,7 +299,6 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
           this.emit('target', {
             kbps,
             limited: this.estimator.limited(now),
-            detail: this.estimator.snapshot(),
           });
         },
       );
