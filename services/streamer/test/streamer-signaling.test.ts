@@ -201,6 +201,31 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
     }
   });
 
+  test('a receive-only page learns its round trip to the robot when it asks (RTCP XR), and not otherwise', async () => {
+    // Chromium re-requests lost packets once per round trip; without one it assumes 100 ms (see receiver-rtt.ts).
+    const measured = async (receiverRtt: boolean) => {
+      const page = await MediaAppPage.open(app);
+      try {
+        await page.connect(signaling.url, await keys.app('rtt-operator', [ROBOT]));
+        await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: false, receiverRtt });
+        await page.framesBeyond(30, 'frames decoded', 20_000);
+        // Chromium sends a receiver report about once a second: give it a few.
+        await new Promise((r) => setTimeout(r, 4000));
+        return await page.stats();
+      } finally {
+        await page.close();
+      }
+    };
+    const asked = await measured(true);
+    assert.ok(asked.videoRttMeasurements >= 2, `${asked.videoRttMeasurements} round trips measured`);
+    assert.ok(
+      asked.videoRttMs !== null && asked.videoRttMs < 500,
+      `round trip ${asked.videoRttMs} ms on loopback`,
+    );
+    const silent = await measured(false);
+    assert.equal(silent.videoRttMeasurements, 0);
+  });
+
   test('past STREAMER_MAX_VIEWERS the robot rejects the session with a reason', async () => {
     const apps = await Promise.all(
       ['a', 'b', 'c'].map(async (n) => {

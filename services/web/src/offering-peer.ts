@@ -3,6 +3,7 @@
  * (docs/protocol.md, media and gateway sessions). Remote candidates wait while an offer is outstanding, so that
  * after an ICE restart they are never applied to the previous ICE generation.
  */
+import { withReceiverRtt } from '@robostream/protocol/client';
 import type { SignalingClient } from '@robostream/protocol/client';
 import { relaysLocally } from './media-stats.js';
 
@@ -57,7 +58,7 @@ export class OfferingPeer {
   /** Creates and sends an offer (with fresh ICE credentials when `iceRestart`). False when signaling is down. */
   async negotiate(iceRestart = false): Promise<boolean> {
     const offer = await this.pc.createOffer(iceRestart ? { iceRestart: true } : {});
-    await this.pc.setLocalDescription(offer);
+    await this.pc.setLocalDescription({ type: 'offer', sdp: withReceiverRtt(offer.sdp ?? '') });
     const sdp = this.pc.localDescription?.sdp ?? offer.sdp ?? '';
     return this.client.sendOffer(this.sessionId, sdp);
   }

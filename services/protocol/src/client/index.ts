@@ -4,3 +4,4 @@ export * from './backoff.js';
 export * from './typed-emitter.js';
 export * from './robot-endpoint.js';
 export * from './robot-session.js';
+export * from './receiver-rtt-sdp.js';

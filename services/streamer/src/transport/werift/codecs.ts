@@ -18,7 +18,8 @@ import {
 import type { MediaDirection, OfferedMedia, SendCodec } from '../peer-session.js';
 
 // REMB stays negotiated for apps without transport-cc (the loss/REMB estimator then drives the encoder).
-const videoFeedback = () => [useNACK(), usePLI(), useREMB(), useTWCC()];
+// rrtr: the app may send Receiver Reference Time reports, answered so it knows its round trip (receiver-rtt.ts).
+const videoFeedback = () => [useNACK(), usePLI(), useREMB(), useTWCC(), { type: 'rrtr' }];
 
 export function weriftCodecs(videoCodec: 'h264' | 'vp8') {
   return {

@@ -33,6 +33,7 @@ import {
 } from './codecs.js';
 import { nudgeIce } from './ice-nudge.js';
 import { routeRtcp } from './rtcp-feedback.js';
+import { answerReferenceTimes } from './receiver-rtt.js';
 import { RetransmissionHistory } from './retransmission.js';
 import { WeriftSendTrack } from './send-track.js';
 import { SilenceWatchdog } from './silence-watchdog.js';
@@ -288,6 +289,10 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     const dtls = this.pc.dtlsTransports[0];
     if (!dtls) return;
     this.rtcpSubscribed = true;
+    answerReferenceTimes(dtls, () => {
+      for (const [ssrc, send] of this.senders) if (send.codec !== 'opus') return ssrc;
+      return null;
+    });
     dtls.onRtcp.subscribe((packet) => {
       this.silence.heard();
       routeRtcp(

@@ -1,7 +1,7 @@
 // Runs IN CHROMIUM (bundled by esbuild, see page-bundle.ts): the app side of a media session exactly as the web
 // app does it, with the same SignalingClient: open the session, offer (recvonly cameras, sendrecv audio with the
 // fake microphone), trickle, answer `ice_restart` with an ICE-restart offer. Also a WHEP player (one POST).
-import { SignalingClient } from '@robostream/protocol/client';
+import { SignalingClient, withReceiverRtt } from '@robostream/protocol/client';
 
 export interface StartOptions {
   robotId: string;
@@ -13,6 +13,8 @@ export interface StartOptions {
   meta?: Record<string, string | number | boolean>;
   /** Offer only this video codec (setCodecPreferences), as docs/streamer.md tells an app that wants VP8. */
   videoCodec?: 'h264' | 'vp8';
+  /** Ask the robot for the round trip as the web app does (RTCP XR receiver reference time). */
+  receiverRtt?: boolean;
 }
 
 export interface WhepResult {
@@ -45,6 +47,9 @@ export interface MediaAppStats {
   sessionClosed: string | null;
   errors: string[];
   candidatesReceived: number;
+  /** Round trips the page measured for the robot's video (RTCP XR), and their mean. */
+  videoRttMeasurements: number;
+  videoRttMs: number | null;
 }
 
 class MediaApp {
@@ -113,7 +118,10 @@ class MediaApp {
     client.on('session_closed', (m) => {
       if (m.sessionId === sessionId) this.sessionClosed = m.reason;
     });
-    await pc.setLocalDescription(await pc.createOffer());
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(
+      o.receiverRtt ? { type: 'offer', sdp: withReceiverRtt(offer.sdp ?? '') } : offer,
+    );
     client.sendOffer(sessionId, pc.localDescription?.sdp ?? '');
     return sessionId;
   }
@@ -154,6 +162,7 @@ class MediaApp {
     (await pc.getStats()).forEach((s: Record<string, unknown>) => all.push(s));
     const video = all.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
     const audio = all.find((s) => s.type === 'inbound-rtp' && s.kind === 'audio');
+    const remoteOut = all.find((s) => s.type === 'remote-outbound-rtp' && s.kind === 'video');
     const transport = all.find((s) => s.type === 'transport');
     const pair = all.find((s) => s.id === transport?.selectedCandidatePairId);
     const local = all.find((s) => s.id === pair?.localCandidateId);
@@ -175,6 +184,12 @@ class MediaApp {
       sessionClosed: this.sessionClosed,
       errors: this.errors,
       candidatesReceived: this.candidatesReceived.length,
+      videoRttMeasurements: Number(remoteOut?.roundTripTimeMeasurements ?? 0),
+      // Chromium leaves roundTripTime out of some samples; the mean over the session is always there.
+      videoRttMs:
+        Number(remoteOut?.roundTripTimeMeasurements ?? 0) > 0
+          ? (Number(remoteOut?.totalRoundTripTime) / Number(remoteOut?.roundTripTimeMeasurements)) * 1000
+          : null,
     };
   }
 
