@@ -148,6 +148,7 @@ for (const mode of ['local', 'redis'] as const) {
       const app = await RawSocket.open(b.url);
       await robot.authenticate(await keys.robot('rover-2'));
       await app.authenticate(await keys.app('operator2', '*'));
+      app.send({ type: 'subscribe_presence', ref: 's2' });
       robot.send({ type: 'register', ref: 'r', endpoint: 'gateway' });
       await robot.next('registered');
 
@@ -164,6 +165,9 @@ for (const mode of ['local', 'redis'] as const) {
       robot.close();
       const closed = await app.next('session_closed', (m) => m.sessionId === second.sessionId);
       assert.equal(closed.by, 'service');
+      // Across instances the session's end can reach the app's instance before the robot's departure does; once the
+      // app has seen the robot go, a new session is refused.
+      await app.next('presence', (m) => m.robotId === 'rover-2' && !m.online);
 
       app.send({ type: 'session_open', ref: 'o3', robotId: 'rover-2', endpoint: 'gateway' });
       assert.equal((await app.next('error', (m) => m.ref === 'o3')).code, 'robot_offline');
