@@ -190,8 +190,9 @@ test('random loss (a radio link): 2 % holds the rate; 10 % and 20 % lower it to 
     const rates = late(loss);
     const min = Math.min(...rates);
     const max = Math.max(...rates);
-    // The estimator starts at 2000 kbit/s; the floor is about a third of where the loss began.
-    assert.ok(min > 600, `${loss * 100} %: the rate fell to ${min.toFixed(0)} kbit/s (the minimum is 150)`);
+    // The estimator starts at 2000 kbit/s; the floor is 60 % of where the loss began: with retransmissions asked
+    // for once per measured round trip, a frame waiting for one costs little, and the picture keeps its detail.
+    assert.ok(min > 1100, `${loss * 100} %: the rate fell to ${min.toFixed(0)} kbit/s (the minimum is 150)`);
     assert.ok(
       max < 1500,
       `${loss * 100} %: the rate stayed at ${max.toFixed(0)} kbit/s (fewer packets per frame help)`,
