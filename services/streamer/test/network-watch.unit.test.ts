@@ -6,6 +6,7 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import { RTCPeerConnection } from 'werift';
 import { NetworkWatch, localAddresses, type InterfaceReader } from '../src/transport/network-watch.js';
 import { nudgeIce } from '../src/transport/werift/ice-nudge.js';
+import { raisePairRtt } from '../src/transport/werift/pair-rtt.js';
 
 const iface = (address: string, internal = false): NetworkInterfaceInfo =>
   ({
@@ -96,4 +97,31 @@ test('a real werift peer connection has the internals; before a pair is selected
   } finally {
     await pc.close();
   }
+});
+
+test("the selected pair's round trip is raised to what RTCP measured, never lowered (werift lowers it itself)", () => {
+  const nominated: { rtt?: number; remoteAddr: unknown; localCandidate: unknown; protocol: unknown } = {
+    rtt: 0.002,
+    remoteAddr: ['203.0.113.5', 50000],
+    localCandidate: {},
+    protocol: { request: () => Promise.resolve() },
+  };
+  const connection = {
+    localUsername: 'robo',
+    remoteUsername: 'app',
+    remotePassword: 'secret',
+    iceControlling: false,
+    buildRequest: () => ({}),
+    nominated: undefined as typeof nominated | undefined,
+  };
+  const pc = { iceTransports: [{ connection }] };
+  assert.equal(raisePairRtt(pc, 0.6), false, 'no pair selected yet');
+  connection.nominated = nominated;
+  assert.equal(raisePairRtt(pc, 0.6), true);
+  assert.equal(nominated.rtt, 0.6);
+  raisePairRtt(pc, 0.3);
+  assert.equal(nominated.rtt, 0.6);
+  raisePairRtt(pc, Number.NaN);
+  assert.equal(nominated.rtt, 0.6);
+  assert.equal(raisePairRtt({}, 1), false, 'not a werift peer connection');
 });

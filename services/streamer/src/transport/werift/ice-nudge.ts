@@ -7,7 +7,9 @@
 // Reads werift 0.24.4's ICE connection internals (private in its typings); a connection that does not have them is
 // left alone (the next consent request still comes).
 
-interface PairInternals {
+export interface PairInternals {
+  /** Seconds; werift measures it with ICE checks and consent responses only. */
+  rtt?: number;
   remoteAddr: unknown;
   localCandidate: unknown;
   protocol: {
@@ -15,7 +17,7 @@ interface PairInternals {
   };
 }
 
-interface ConnectionInternals {
+export interface ConnectionInternals {
   nominated?: PairInternals;
   localUsername: string;
   remoteUsername: string;
@@ -30,7 +32,7 @@ interface ConnectionInternals {
   }): unknown;
 }
 
-function connectionOf(pc: unknown): ConnectionInternals | null {
+export function connectionOf(pc: unknown): ConnectionInternals | null {
   const transports = (pc as { iceTransports?: { connection?: unknown }[] }).iceTransports;
   const c = transports?.[0]?.connection as Partial<ConnectionInternals> | undefined;
   if (

@@ -8,7 +8,13 @@
 //  - an ICE-restart offer is mistaken for renomination when the offer has an inactive m-line, so the restart is
 //    done by hand before the offer is applied, and the new checks are started after the answer;
 //  - werift's answer bundles m-lines the offer left out of its group (narrowed, see ../sdp.ts).
-import { MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RtcpRrPacket,
+  RtcpSrPacket,
+  type RTCRtpTransceiver,
+} from 'werift';
 import { TypedEmitter } from '@robostream/protocol/client';
 import type {
   IceCandidateInit,
@@ -34,6 +40,7 @@ import {
 import { nudgeIce } from './ice-nudge.js';
 import { routeRtcp } from './rtcp-feedback.js';
 import { answerReferenceTimes } from './receiver-rtt.js';
+import { raisePairRtt } from './pair-rtt.js';
 import { RetransmissionHistory } from './retransmission.js';
 import { WeriftSendTrack } from './send-track.js';
 import { SilenceWatchdog } from './silence-watchdog.js';
@@ -284,6 +291,16 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     };
   }
 
+  // werift's handler for the same report ran first (it subscribed when the transport was made): its senders' round
+  // trips are current.
+  private refreshPairRtt(): void {
+    const rtts = this.pc
+      .getTransceivers()
+      .map((t) => (t.sender as unknown as { rtt?: unknown }).rtt)
+      .filter((r): r is number => typeof r === 'number');
+    if (rtts.length > 0) raisePairRtt(this.pc, Math.max(...rtts));
+  }
+
   private subscribeRtcp(): void {
     if (this.rtcpSubscribed) return;
     const dtls = this.pc.dtlsTransports[0];
@@ -295,6 +312,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     });
     dtls.onRtcp.subscribe((packet) => {
       this.silence.heard();
+      if (packet instanceof RtcpRrPacket || packet instanceof RtcpSrPacket) this.refreshPairRtt();
       routeRtcp(
         packet,
         (ssrc) => this.senders.get(ssrc),
