@@ -143,6 +143,18 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
     );
     assert.match(overlay, /loss \d+\.\d%/);
     assert.match(overlay, /direct/);
+    // How late the picture is, from the frames' capture times: Chromium has them only with the round trip the
+    // robot's RTCP XR answers give it.
+    const latencyMs = await eventually(
+      async () => {
+        const v = await attr(page, `figure[data-camera="front"] [data-testid=stats]`, 'data-latency-ms');
+        return v ? Number(v) : undefined;
+      },
+      10_000,
+      'the capture-to-display latency on the overlay',
+    );
+    assert.ok(latencyMs >= 0 && latencyMs < 2000, `latency ${latencyMs} ms on a local stack`);
+    assert.match(await text(page, `figure[data-camera="front"] [data-testid=stats]`), /latency \d+ ms/);
     assert.equal(await attr(page, '[data-testid=path]', 'data-path'), 'direct');
     await shot('02-robot-view');
   });

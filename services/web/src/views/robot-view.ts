@@ -16,6 +16,7 @@ import { robotVoice } from '../robot-voice.js';
 import { GatewayPanel } from './gateway-panel.js';
 import { RecordingsPanel } from './recordings-panel.js';
 import { StatsOverlay, pathText } from './stats-overlay.js';
+import { FrameLatency } from '../frame-latency.js';
 import { decodeToken, tokenMay } from '../token.js';
 
 const OFFER_CAMERA_KEY = 'robostream.offerCamera';
@@ -35,6 +36,7 @@ interface Tile {
   el: HTMLElement;
   video: HTMLVideoElement;
   overlay: StatsOverlay;
+  latency: FrameLatency;
 }
 
 export class RobotView {
@@ -234,6 +236,7 @@ export class RobotView {
     this.panel?.dispose();
     this.levelOut.detach();
     this.levelIn.detach();
+    for (const t of this.tiles.values()) t.latency.stop();
   }
 
   /** Starts the sessions the robot's online endpoints allow; tears them down when it goes away. */
@@ -372,6 +375,8 @@ export class RobotView {
     const video = h('video', { muted: true, autoplay: true, playsinline: true, 'data-camera': camera });
     video.muted = true; // the attribute alone does not mute for autoplay purposes in every browser
     const overlay = new StatsOverlay();
+    const latency = new FrameLatency(video);
+    latency.start();
     const el = h(
       'figure',
       { class: 'tile', 'data-camera': camera },
@@ -381,7 +386,7 @@ export class RobotView {
     );
     el.addEventListener('click', () => this.showLarge(camera));
     this.grid.append(el);
-    this.tiles.set(camera, (t = { el, video, overlay }));
+    this.tiles.set(camera, (t = { el, video, overlay, latency }));
     if (this.mainCamera === null) this.showLarge(camera);
     else el.dataset['main'] = 'false';
     return t;
@@ -498,6 +503,7 @@ export class RobotView {
       t.overlay.update(
         s,
         s?.videos.find((v) => v.mid === mid),
+        t.latency.ms,
       );
     }
     this.renderState();

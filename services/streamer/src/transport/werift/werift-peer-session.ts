@@ -41,6 +41,7 @@ import { nudgeIce } from './ice-nudge.js';
 import { routeRtcp } from './rtcp-feedback.js';
 import { answerReferenceTimes } from './receiver-rtt.js';
 import { raisePairRtt } from './pair-rtt.js';
+import { fixSenderReportClock } from './sender-report-clock.js';
 import { RetransmissionHistory } from './retransmission.js';
 import { WeriftSendTrack } from './send-track.js';
 import { SilenceWatchdog } from './silence-watchdog.js';
@@ -167,6 +168,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
           )
         : null,
     );
+    fixSenderReportClock(t.sender);
     this.senders.set(t.sender.ssrc, send);
     this.sendersByMid.set(mid, send);
     return send;
