@@ -2,8 +2,11 @@
 // resource), as players do, against the whole streamer service in direct mode (embedded signaling, real
 // GStreamer, werift on both ends). Prints RSS and heap after a warm-up, after 100 and after SESSIONS (default
 // 1,000), each after a full GC: what one session leaves behind shows as growth between the last two.
-// Run: npm run bench -- streamer/soak   (SESSIONS=200 for a shorter run)
+// Run: npm run bench -- streamer/soak   (SESSIONS=200 for a shorter run; SOAK_HEAP_SNAPSHOTS=<dir> also writes a heap
+// snapshot at each of the two points, to compare in Chrome DevTools' Memory tab)
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { RTCPeerConnection, useH264, useOPUS, type RTCRtpTransceiver } from 'werift';
 import { detectEncoders, loadConfig } from '@robostream/streamer';
@@ -77,6 +80,13 @@ async function oneSession(): Promise<void> {
   const del = await fetch(resource, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
   if (!del.ok) throw new Error(`WHEP DELETE: ${del.status}`);
   await pc.close();
+  // The players' fetches leave resource-timing entries in this process (up to 250): not the streamer's memory.
+  performance.clearResourceTimings();
+}
+
+function snapshot(name: string): void {
+  const dir = process.env.SOAK_HEAP_SNAPSHOTS;
+  if (dir) console.log(`heap snapshot: ${writeHeapSnapshot(join(dir, `soak-${name}.heapsnapshot`))}`);
 }
 
 const started = performance.now();
@@ -84,8 +94,10 @@ for (let i = 0; i < WARMUP; i++) await oneSession();
 const base = await settle();
 for (let i = 0; i < 100; i++) await oneSession();
 const at100 = await settle();
+snapshot('after-100');
 for (let i = 100; i < SESSIONS; i++) await oneSession();
 const atN = await settle();
+snapshot(`after-${SESSIONS}`);
 await streamer.close();
 
 const f = (n: number): string => n.toFixed(1);
