@@ -10,6 +10,8 @@
 //  - werift's answer bundles m-lines the offer left out of its group (narrowed, see ../sdp.ts).
 import { MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
 import { TypedEmitter } from '@robostream/protocol/client';
+import { withoutImplicitStun } from '@robostream/protocol/ice-server-probe';
+import type { IceServerConfig } from '../../config.js';
 import type {
   IceCandidateInit,
   OfferedMedia,
@@ -60,6 +62,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
   private iceRestartPending = false;
   private offeredBundle: string[] | null = null;
   private readonly playoutDelayMaxMs: number | null;
+  private readonly iceServers: IceServerConfig[];
 
   constructor(
     readonly id: string,
@@ -67,10 +70,12 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
   ) {
     super();
     this.playoutDelayMaxMs = options.playoutDelayMaxMs;
+    this.iceServers = options.iceServers;
     const { minKbps, maxKbps, startKbps } = options.bandwidth;
     this.estimator = new BandwidthEstimator({ minKbps, maxKbps }, startKbps);
     this.pc = new RTCPeerConnection({
-      // Always explicit: werift's default is a public STUN host, unreachable from many robots.
+      // Always explicit: werift's default is a public STUN host, unreachable from many robots (and without a
+      // stun: URL here it would still query that host: createAnswer() stops it).
       iceServers: options.iceServers,
       iceTransportPolicy: options.iceTransportPolicy,
       // One transport for every m-line: one TURN allocation, not one per media section.
@@ -193,6 +198,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
 
   async createAnswer(): Promise<string> {
     const answer = await this.pc.createAnswer();
+    withoutImplicitStun(this.pc, this.iceServers);
     await this.pc.setLocalDescription(answer);
     const local = this.pc.localDescription;
     if (!local) throw new Error('no local description after setLocalDescription');
