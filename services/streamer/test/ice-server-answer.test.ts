@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { RTCPeerConnection } from 'werift';
 import { loadConfig } from '../src/config.js';
 import { StreamerCore } from '../src/core/streamer-core.js';
+import { withoutImplicitStun } from '@robostream/protocol/ice-server-probe';
 import { freeUdpPort } from '../../../test/support/coturn.js';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
@@ -83,5 +84,37 @@ describe('the answer does not wait for an ICE server werift cannot use', { timeo
         await core.close();
       }
     });
+  }
+});
+
+test("without a stun: URL werift's own default (stun.l.google.com) is not queried; a given one is kept", async () => {
+  // werift fills in stun.l.google.com:19302 whenever no stun: URL is given and waits up to 5 s for it while
+  // gathering: on a robot whose UDP to the internet is blocked, every answer would wait that long.
+  for (const [servers, kept] of [
+    [[{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'c' }], false],
+    [[{ urls: 'stun:127.0.0.1:3478' }], true],
+  ] as const) {
+    const pc = new RTCPeerConnection({
+      iceServers: servers.map((s) => ({ ...s })),
+      bundlePolicy: 'max-bundle',
+    });
+    try {
+      pc.addTransceiver('video', { direction: 'sendonly' });
+      const agents = pc.dtlsTransports.map((d) => d.iceTransport.connection);
+      assert.ok(
+        agents.length > 0 && agents.every((a) => a.stunServer !== undefined),
+        'werift set a STUN server',
+      );
+      withoutImplicitStun(
+        pc,
+        servers.map((s) => ({ urls: s.urls })),
+      );
+      assert.deepEqual(
+        agents.map((a) => a.stunServer),
+        agents.map(() => (kept ? ['127.0.0.1', 3478] : undefined)),
+      );
+    } finally {
+      await pc.close();
+    }
   }
 });
