@@ -2,6 +2,8 @@
 // where nothing answers: unreachable servers are left out quickly, reachable ones kept, results cached.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
 import { IceServerProbe, parseIceUrl, probeIceUrl } from '../src/node/ice-server-probe.js';
 import { freeUdpPort, startCoturn, type Coturn } from '../../../test/support/coturn.js';
 
@@ -79,4 +81,37 @@ test('usableNow() never waits: unknown URLs are kept and probed, known-dead ones
   assert.deepEqual(probe.usableNow(servers), [
     { urls: ['turn:198.51.100.7:3478'], username: 'u', credential: 'c' },
   ]);
+});
+
+/** A UDP socket bound to `address:port` (0: any free port). */
+async function udpSocket(address: string, port = 0): Promise<Socket> {
+  const s = createSocket('udp4');
+  s.bind(port, address);
+  await once(s, 'listening');
+  return s;
+}
+
+test('a TURN server whose answers come from another address than the one asked is not usable', async () => {
+  // Docker's UDP proxy, seen from a container that reaches a published port at the host's address: the request
+  // goes to one address, the 401 comes back from the host's address on the container's network (same port).
+  // werift ignores such answers and retransmits for 6.35 s before it gives up, so the probe must not count them.
+  const asked = await udpSocket('127.0.0.1');
+  const { port } = asked.address();
+  const other = await udpSocket('127.0.0.2', port);
+  let replyFrom: Socket = other;
+  asked.on('message', (msg, rinfo) => {
+    const reply = Buffer.alloc(20);
+    reply.writeUInt16BE(0x0113, 0); // Allocate error response (an unauthenticated Allocate gets a 401)
+    msg.copy(reply, 4, 4, 20); // magic cookie and transaction id
+    replyFrom.send(reply, rinfo.port, rinfo.address);
+  });
+  try {
+    const target = { scheme: 'turn', host: '127.0.0.1', port, transport: 'udp' } as const;
+    assert.equal(await probeIceUrl(target, 400), false, 'answered from 127.0.0.2');
+    replyFrom = asked;
+    assert.equal(await probeIceUrl(target, 400), true, 'answered from the address asked');
+  } finally {
+    asked.close();
+    other.close();
+  }
 });

@@ -4,7 +4,7 @@
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { SignalingClient, type WebSocketCtor } from '@robostream/protocol/client';
-import type { StreamerConfig } from './config.js';
+import type { IceServerConfig, StreamerConfig } from './config.js';
 import { StreamerCore, type StreamerCoreDeps } from './core/streamer-core.js';
 import { startHttpServer } from './http/http-server.js';
 import { StreamerMetrics } from './http/metrics.js';
@@ -100,6 +100,8 @@ export async function startStreamerService(
     client.on('fatal', (f) =>
       log.error({ signaling: label, code: f.code, reason: f.reason }, 'signaling refused the robot'),
     );
+    // The servers signaling hands out are probed as soon as they are known, so that no session waits for it.
+    client.on('welcome', () => core.warmIceServers(client.iceServers as IceServerConfig[]));
     await endpoint.attach(client, label);
     // Not awaited to the end: a cloud service that is down must not hold the robot's start-up (LAN, direct
     // mode and media keep working); the client keeps retrying with backoff.

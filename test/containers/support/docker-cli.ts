@@ -40,19 +40,27 @@ export const IMAGES = {
 } as const;
 export type ImageName = keyof typeof IMAGES;
 
-const built = new Map<ImageName, Promise<void>>();
+const built = new Map<string, Promise<void>>();
 
 /**
  * Builds the named images from docker/ (once per test process). BuildKit's layer cache makes an unchanged
  * image a few seconds' check rather than a rebuild.
  */
 export async function buildImages(...names: ImageName[]): Promise<void> {
+  await buildImagesTagged(TEST_TAG, names);
+}
+
+/**
+ * The same images under another tag (ROBOSTREAM_TAG): a bench run from one checkout must not retag the `test`
+ * images a container test of another checkout is about to start.
+ */
+export async function buildImagesTagged(tag: string, names: ImageName[]): Promise<void> {
   for (const name of names) {
-    let p = built.get(name);
+    const ref = IMAGES[name].tag.replace(/:[^:]+$/, `:${tag}`);
+    let p = built.get(ref);
     if (!p) {
-      const { dockerfile, tag } = IMAGES[name];
-      p = docker(['build', '-q', '-f', dockerfile, '-t', tag, '.']).then(() => undefined);
-      built.set(name, p);
+      p = docker(['build', '-q', '-f', IMAGES[name].dockerfile, '-t', ref, '.']).then(() => undefined);
+      built.set(ref, p);
     }
     await p;
   }

@@ -5,6 +5,7 @@
  */
 import { RTCPeerConnection, type RTCIceServer } from 'werift';
 import type { IceCandidate } from '@robostream/protocol';
+import { withoutImplicitStun } from '@robostream/protocol/ice-server-probe';
 import type { PeerState, RobotSession, SessionContext, SessionEnd } from '@robostream/protocol/client';
 import type { GatewayMetrics } from '../hub/metrics.js';
 import type { AppLink } from '../links/app-link.js';
@@ -45,7 +46,7 @@ export class DataChannelSession implements RobotSession {
     private readonly o: DataChannelSessionOptions,
   ) {
     this.pc = new RTCPeerConnection({
-      // Always explicit (werift's default is a public STUN host), from signaling: TURN REST credentials.
+      // From signaling: TURN REST credentials (werift's implicit public STUN host is left out in answer()).
       iceServers: ctx.iceServers.map((s) => ({ ...s }) as RTCIceServer),
       iceTransportPolicy: o.iceTransportPolicy,
       // One transport for everything: a single TURN allocation.
@@ -108,7 +109,9 @@ export class DataChannelSession implements RobotSession {
       this.ctx.log.info({}, 'ICE restart (new offer)');
     }
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
-    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    const answer = await this.pc.createAnswer();
+    withoutImplicitStun(this.pc, this.ctx.iceServers);
+    await this.pc.setLocalDescription(answer);
     const local = this.pc.localDescription;
     if (!local) throw new Error('no local description after setLocalDescription');
     return local.sdp;

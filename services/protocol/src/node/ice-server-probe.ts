@@ -4,8 +4,11 @@
 // a container, a robot on a network that blocks UDP 3478) delayed every session's first frame by about 6 s.
 //
 // Each server is probed with one STUN request (an unauthenticated Allocate for TURN, which coturn answers with
-// 401, or a Binding for STUN; any response with our transaction id proves the path), or a TCP connect for
-// `?transport=tcp`. Results are kept for `refreshMs` and refreshed in the background, so warm sessions never wait;
+// 401, or a Binding for STUN; a response with our transaction id proves the path), or a TCP connect for
+// `?transport=tcp`. Over UDP only a response from the very address the request went to counts: werift ignores
+// any other (RFC 7675) and retransmits for 6.35 s before it gives up. Docker's UDP proxy does exactly that to a
+// container reaching a published port at the host's address (compose's TURN_HOST): the reply leaves the proxy's
+// wildcard socket from the host's address on the container's network, not from the address asked. Results are kept for `refreshMs` and refreshed in the background, so warm sessions never wait;
 // a cold session waits at most `timeoutMs`. A server that stops answering is left out until it answers again.
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -79,6 +82,7 @@ function probeUdp(t: ProbeTarget, timeoutMs: number): Promise<boolean> {
     const tid = randomBytes(12);
     const request = stunRequest(t.scheme === 'stun' ? 'binding' : 'allocate', tid);
     let done = false;
+    let resend: ReturnType<typeof setInterval> | undefined;
     const finish = (ok: boolean): void => {
       if (done) return;
       done = true;
@@ -91,11 +95,17 @@ function probeUdp(t: ProbeTarget, timeoutMs: number): Promise<boolean> {
     socket.on('message', (msg) => {
       if (isStunResponseTo(msg, tid)) finish(true);
     });
+    // Also ECONNREFUSED from an ICMP port-unreachable: nothing listens there.
     socket.on('error', () => finish(false));
-    const send = (): void => socket.send(request, t.port, t.host, (err) => err && finish(false));
-    // UDP: a second and third copy in case the first is lost.
-    const resend = setInterval(send, Math.max(100, timeoutMs / 4));
-    send();
+    // A connected socket: the kernel delivers datagrams from the server's address and port only, the same
+    // check werift makes on its STUN and TURN responses.
+    socket.connect(t.port, t.host, () => {
+      if (done) return;
+      const send = (): void => socket.send(request, (err) => err && finish(false));
+      // UDP: a second and third copy in case the first is lost.
+      resend = setInterval(send, Math.max(100, timeoutMs / 4));
+      send();
+    });
   });
 }
 
@@ -223,3 +233,22 @@ function keep<S extends IceServerLike>(servers: S[], ok: Map<string, boolean>): 
 const urlsOf = (servers: IceServerLike[]): string[] => [
   ...new Set(servers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]))),
 ];
+
+/** A werift peer connection, as far as its ICE agents' STUN server goes (typed without importing werift). */
+export interface WeriftIceAgents {
+  readonly dtlsTransports: readonly {
+    readonly iceTransport: { readonly connection: { stunServer?: unknown } };
+  }[];
+}
+
+/**
+ * werift queries stun.l.google.com:19302 whenever its servers hold no stun: URL, and its answer waits for that
+ * query: up to 5 s on a robot whose DNS answers but whose UDP to the internet is blocked, which the probe cannot
+ * prevent (that server is nowhere in the list it filters). Without a stun: URL among `servers` (none configured,
+ * or none answering) the agents make no server-reflexive query at all. Call it once the peer connection has its
+ * transport (after setRemoteDescription for an answerer) and before setLocalDescription, which gathers.
+ */
+export function withoutImplicitStun(pc: WeriftIceAgents, servers: IceServerLike[]): void {
+  if (urlsOf(servers).some((u) => /^stuns?:/i.test(u))) return;
+  for (const dtls of pc.dtlsTransports) dtls.iceTransport.connection.stunServer = undefined;
+}

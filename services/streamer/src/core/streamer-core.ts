@@ -129,8 +129,12 @@ export class StreamerCore {
     if (this.viewerMap.has(id)) throw new Error(`viewer ${id} already exists`);
     const offeredMedia = parseOfferedMedia(offerSdp);
     const videoCodec = this.chooseVideoCodec(offeredMedia);
+    // Where an answer's time goes (the 'viewer opened' line): ICE server probe, offer applied, answer with gathering.
+    const t0 = performance.now();
+    const ms: { iceServers: number; offer: number; answer: number } = { iceServers: 0, offer: 0, answer: 0 };
     // Only servers that answer: werift waits out every unreachable one before its first connectivity check.
     const iceServers = await this.iceProbe.usable(options.iceServers ?? this.config.iceServers);
+    ms.iceServers = Math.round(performance.now() - t0);
     const session = this.createSession(id, {
       iceServers,
       iceTransportPolicy: options.iceTransportPolicy ?? 'all',
@@ -146,6 +150,7 @@ export class StreamerCore {
     let viewer: ViewerSession | null = null;
     try {
       const offered = await session.applyOffer(offerSdp);
+      ms.offer = Math.round(performance.now() - t0);
       const cameras = [...(options.videoSources ?? this.hub.videoSourceIds)];
       const sends: {
         mid: string;
@@ -182,6 +187,7 @@ export class StreamerCore {
       viewer = new ViewerSession(id, videoCodec, session, this.log, bindings, '', options.failedGraceMs ?? 0);
       for (const work of sinkWork) work();
       viewer.answerSdp = await session.createAnswer();
+      ms.answer = Math.round(performance.now() - t0);
       // Subscribing starts (or keeps) the shared pipelines warming while ICE and DTLS complete.
       for (const t of tracks) {
         const pipeline = t.pipelineFor();
@@ -201,7 +207,10 @@ export class StreamerCore {
     const v = viewer;
     this.viewerMap.set(id, v);
     v.onClose(() => this.viewerMap.delete(id));
-    this.log.info({ viewer: id, videoCodec, bindings, appMedia: options.appMedia ?? true }, 'viewer opened');
+    this.log.info(
+      { viewer: id, videoCodec, bindings, appMedia: options.appMedia ?? true, ms },
+      'viewer opened',
+    );
     return v;
   }
 

@@ -16,6 +16,8 @@ import {
   type RTCRtpTransceiver,
 } from 'werift';
 import { TypedEmitter } from '@robostream/protocol/client';
+import { withoutImplicitStun } from '@robostream/protocol/ice-server-probe';
+import type { IceServerConfig } from '../../config.js';
 import type {
   IceCandidateInit,
   OfferedMedia,
@@ -69,6 +71,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
   private iceRestartPending = false;
   private offeredBundle: string[] | null = null;
   private readonly playoutDelayMaxMs: number | null;
+  private readonly iceServers: IceServerConfig[];
 
   constructor(
     readonly id: string,
@@ -76,10 +79,12 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
   ) {
     super();
     this.playoutDelayMaxMs = options.playoutDelayMaxMs;
+    this.iceServers = options.iceServers;
     const { minKbps, maxKbps, startKbps } = options.bandwidth;
     this.estimator = new BandwidthEstimator({ minKbps, maxKbps }, startKbps);
     this.pc = new RTCPeerConnection({
-      // Always explicit: werift's default is a public STUN host, unreachable from many robots.
+      // Always explicit: werift's default is a public STUN host, unreachable from many robots (and without a
+      // stun: URL here it would still query that host: createAnswer() stops it).
       iceServers: options.iceServers,
       iceTransportPolicy: options.iceTransportPolicy,
       // One transport for every m-line: one TURN allocation, not one per media section.
@@ -203,6 +208,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
 
   async createAnswer(): Promise<string> {
     const answer = await this.pc.createAnswer();
+    withoutImplicitStun(this.pc, this.iceServers);
     await this.pc.setLocalDescription(answer);
     const local = this.pc.localDescription;
     if (!local) throw new Error('no local description after setLocalDescription');

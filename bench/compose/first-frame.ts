@@ -1,0 +1,243 @@
+// First frame in the `docker compose up` stack (issue 12): the project's images built from this checkout, compose.yaml
+// brought up under a project name of its own, and Chromium on the host as a user's browser would be, measuring
+//  - web app: the console served by the edge, signed in, robot list live; click the simulated robot -> the front
+//    camera's first frame presented in its <video> (requestVideoFrameCallback), timed inside the page;
+//  - WHEP: the reference WHEP player of the streamer tests (services/streamer/test/support/browser/media-app.ts)
+//    POSTs a complete offer to the edge -> first decoded frame (inbound-rtp framesDecoded > 0), timed in the page.
+// One cold run each (the source pipeline may have to start), then RUNS (default 10) measured runs; p50/p90 of those.
+// The stack goes down at the end, on failure and on Ctrl-C. LOG_LEVEL (default warn) is the stack's; with
+// BENCH_KEEP_LOGS=1 the simulated robot's log is written to bench-results/compose/sim-streamer.log.
+// Run: npm run bench -- compose/first-frame
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { ComposeStack } from '../../test/containers/support/compose.js';
+import {
+  buildImagesTagged,
+  containerLogs,
+  docker,
+  dockerHostAddress,
+  freePort,
+  REPO_ROOT,
+} from '../../test/containers/support/docker-cli.js';
+import { launchChromium } from '../../test/support/chromium.js';
+import { TestKeys } from '../../test/support/tokens.js';
+import { MediaAppPage, launchMediaAppBrowser } from '../../services/streamer/test/support/signaling-page.js';
+import { summarize } from '../support/stats.js';
+
+const RUNS = Math.max(1, Number(process.env.RUNS ?? 10));
+const ROBOT = 'sim-robot';
+const ROBOT_BUTTON = `[data-robot="${ROBOT}"]`;
+const FRONT = 'video[data-camera="front"]';
+/** Images of this bench's own tag: building them never retags the `test` images a container test may be running. */
+const TAG = 'bench';
+/** A liveness bound for one run (not a speed criterion: a run that takes longer failed). */
+const RUN_TIMEOUT_MS = 30_000;
+
+/** A /24 no Docker network of this machine uses (compose's default 172.31.240.0/24 may be another stack's). */
+async function freeSubnet(): Promise<string> {
+  const { stdout } = await docker(['network', 'ls', '-q']);
+  const ids = stdout.split('\n').filter(Boolean);
+  const used = new Set<string>();
+  if (ids.length > 0) {
+    const r = await docker(['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids]);
+    for (const s of r.stdout.split(/\s+/)) if (s) used.add(s.replace(/\.\d+\/\d+$/, ''));
+  }
+  for (let third = 200; third < 250; third++) {
+    const prefix = `172.31.${third}`;
+    if (!used.has(prefix)) return `${prefix}.0/24`;
+  }
+  throw new Error('no free 172.31.x.0/24 for the bench stack');
+}
+
+function line(name: string, cold: number, warm: number[]): string {
+  const s = summarize(warm);
+  return (
+    `${name}: cold ${cold.toFixed(0)} ms; ${s.n} runs p50 ${s.p50.toFixed(0)} ms, p90 ${s.p90.toFixed(0)} ms, ` +
+    `min ${Math.min(...warm).toFixed(0)}, max ${s.max.toFixed(0)}`
+  );
+}
+
+/** Click the robot in the console -> its front camera's first presented frame, timed inside the page. */
+async function webFirstFrame(page: Page): Promise<number> {
+  return page.evaluate(
+    async ([button, front, timeoutMs]) => {
+      // No named helper functions in here: tsx's esbuild wraps them in a __name() call the page does not have.
+      const deadline = performance.now() + timeoutMs;
+      const t0 = performance.now();
+      (document.querySelector(button) as HTMLElement).click();
+      let el = document.querySelector<HTMLVideoElement>(front);
+      while (!el) {
+        if (performance.now() > deadline) throw new Error('no front video element');
+        await new Promise((r) => setTimeout(r, 2));
+        el = document.querySelector<HTMLVideoElement>(front);
+      }
+      const video = el;
+      return await Promise.race([
+        new Promise<number>((resolve) =>
+          video.requestVideoFrameCallback(() => resolve(performance.now() - t0)),
+        ),
+        new Promise<number>((_, reject) =>
+          setTimeout(() => reject(new Error('no front frame presented')), deadline - performance.now()),
+        ),
+      ]);
+    },
+    [ROBOT_BUTTON, FRONT, RUN_TIMEOUT_MS] as const,
+  );
+}
+
+interface WhepRun {
+  ms: number;
+  resource: string | null;
+}
+
+/** The WHEP player: complete offer, POST, answer -> first decoded frame, timed inside the page. */
+async function whepFirstFrame(page: MediaAppPage, url: string, token: string): Promise<WhepRun> {
+  return page.page.evaluate(
+    async ([u, t, timeoutMs]) => {
+      const app = (
+        window as unknown as {
+          mediaApp: {
+            whepPlay(
+              u: string,
+              t: string,
+            ): Promise<{ status: number; body: string; resource: string | null }>;
+            stats(): Promise<{ framesDecoded: number }>;
+          };
+        }
+      ).mediaApp;
+      const t0 = performance.now();
+      const res = await app.whepPlay(u, t);
+      if (res.status !== 201) throw new Error(`WHEP POST answered ${res.status}: ${res.body}`);
+      while ((await app.stats()).framesDecoded === 0) {
+        if (performance.now() - t0 > timeoutMs) throw new Error('no frame decoded from WHEP');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return { ms: performance.now() - t0, resource: res.resource };
+    },
+    [url, token, RUN_TIMEOUT_MS] as const,
+  );
+}
+
+async function main(): Promise<void> {
+  const keys = new TestKeys();
+  const project = `robostream-bench-ff-${process.pid}`;
+  const logLevel = process.env.LOG_LEVEL ?? 'warn';
+  console.log(`building images (tag ${TAG}) ...`);
+  await buildImagesTagged(TAG, ['signaling', 'edge', 'robot']);
+  const httpPort = await freePort();
+  const stack = new ComposeStack(project, {
+    ROBOSTREAM_TAG: TAG,
+    ROBOSTREAM_HTTP_PORT: String(httpPort),
+    ROBOSTREAM_PUBLIC_KEY: keys.publicPem,
+    ROBOSTREAM_SUBNET: await freeSubnet(),
+    TURN_SECRET: randomBytes(24).toString('hex'),
+    TURN_HOST: await dockerHostAddress(),
+    TURN_PORT: String(await freePort()),
+    SIM_ROBOT_ID: ROBOT,
+    SIM_ROBOT_TOKEN: await keys.robot(ROBOT, 3600),
+    LOG_LEVEL: logLevel,
+  });
+
+  let downed: Promise<void> | null = null;
+  const down = (): Promise<void> =>
+    (downed ??= stack
+      .run(['down', '--volumes', '--remove-orphans', '--timeout', '5'], 120_000)
+      .then(
+        () => undefined,
+        (err: Error) => console.error(`compose down failed: ${err.message}`),
+      )
+      .finally(() => stack.removeEnvFile()));
+  let interrupted = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.on(sig, () => {
+      if (interrupted) return;
+      interrupted = true;
+      console.error(`${sig}: taking the stack down`);
+      void down().finally(() => process.exit(130));
+    });
+
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    console.log(`compose project ${project} up ...`);
+    await stack.run(['up', '--wait', '--wait-timeout', '180', '--no-build']);
+    const origin = `http://localhost:${httpPort}`;
+
+    // Web app: a fresh page per run (the console opens its sessions on click; leaving the page ends them).
+    const chromium = await launchChromium({
+      profilePrefix: 'robostream-bench-compose-',
+      viewport: { width: 1280, height: 800 },
+    });
+    closers.push(() => chromium.close());
+    const webToken = await keys.appWith('bench-web', { [ROBOT]: ['view', 'talk', 'drive'] }, 3600);
+    const webRun = async (): Promise<number> => {
+      const page = await chromium.context.newPage();
+      try {
+        await page.goto(`${origin}/#token=${webToken}`);
+        // The robot listed with its media endpoint (the gateway may register first).
+        await page.waitForFunction(
+          (sel) => /media/.test(document.querySelector(sel)?.textContent ?? ''),
+          ROBOT_BUTTON,
+          { timeout: 60_000 },
+        );
+        return await webFirstFrame(page);
+      } finally {
+        // pagehide ends the console's sessions at once, so the robot's seat is free for the next run.
+        await page.goto('about:blank').catch(() => undefined);
+        await page.close();
+      }
+    };
+    const webCold = await webRun();
+    const web: number[] = [];
+    for (let i = 0; i < RUNS; i++) web.push(await webRun());
+    console.log(line('web app (click robot -> first frame presented)', webCold, web));
+
+    // WHEP through the edge, from a page on another origin (CORS), as any player would.
+    const player = await launchMediaAppBrowser();
+    closers.push(() => player.close());
+    const whepToken = await keys.appWith('bench-whep', { [ROBOT]: ['view'] }, 3600);
+    const whepUrl = `${origin}/v1/robots/${ROBOT}/whep`;
+    const whepRun = async (): Promise<number> => {
+      const page = await MediaAppPage.open(player);
+      try {
+        const r = await whepFirstFrame(page, whepUrl, whepToken);
+        if (r.resource) await page.whepStop(r.resource, whepToken);
+        return r.ms;
+      } finally {
+        await page.close();
+      }
+    };
+    const whepCold = await whepRun();
+    const whep: number[] = [];
+    for (let i = 0; i < RUNS; i++) whep.push(await whepRun());
+    console.log(line('WHEP (POST offer -> first frame decoded)', whepCold, whep));
+
+    if (process.env.BENCH_KEEP_LOGS === '1') {
+      const dir = join(REPO_ROOT, 'bench-results', 'compose');
+      mkdirSync(dir, { recursive: true });
+      for (const service of ['sim-streamer', 'sim-gateway']) {
+        const file = join(dir, `${service}.log`);
+        writeFileSync(file, await containerLogs(await stack.containerOf(service)));
+        console.log(`${service} log: ${file}`);
+      }
+    }
+    const w = summarize(web);
+    const p = summarize(whep);
+    console.log(
+      `compose-first-frame web_p50_ms=${w.p50.toFixed(0)} web_p90_ms=${w.p90.toFixed(0)} ` +
+        `whep_p50_ms=${p.p50.toFixed(0)} whep_p90_ms=${p.p90.toFixed(0)} runs=${RUNS}`,
+    );
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    await down();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);
