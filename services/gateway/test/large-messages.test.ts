@@ -110,6 +110,8 @@ test('5 MB service -> app and app -> service over websockets, intact, while comm
       60_000,
     );
     const down = performance.now() - started;
+    // Round trips of commands sent while it was in transfer (not while this test hashes it below).
+    const duringDown = d.rtt.slice(from);
     assert.equal(sha256(ev.payload), mapHash, 'the event arrived intact');
     assert.equal(ev.service, 'mapper');
     const atWatcher = await watcher.wait('event', (m) => (m.payload as { name?: string }).name === 'cloud-7');
@@ -118,7 +120,6 @@ test('5 MB service -> app and app -> service over websockets, intact, while comm
     const eventIdx = op.got.indexOf(ev);
     assert.ok(estopSentAt > 0 && estopIdx >= 0 && estopIdx < eventIdx, 'the e-stop arrived before the 5 MB event');
     assert.ok(r.estops.length === 1, 'the robot program got the e-stop');
-    const duringDown = d.rtt.slice(from);
 
     // App -> service: a 5 MB command, answered; commands keep their turn meanwhile.
     const from2 = d.sampleFrom();
@@ -132,10 +133,10 @@ test('5 MB service -> app and app -> service over websockets, intact, while comm
     assert.equal(answer.type, 'reply', JSON.stringify(answer));
     const reply = answer as Extract<GatewayToApp, { type: 'reply' }>;
     const up = performance.now() - started2;
+    const duringUp = d.rtt.slice(from2);
     assert.equal(reply.ok, true);
     const got = r.commands.find((c) => c.id === 'upload-1')!;
     assert.equal(sha256(got.payload), uploadHash, 'the command arrived intact');
-    const duringUp = d.rtt.slice(from2);
     const ordinaryDuring = r.commands.filter((c) => c.id.startsWith('d') && c.at > started2 && c.at < got.at);
 
     console.log(`[large-messages ws] ${bytes} bytes service -> app in ${down.toFixed(0)} ms; app -> service in ${up.toFixed(0)} ms`);

@@ -32,6 +32,7 @@ import {
   type Admission,
   type AppChunk,
   type ChunkFrame,
+  type GatewayErrorCode,
   type ServiceChunk,
   GATEWAY_ENVELOPE_VERSION as v,
   type AppToGateway,
@@ -158,15 +159,21 @@ export class Hub {
     if (r.kind === 'refused') return s.error(r.code, r.message, r.id);
     if (r.kind !== 'complete') return;
     this.o.metrics.count('service', 'in', 'reassembled');
-    const d = serviceToGateway.decode(r.frame);
-    if (!d.ok) return s.error(d.code, d.message, r.id);
-    const msg = d.msg;
-    if (msg.type !== 'telemetry' && msg.type !== 'event' && msg.type !== 'reply') {
-      const message = `a chunked message from a service is telemetry, an event or a reply, not ${msg.type}`;
-      return s.error('bad_message', message, r.id);
-    }
-    this.o.tap?.({ at: tapNow(), origin: 'service', service: name, message: msg });
-    routeFromService(s, name, msg, this.links, this.o.metrics);
+    const reply = (code: GatewayErrorCode, message: string) => s.error(code, message, r.id);
+    laterTurn(s.log, reply, () => {
+      const d = serviceToGateway.decode(r.frame);
+      if (!d.ok) return s.error(d.code, d.message, r.id);
+      const msg = d.msg;
+      if (msg.type !== 'telemetry' && msg.type !== 'event' && msg.type !== 'reply') {
+        const message = `a chunked message from a service is telemetry, an event or a reply, not ${msg.type}`;
+        return s.error('bad_message', message, r.id);
+      }
+      laterTurn(s.log, reply, () => {
+        if (this.services.get(name) !== s) return; // the program went away meanwhile
+        this.o.tap?.({ at: tapNow(), origin: 'service', service: name, message: msg });
+        routeFromService(s, name, msg, this.links, this.o.metrics);
+      });
+    });
   }
 
   private onHello(s: ServiceSession, name: string, maxMessageBytes: number | undefined): void {
@@ -367,13 +374,18 @@ export class Hub {
     if (r.kind === 'refused') return l.error(r.code, r.message, r.id, r.service);
     if (r.kind !== 'complete') return;
     this.o.metrics.count('app', 'in', 'reassembled');
-    const d = appToGateway.decode(r.frame);
-    if (!d.ok) return l.error(d.code, d.message, r.id, r.service);
-    if (d.msg.type !== 'command' || d.msg.service !== r.service) {
-      const message = 'a chunked message from an app is a command to the service its chunks name';
-      return l.error('bad_message', message, r.id, r.service);
-    }
-    this.routeFromApp(l, claims, d.msg);
+    const reply = (code: GatewayErrorCode, message: string) => l.error(code, message, r.id, r.service);
+    laterTurn(l.log, reply, () => {
+      const d = appToGateway.decode(r.frame);
+      if (!d.ok) return l.error(d.code, d.message, r.id, r.service);
+      const msg = d.msg;
+      if (msg.type !== 'command' || msg.service !== r.service) {
+        const message = 'a chunked message from an app is a command to the service its chunks name';
+        return l.error('bad_message', message, r.id, r.service);
+      }
+      // Lock and service are checked again there: either may have changed during the transfer.
+      laterTurn(l.log, reply, () => this.routeFromApp(l, claims, msg));
+    });
   }
 
   /**
@@ -504,6 +516,18 @@ export class Hub {
     }
     for (const s of this.services.all()) s.link.close(GatewayCloseCode.GoingAway, 'shutting_down');
   }
+}
+
+/**
+ * Parsing a reassembled message of megabytes and encoding it again each take tens of ms: each runs in its own
+ * event-loop turn, so that the frames that arrived meanwhile (an e-stop, a command) are handled in between.
+ */
+function laterTurn(
+  log: Logger,
+  reply: (code: GatewayErrorCode, message: string) => void,
+  step: () => void,
+): void {
+  setImmediate(() => guard(step, reply, log));
 }
 
 function idOf(m: AppToGateway): string | undefined {

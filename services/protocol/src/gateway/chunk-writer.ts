@@ -7,10 +7,23 @@
 import { GATEWAY_ENVELOPE_VERSION } from './common.js';
 import { CHUNK_DATA_BYTES, CHUNK_THRESHOLD_BYTES, MAX_CHUNKS } from './chunk-frame.js';
 
+/** Finds the next non-ASCII unit: the regex engine skips ASCII runs far faster than a loop over charCodeAt. */
+const NON_ASCII = /[^\x00-\x7f]/g;
+
+/** Index of the first non-ASCII unit of s at or after `from`, or s.length. */
+function nextNonAscii(s: string, from: number): number {
+  NON_ASCII.lastIndex = from;
+  return NON_ASCII.exec(s)?.index ?? s.length;
+}
+
 /** UTF-8 bytes of s[from, to) as TextEncoder and Buffer count them (a lone surrogate is 3, its replacement). */
 export function utf8Length(s: string, from = 0, to = s.length): number {
   let n = 0;
   for (let i = from; i < to; i++) {
+    const ascii = Math.min(nextNonAscii(s, i), to);
+    n += ascii - i;
+    i = ascii;
+    if (i >= to) break;
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
@@ -53,7 +66,21 @@ export function planChunks(
   const cuts: number[] = [0];
   let bytes = 0;
   let total = 0;
+  let ascii = -1; // end of the ASCII run the scan is in (found once per run, not once per chunk)
   for (let i = 0; i < frame.length;) {
+    // An ASCII run is one byte a unit: jump to the next cut or the next non-ASCII unit at once.
+    if (ascii < i) ascii = nextNonAscii(frame, i);
+    if (ascii > i) {
+      if (bytes === chunkBytes) {
+        cuts.push(i);
+        bytes = 0;
+      }
+      const take = Math.min(ascii - i, chunkBytes - bytes);
+      bytes += take;
+      total += take;
+      i += take;
+      continue;
+    }
     const c = frame.charCodeAt(i);
     let units = 1;
     let b: number;

@@ -9,3 +9,4 @@ export * from './chunk-frame.js';
 export * from './chunk-writer.js';
 export * from './chunk-reassembler.js';
 export * from './chunked-sender.js';
+export * from './large-message-link.js';
