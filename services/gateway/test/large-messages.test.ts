@@ -5,16 +5,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  GATEWAY_ENVELOPE_VERSION as v,
-  planChunks,
-  type GatewayToApp,
-  type ServiceVelocity,
-} from '@robostream/protocol/gateway';
-import { ServiceClient } from '../src/client/index.js';
+import { GATEWAY_ENVELOPE_VERSION as v, planChunks, type GatewayToApp } from '@robostream/protocol/gateway';
 import { summarize } from '../../../bench/support/stats.js';
 import { RawPeer, until, startTestGateway, type AppProbe, type TestGateway } from './helpers.js';
 import { largePayload, sha256 } from './support/large-payload.js';
+import { recordingRobot } from './support/recording-robot.js';
 
 const SMALL_CAP = 256 * 1024;
 let t: TestGateway;
@@ -25,21 +20,8 @@ before(async () => {
 });
 after(() => t.close());
 
-/** A robot program that answers commands at once and records velocity arrivals (one process, one clock). */
-async function robot(service: string, o: { maxMessageBytes?: number } = {}) {
-  const svc = new ServiceClient({ url: t.gw.localUrl, service, ...o });
-  const commands: Array<{ id: string; payload: unknown; at: number }> = [];
-  const velocity: Array<{ m: ServiceVelocity; at: number }> = [];
-  const estops: number[] = [];
-  svc.onCommand((cmd) => {
-    commands.push({ id: cmd.id, payload: cmd.payload, at: performance.now() });
-    return { ok: cmd.id };
-  });
-  svc.on('velocity', (m) => velocity.push({ m, at: Date.now() }));
-  svc.on('estop', () => estops.push(performance.now()));
-  await svc.ready();
-  return { svc, commands, velocity, estops };
-}
+const robot = (service: string, o: { maxMessageBytes?: number } = {}) =>
+  recordingRobot(t.gw.localUrl, service, o);
 
 /** Commands and velocity at 20 Hz from the operator; round-trip and one-way latencies while it runs. */
 function drive(op: AppProbe, service: string) {
@@ -118,7 +100,10 @@ test('5 MB service -> app and app -> service over websockets, intact, while comm
     assert.equal(sha256(atWatcher.payload), mapHash, 'and at the other link');
     const estopIdx = op.got.findIndex((m) => m.type === 'estop');
     const eventIdx = op.got.indexOf(ev);
-    assert.ok(estopSentAt > 0 && estopIdx >= 0 && estopIdx < eventIdx, 'the e-stop arrived before the 5 MB event');
+    assert.ok(
+      estopSentAt > 0 && estopIdx >= 0 && estopIdx < eventIdx,
+      'the e-stop arrived before the 5 MB event',
+    );
     assert.ok(r.estops.length === 1, 'the robot program got the e-stop');
 
     // App -> service: a 5 MB command, answered; commands keep their turn meanwhile.
@@ -139,11 +124,15 @@ test('5 MB service -> app and app -> service over websockets, intact, while comm
     assert.equal(sha256(got.payload), uploadHash, 'the command arrived intact');
     const ordinaryDuring = r.commands.filter((c) => c.id.startsWith('d') && c.at > started2 && c.at < got.at);
 
-    console.log(`[large-messages ws] ${bytes} bytes service -> app in ${down.toFixed(0)} ms; app -> service in ${up.toFixed(0)} ms`);
+    console.log(
+      `[large-messages ws] ${bytes} bytes service -> app in ${down.toFixed(0)} ms; app -> service in ${up.toFixed(0)} ms`,
+    );
     console.log(`[large-messages ws] command round trip, no transfer:        ${fmt(quiet)}`);
     console.log(`[large-messages ws] command round trip, 5 MB to the app:     ${fmt(duringDown)}`);
     console.log(`[large-messages ws] command round trip, 5 MB to the service: ${fmt(duringUp)}`);
-    console.log(`[large-messages ws] ordinary commands delivered during the upload: ${ordinaryDuring.length}`);
+    console.log(
+      `[large-messages ws] ordinary commands delivered during the upload: ${ordinaryDuring.length}`,
+    );
     // Generous sanity bounds only (a loaded 2-core machine): commands never waited for a whole transfer.
     assert.ok(summarize([...duringDown, ...duringUp]).p50 < 1_000, 'commands kept flowing');
   } finally {
@@ -169,7 +158,13 @@ test('above the service cap: message_too_large at the first chunk, both ways; li
     assert.equal(err.code, 'message_too_large');
     assert.equal(err.service, 'small');
     assert.match(err.message, /accepts at most 262144/);
-    void op.client.send({ v, type: 'command', id: 'too-big-2', service: 'picky', payload: largePayload(100_000, 4) });
+    void op.client.send({
+      v,
+      type: 'command',
+      id: 'too-big-2',
+      service: 'picky',
+      payload: largePayload(100_000, 4),
+    });
     assert.equal((await op.wait('error', (m) => m.ref === 'too-big-2')).code, 'message_too_large');
     // Only one error per refused message, and the service never saw any of it.
     await new Promise((res) => setTimeout(res, 200));
@@ -190,7 +185,10 @@ test('above the service cap: message_too_large at the first chunk, both ways; li
     assert.deepEqual(errors, ['message_too_large']);
     small.svc.event({ small: true });
     await other.wait('event', (m) => m.service === 'small');
-    assert.equal(op.find('event', (m) => (m.payload as { big?: unknown }).big !== undefined), undefined);
+    assert.equal(
+      op.find('event', (m) => (m.payload as { big?: unknown }).big !== undefined),
+      undefined,
+    );
   } finally {
     small.svc.close();
     picky.svc.close();
@@ -209,7 +207,13 @@ test('hostile chunks: before auth, gaps, a non-command, a stalled transfer: type
       for (let c = p.next(); c !== undefined; c = p.next()) out.push(c);
       return out;
     };
-    const cmd = (id: string) => ({ v, type: 'command', id, service: 'sink', payload: largePayload(20_000, 9) });
+    const cmd = (id: string) => ({
+      v,
+      type: 'command',
+      id,
+      service: 'sink',
+      payload: largePayload(20_000, 9),
+    });
     raw.send(plan(cmd('pre'), 'pre')[0]);
     assert.equal((await raw.waitError('unauthenticated')).code, 'unauthenticated');
     raw.send({ v, type: 'auth', token: await t.token({ sub: 'mallory' }) });
@@ -232,7 +236,11 @@ test('hostile chunks: before auth, gaps, a non-command, a stalled transfer: type
     // The first half of a transfer, then nothing: dropped after the idle timeout (400 ms here), reported.
     const stalled = plan(cmd('stall'), 'stall');
     for (const c of stalled.slice(0, 5)) raw.send(c);
-    const timeout = await until(() => raw.errors().find((e) => e.ref === 'stall'), 'stalled transfer dropped', 5_000);
+    const timeout = await until(
+      () => raw.errors().find((e) => e.ref === 'stall'),
+      'stalled transfer dropped',
+      5_000,
+    );
     assert.equal(timeout.code, 'incomplete_message');
 
     // After all that, a whole chunked command still goes through.

@@ -2,12 +2,17 @@
 import { createHash } from 'node:crypto';
 
 /** About `bytes` of JSON: a base64 blob and a list of points, with multi-byte characters to cut across. */
-export function largePayload(bytes: number, seed = 1): { name: string; note: string; points: number[]; blob: string } {
+export function largePayload(
+  bytes: number,
+  seed = 1,
+): { name: string; note: string; points: number[]; blob: string } {
   let x = seed;
   const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31);
   const points: number[] = [];
   for (let i = 0; i < bytes / 20; i++) points.push(next() / 1024);
-  const blob = Buffer.from(Array.from({ length: Math.floor(bytes * 0.375) }, () => next() & 0xff)).toString('base64');
+  const blob = Buffer.from(Array.from({ length: Math.floor(bytes * 0.375) }, () => next() & 0xff)).toString(
+    'base64',
+  );
   return { name: `cloud-${seed}`, note: 'é€😀 '.repeat(500), points, blob };
 }
 
