@@ -8,7 +8,7 @@ import { GATEWAY_ENVELOPE_VERSION } from './common.js';
 import { CHUNK_DATA_BYTES, CHUNK_THRESHOLD_BYTES, MAX_CHUNKS } from './chunk-frame.js';
 
 /** Finds the next non-ASCII unit: the regex engine skips ASCII runs far faster than a loop over charCodeAt. */
-const NON_ASCII = /[^\x00-\x7f]/g;
+const NON_ASCII = /[\u0080-\uffff]/g;
 
 /** Index of the first non-ASCII unit of s at or after `from`, or s.length. */
 function nextNonAscii(s: string, from: number): number {
