@@ -212,6 +212,48 @@ test('fuzz: hostile chunk sequences never throw, only give typed results, and ne
   );
 });
 
+test('fuzz: hostile chunks of other ids interleaved with real transfers never disturb them', () => {
+  const hostile = fc.record({
+    v: fc.constant(1 as const),
+    type: fc.constant('chunk' as const),
+    id: fc.constantFrom('h0', 'h1', 'h2', 'h3'),
+    index: fc.integer({ min: 0, max: 8 }),
+    count: fc.integer({ min: 1, max: 8 }),
+    total: fc.integer({ min: 1, max: 200 }),
+    data: fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }),
+  });
+  const transfer = fc.record({
+    text: fc.string({ unit: 'binary', maxLength: 400 }),
+    size: fc.integer({ min: 4, max: 90 }),
+  });
+  fc.assert(
+    fc.property(
+      fc.array(transfer, { minLength: 1, maxLength: 3 }),
+      fc.array(hostile, { maxLength: 60 }),
+      fc.array(fc.nat(), { maxLength: 200 }),
+      (transfers, noise, picks) => {
+        const r = open({ maxPartials: 8 });
+        const frames = transfers.map((t, i) =>
+          JSON.stringify({ v: 1, type: 'event', payload: { i, t: t.text } }),
+        );
+        const queues: ChunkFrame[][] = transfers.map((t, i) => chunksOf(frames[i]!, `v${i}`, t.size));
+        queues.push(noise as ChunkFrame[]);
+        const done = new Map<string, string>();
+        // Each pick takes the next chunk of one queue: real transfers keep their own order, noise comes between.
+        let k = 0;
+        while (queues.some((q) => q.length > 0)) {
+          const live = queues.filter((q) => q.length > 0);
+          const res = r.accept(live[(picks[k++] ?? 0) % live.length]!.shift()!);
+          if (res.kind === 'complete') done.set(res.id, res.frame);
+        }
+        r.clear();
+        return frames.every((f, i) => done.get(`v${i}`) === f);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
 test("paced sender: chunks only go while the sink is below its mark; small frames are the caller's", async () => {
   const sent: string[] = [];
   let buffered = 0;
