@@ -17,7 +17,9 @@ export async function recordingRobot(
   service: string,
   o: { maxMessageBytes?: number } = {},
 ): Promise<RecordingRobot> {
-  const svc = new ServiceClient({ url, service, ...o });
+  // A gateway silent for 1 s counts as lost by default; on a loaded 2-core test machine decoding megabytes in the
+  // same process can come close, so the tests allow 3 s (a reconnect would lose the message in transfer).
+  const svc = new ServiceClient({ url, service, heartbeatTimeoutMs: 3_000, ...o });
   const r: RecordingRobot = { svc, commands: [], velocity: [], estops: [] };
   svc.onCommand((cmd) => {
     r.commands.push({ id: cmd.id, payload: cmd.payload, at: performance.now() });
