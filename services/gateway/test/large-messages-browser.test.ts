@@ -134,9 +134,32 @@ describe('large messages over data channels (Chromium app, werift gateway)', { t
         await new Promise((res) => setTimeout(res, 5));
       }
       const at = performance.now();
-      return { start, startWall, sentAt, at, wall: Date.now(), answer: answer?.msg ?? 'none within 120 s' };
+      // What the page's side of the association says, for a failure's message.
+      const stats: unknown[] = [];
+      (await op.pc.getStats()).forEach((x: { type: string }) => {
+        if (x.type === 'data-channel') stats.push(x);
+      });
+      const state = {
+        buffered: op.reliable.bufferedAmount,
+        sending: op.large.sending,
+        sentAt: sentAt - start,
+        stats,
+      };
+      return {
+        start,
+        startWall,
+        sentAt,
+        at,
+        wall: Date.now(),
+        answer: answer?.msg ?? 'none within 120 s',
+        state,
+      };
     }, upload);
-    assert.equal(typeof up.answer === 'object' && up.answer.type, 'reply', JSON.stringify(up.answer));
+    assert.equal(
+      typeof up.answer === 'object' && up.answer.type,
+      'reply',
+      `${JSON.stringify(up.answer)}; page: ${JSON.stringify(up.state)}; gateway: ${JSON.stringify(dc.gw.stats())}`,
+    );
     const got = mapper.commands.find((c) => c.id === 'upload-1');
     assert.ok(got, 'the robot program got the 5 MB command');
     assert.equal(sha256(got.payload), uploadHash, '5 MB command intact at the robot program');

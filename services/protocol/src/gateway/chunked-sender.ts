@@ -5,8 +5,8 @@
  * 5 MB transfer waits behind at most that much plus one chunk, never behind the rest of the transfer.
  * Big messages go one after another, in the order given. Works in Node and in browsers.
  */
-import { CHUNK_DATA_BYTES, CHUNK_THRESHOLD_BYTES } from './chunk-frame.js';
-import { needsChunks, planChunks, type ChunkPlan } from './chunk-writer.js';
+import { CHUNK_DATA_BYTES, CHUNK_THRESHOLD_BYTES, MAX_CHUNKS } from './chunk-frame.js';
+import { needsChunks, planChunks, utf8Length, type ChunkPlan } from './chunk-writer.js';
 
 export interface ChunkSink {
   send(frame: string): void;
@@ -62,9 +62,14 @@ export class ChunkedSender {
    */
   send(frame: string, id: string, service?: string): Promise<boolean> | null {
     if (this.queue.length >= (this.o.maxQueued ?? 16)) return null;
+    // Small chunks grow for a huge message rather than exceed MAX_CHUNKS.
+    const chunkBytes = Math.max(
+      this.o.chunkBytes ?? CHUNK_DATA_BYTES,
+      Math.ceil(utf8Length(frame) / (MAX_CHUNKS - 1)) + 4,
+    );
     const plan = planChunks(frame, {
       id,
-      chunkBytes: this.o.chunkBytes ?? CHUNK_DATA_BYTES,
+      chunkBytes,
       ...(service === undefined ? {} : { service }),
     });
     return new Promise((resolve) => {

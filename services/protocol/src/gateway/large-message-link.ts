@@ -17,6 +17,10 @@ export interface LargeMessageLinkOptions {
   idleTimeoutMs?: number;
   /** Chunks are sent while the sink holds at most this (default 16 KiB). */
   lowWaterBytes?: number;
+  /** Frames above this are chunked (default CHUNK_THRESHOLD_BYTES, 16 KiB). */
+  thresholdBytes?: number;
+  /** Text per chunk (default CHUNK_DATA_BYTES, 16 KiB). */
+  chunkBytes?: number;
   /** A message from the gateway that could not be joined (broken or too big); the link goes on. */
   onDropped?: (id: string, code: GatewayErrorCode, message: string) => void;
 }
@@ -26,7 +30,11 @@ export class LargeMessageLink {
   private readonly reassembler: Reassembler;
 
   constructor(private readonly o: LargeMessageLinkOptions) {
-    this.sender = new ChunkedSender(o.sink, { lowWaterBytes: o.lowWaterBytes ?? 16 * 1024 });
+    this.sender = new ChunkedSender(o.sink, {
+      lowWaterBytes: o.lowWaterBytes ?? 16 * 1024,
+      ...(o.thresholdBytes === undefined ? {} : { thresholdBytes: o.thresholdBytes }),
+      ...(o.chunkBytes === undefined ? {} : { chunkBytes: o.chunkBytes }),
+    });
     const maxBytes = o.maxMessageBytes ?? 64 * 1024 * 1024;
     this.reassembler = new Reassembler({
       maxPartials: 16,
