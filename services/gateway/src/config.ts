@@ -32,6 +32,16 @@ export interface GatewayLimits {
   telemetryQueue: number;
   /** Bytes handed to a transport and not yet written, above which the gateway queues instead. */
   highWaterBytes: number;
+  /** Largest chunked message (UTF-8 bytes) to or from a service, unless set for that service. */
+  maxMessageBytes: number;
+  /** Per-service caps overriding maxMessageBytes (a program's hello may lower its own further). */
+  serviceMaxMessageBytes: Record<string, number>;
+  /** A chunked message with no new chunk for this long is dropped (incomplete_message). */
+  reassemblyTimeoutMs: number;
+  /** Chunked messages in transfer at once from one app link or one service. */
+  maxPartialMessages: number;
+  /** Bytes all partial messages together may hold in the gateway (declared totals, reserved at the first chunk). */
+  reassemblyBudgetBytes: number;
 }
 
 /** The app link through signaling (WebRTC data channels); null: LAN-only. */
@@ -73,7 +83,15 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   reliableQueue: 1024,
   telemetryQueue: 64,
   highWaterBytes: 1024 * 1024,
+  maxMessageBytes: 8 * 1024 * 1024,
+  serviceMaxMessageBytes: {},
+  reassemblyTimeoutMs: 10_000,
+  maxPartialMessages: 4,
+  reassemblyBudgetBytes: 64 * 1024 * 1024,
 };
+
+/** The largest cap any setting may give (the schema's ceiling is higher; a gateway holds messages in memory). */
+const MESSAGE_BYTES_MAX = 256 * 1024 * 1024;
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Bool = Type.Union([Type.Literal('true'), Type.Literal('false')]);
@@ -182,7 +200,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     reliableQueue: positive('GATEWAY_RELIABLE_QUEUE', DEFAULT_LIMITS.reliableQueue, 1, 1_000_000),
     telemetryQueue: positive('GATEWAY_TELEMETRY_QUEUE', DEFAULT_LIMITS.telemetryQueue, 1, 1_000_000),
     highWaterBytes: positive('GATEWAY_HIGH_WATER_BYTES', DEFAULT_LIMITS.highWaterBytes, 1024, 1024 ** 3),
+    maxMessageBytes: positive(
+      'GATEWAY_MAX_MESSAGE_BYTES',
+      DEFAULT_LIMITS.maxMessageBytes,
+      1024,
+      MESSAGE_BYTES_MAX,
+    ),
+    serviceMaxMessageBytes: readServiceCaps(env['GATEWAY_SERVICE_MAX_MESSAGE_BYTES'] ?? '', problems),
+    reassemblyTimeoutMs: positive(
+      'GATEWAY_REASSEMBLY_TIMEOUT_MS',
+      DEFAULT_LIMITS.reassemblyTimeoutMs,
+      100,
+      600_000,
+    ),
+    maxPartialMessages: positive('GATEWAY_MAX_PARTIAL_MESSAGES', DEFAULT_LIMITS.maxPartialMessages, 1, 1_000),
+    reassemblyBudgetBytes: positive(
+      'GATEWAY_REASSEMBLY_BUDGET_BYTES',
+      DEFAULT_LIMITS.reassemblyBudgetBytes,
+      1024,
+      16 * MESSAGE_BYTES_MAX,
+    ),
   };
+  // A cap above the budget could never be reached: every such message would be refused as queue_full.
+  const biggest = Math.max(limits.maxMessageBytes, ...Object.values(limits.serviceMaxMessageBytes));
+  if (biggest > limits.reassemblyBudgetBytes) {
+    problems.push(
+      `GATEWAY_REASSEMBLY_BUDGET_BYTES=${limits.reassemblyBudgetBytes} is below the largest message cap (${biggest})`,
+    );
+  }
   const logLevel = read<string>('LOG_LEVEL', LogLevel, 'info');
 
   if (problems.length > 0 || !appPublicKey) throw new ConfigError(problems);
@@ -227,6 +272,26 @@ function readSignaling(
   const token = robot?.read ?? (() => '');
   const subject = robot?.robotId ?? '';
   return { config: { url, token, iceTransportPolicy: policy, maxSessions, highWaterBytes }, subject };
+}
+
+/** GATEWAY_SERVICE_MAX_MESSAGE_BYTES: `name=bytes` pairs separated by commas, e.g. `map=33554432,lidar=1048576`. */
+function readServiceCaps(raw: string, problems: string[]): Record<string, number> {
+  const caps: Record<string, number> = {};
+  for (const pair of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const m = /^([a-z][a-z0-9_-]{0,31})=(\d+)$/.exec(pair);
+    const bytes = m ? Number(m[2]) : NaN;
+    if (!m || bytes < 1024 || bytes > MESSAGE_BYTES_MAX) {
+      problems.push(
+        `GATEWAY_SERVICE_MAX_MESSAGE_BYTES: ${JSON.stringify(pair)} is not service=bytes (1024..${MESSAGE_BYTES_MAX})`,
+      );
+      continue;
+    }
+    caps[m[1]!] = bytes;
+  }
+  return caps;
 }
 
 function readText(name: string, file: string, problems: string[]): string {

@@ -12,6 +12,9 @@ import { WsServiceLink } from './links/ws-service-link.js';
 import { startHttpServer, type RunningServer } from './server/http-server.js';
 import { TapStream } from './tap/tap-stream.js';
 
+/** Low-water mark of websocket links (services, direct apps); see the large lane in hub/outbox.ts. */
+const WS_LOW_WATER_BYTES = 64 * 1024;
+
 export interface Gateway {
   /** ws URL robot programs connect to (ws://host:port/v1/service or ws+unix:PATH:/v1/service). */
   localUrl: string;
@@ -44,6 +47,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   // Frames above maxFrameBytes get a typed error; only far bigger ones (a broken peer) close the socket.
   const maxPayloadBytes = config.limits.maxFrameBytes * 8;
+  // Drain events at this mark pace the chunks of large messages: a command waits behind at most this much.
+  const wsLowWater = Math.min(config.limits.highWaterBytes / 2, WS_LOW_WATER_BYTES);
   const health = () => {
     const s = hub.stats();
     return {
@@ -61,8 +66,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger: logger.child({ listener: 'local' }),
       wsPath: GATEWAY_LOCAL_PATH,
       maxPayloadBytes,
-      onSocket: (ws, remote) =>
-        hub.attachService(new WsServiceLink(ws, remote, config.limits.highWaterBytes / 2)),
+      onSocket: (ws, remote) => hub.attachService(new WsServiceLink(ws, remote, wsLowWater)),
       routes: (app) => {
         app.get('/healthz', async () => health());
         // The recorder's feed (docs/recording.md): local listener only, like the service socket.
@@ -91,7 +95,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         tls: lanCfg.tls,
         wsPath: GATEWAY_APP_PATH,
         maxPayloadBytes,
-        onSocket: (ws, remote) => hub.attachLink(new WsAppLink(ws, remote, config.limits.highWaterBytes / 2)),
+        onSocket: (ws, remote) => hub.attachLink(new WsAppLink(ws, remote, wsLowWater)),
         routes: (app) => app.get('/healthz', async () => health()),
       },
       { host: lanCfg.host, port: lanCfg.port },

@@ -92,6 +92,29 @@ test('config: plain ws only on loopback or when allowed; TLS files; unix socket'
   );
 });
 
+test('config: message caps, per-service caps and the reassembly budget', () => {
+  const base = { GATEWAY_ROBOT_ID: 'r1', GATEWAY_APP_PUBLIC_KEY: pem, GATEWAY_LAN_HOST: '127.0.0.1' };
+  const c = loadConfig({
+    ...base,
+    GATEWAY_MAX_MESSAGE_BYTES: '1048576',
+    GATEWAY_SERVICE_MAX_MESSAGE_BYTES: 'map=33554432, lidar=65536',
+    GATEWAY_REASSEMBLY_TIMEOUT_MS: '2000',
+    GATEWAY_MAX_PARTIAL_MESSAGES: '2',
+  });
+  assert.equal(c.limits.maxMessageBytes, 1_048_576);
+  assert.deepEqual(c.limits.serviceMaxMessageBytes, { map: 33_554_432, lidar: 65_536 });
+  assert.equal(c.limits.reassemblyTimeoutMs, 2000);
+  assert.equal(c.limits.maxPartialMessages, 2);
+  const p = problems({
+    ...base,
+    GATEWAY_SERVICE_MAX_MESSAGE_BYTES: 'Map=5,lidar=12',
+    GATEWAY_MAX_MESSAGE_BYTES: '100000000',
+    GATEWAY_REASSEMBLY_BUDGET_BYTES: '50000000',
+  });
+  assert.equal(p.filter((l) => l.startsWith('GATEWAY_SERVICE_MAX_MESSAGE_BYTES')).length, 2, p.join('\n'));
+  assert.ok(p.some((l) => /BUDGET_BYTES=50000000 is below the largest message cap \(100000000\)/.test(l)));
+});
+
 test('/healthz and /metrics report links, services, messages, drops and the lock holder', async () => {
   const t = await startTestGateway();
   try {

@@ -146,6 +146,7 @@ export class GatewayModel {
         this.service(m.service).dropped = m.total;
         return;
       case 'pong':
+      case 'chunk': // joined by GatewaySession before the model sees the message
         return;
     }
   }

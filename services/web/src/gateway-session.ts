@@ -3,11 +3,14 @@
  * (ordered) and `gateway-lossy` (unordered, no retransmits) — and no media. The first message on the reliable
  * channel is the gateway `auth` with the app token: the gateway verifies it with the public key itself.
  * While this link holds the control lock it pings at a third of the deadman window.
+ * Messages above 16 KiB travel as chunks (docs/gateway.md, "Large messages"): joined here before the model sees
+ * them; a big command leaves as paced chunks on the reliable channel, behind e-stop, lock and velocity.
  */
 import { TypedEmitter, type SignalingClient } from '@robostream/protocol/client';
 import { consoleId } from './console-id.js';
 import {
   GATEWAY_ENVELOPE_VERSION as v,
+  LargeMessageLink,
   gatewayToApp,
   type AppToGateway,
   type GatewayToApp,
@@ -24,6 +27,9 @@ export interface GatewaySessionEvents {
   change: GatewayToApp;
 }
 
+/** The reliable channel's low-water mark: chunks of a big command go only below it, so commands stay quick. */
+const LOW_WATER_BYTES = 16 * 1024;
+
 export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
   readonly model = new GatewayModel();
   private pc: RTCPeerConnection | null = null;
@@ -35,6 +41,16 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
   private nextId = 1;
   private closed = false;
   private _state: GatewayState = 'opening';
+  /** Chunked messages both ways on the reliable channel. */
+  private readonly large = new LargeMessageLink({
+    sink: {
+      send: (frame) => this.reliable?.send(frame),
+      bufferedAmount: () => this.reliable?.bufferedAmount ?? 0,
+      isOpen: () => this.reliable?.readyState === 'open',
+    },
+    lowWaterBytes: LOW_WATER_BYTES,
+    onDropped: (id, code, message) => console.warn(`gateway message ${id} dropped: ${code} ${message}`),
+  });
 
   constructor(
     private readonly client: SignalingClient,
@@ -75,8 +91,11 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
       reliable.send(JSON.stringify({ v, type: 'auth', token: this.token } satisfies AppToGateway));
     });
     reliable.addEventListener('close', () => {
+      this.large.reset();
       if (!this.closed) this.set('failed', 'the gateway closed the data channel');
     });
+    reliable.bufferedAmountLowThreshold = LOW_WATER_BYTES;
+    reliable.addEventListener('bufferedamountlow', () => this.large.pump());
     for (const ch of [reliable, lossy]) ch.addEventListener('message', (e) => this.onFrame(e.data));
     pc.addEventListener('connectionstatechange', () => {
       if (this.closed) return;
@@ -135,11 +154,14 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
     return { seq: msg.seq, sentAt: msg.sentAt };
   }
 
+  /** Sends on the reliable channel; a large command as chunks under its id. False when the link is not up. */
   send(msg: AppToGateway): boolean {
     const ch = this.reliable;
     if (!ch || ch.readyState !== 'open' || !this.model.link) return false;
-    ch.send(JSON.stringify(msg));
-    return true;
+    const frame = JSON.stringify(msg);
+    const sent =
+      msg.type === 'command' ? this.large.send(frame, msg.id, msg.service) : this.large.send(frame);
+    return sent !== false;
   }
 
   close(reason = 'closed by the operator'): void {
@@ -147,6 +169,7 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
     this.closed = true;
     clearInterval(this.heartbeat);
     this.peer?.dispose(reason);
+    this.large.reset();
     this.pc?.close();
     this.set('closed', reason);
   }
@@ -154,10 +177,22 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
   private onFrame(data: unknown): void {
     if (typeof data !== 'string') return;
     // One message carries one frame or a batch of them.
-    for (const r of gatewayToApp.decodeBatch(data)) if (r.ok) this.onMessage(r.msg); // unknown types: a newer gateway
+    for (const r of gatewayToApp.decodeBatch(data)) {
+      if (!r.ok) continue; // unknown types: a newer gateway
+      if (r.msg.type !== 'chunk') {
+        this.onMessage(r.msg);
+        continue;
+      }
+      const whole = this.large.receive(r.msg);
+      const d = whole === null ? null : gatewayToApp.decode(whole);
+      // A whole message is never itself a chunk.
+      if (d?.ok && d.msg.type !== 'chunk') this.onMessage(d.msg);
+    }
   }
 
   private onMessage(m: GatewayToApp): void {
+    // The gateway refused one of our transfers: stop sending the rest of it.
+    if (m.type === 'error' && m.ref !== undefined) this.large.cancel(m.ref);
     this.model.apply(m);
     if (m.type === 'welcome') this.set('ready', `link ${m.link}`);
     // Before the welcome these refuse the token; after it, `forbidden` refuses one action (not granted).

@@ -11,11 +11,15 @@
  * `heartbeatTimeoutMs` (a hung or SIGSTOPped process), the client emits `deadman` {status: 'tripped'} before
  * `disconnected`, so a program that stops on the deadman also stops when nobody can reach its e-stop any more.
  *   setInterval(() => svc.telemetry({ level: read() }), 100);
+ *
+ * Messages above 16 KiB (a map, a point cloud) travel as chunks both ways (docs/gateway.md, "Large messages"):
+ * sent behind the small frames of the same moment, joined before they are emitted.
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import {
   gatewayToService,
+  LargeMessageLink,
   GATEWAY_ENVELOPE_VERSION as v,
   type DeadmanMessage,
   type ErrorMessage,
@@ -41,6 +45,11 @@ export interface ServiceClientOptions {
   heartbeatMs?: number;
   /** No frame from the gateway for this long counts as a lost gateway (default 1000 ms). */
   heartbeatTimeoutMs?: number;
+  /**
+   * The largest message (bytes) this program takes or sends; told to the gateway in hello, which refuses bigger
+   * ones (message_too_large) before they arrive. Absent: the gateway's cap for this service.
+   */
+  maxMessageBytes?: number;
 }
 
 export interface ServiceClientEvents {
@@ -67,11 +76,21 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
   private heartbeat: NodeJS.Timeout | null = null;
   private lastHeardAt = 0;
   private lockHolder: LockStateMessage['holder'] = null;
+  private readonly large: LargeMessageLink;
 
   constructor(private readonly o: ServiceClientOptions) {
     super();
     // An 'error' envelope with no listener must not crash the program (EventEmitter throws on unhandled 'error').
     this.on('error', () => undefined);
+    this.large = new LargeMessageLink({
+      sink: {
+        send: (frame) => this.ws?.send(frame, () => this.large.pump()),
+        bufferedAmount: () => this.ws?.bufferedAmount ?? 0,
+        isOpen: () => this.ws?.readyState === WebSocket.OPEN,
+      },
+      ...(this.o.maxMessageBytes ? { maxMessageBytes: this.o.maxMessageBytes } : {}),
+      onDropped: (id, code, message) => this.emit('error', { v, type: 'error', code, message, ref: id }),
+    });
     this.connect();
   }
 
@@ -114,12 +133,23 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
     return this.send({ v, type: 'estop', ...(reason ? { reason } : {}) });
   }
 
-  /** Sends an already-valid envelope. Returns false when not connected. */
+  /**
+   * Sends an already-valid envelope. Returns false when not connected. A large one is queued as chunks (an
+   * event's `id` names the transfer, so a refusal comes back with it as ref); sent() tells when it is out.
+   */
   send(msg: ServiceToGateway): boolean {
+    return this.sendFrame(msg) !== false;
+  }
+
+  /** Like send(), resolving once the last byte is handed to the socket (true) or the transfer failed (false). */
+  sent(msg: ServiceToGateway): Promise<boolean> {
+    return Promise.resolve(this.sendFrame(msg));
+  }
+
+  private sendFrame(msg: ServiceToGateway): Promise<boolean> | boolean {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN || (!this.registered && msg.type !== 'hello'))
       return false;
-    this.ws.send(JSON.stringify(msg));
-    return true;
+    return this.large.send(JSON.stringify(msg), msg.type === 'event' ? msg.id : undefined);
   }
 
   close(): void {
@@ -152,14 +182,27 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
   private connect(): void {
     const ws = new WebSocket(this.o.url, { perMessageDeflate: false });
     this.ws = ws;
-    ws.on('open', () => ws.send(JSON.stringify({ v, type: 'hello', service: this.o.service })));
+    const max = this.o.maxMessageBytes;
+    ws.on('open', () =>
+      ws.send(
+        JSON.stringify({
+          v,
+          type: 'hello',
+          service: this.o.service,
+          ...(max ? { maxMessageBytes: max } : {}),
+        }),
+      ),
+    );
     ws.on('message', (data) => {
       this.lastHeardAt = performance.now();
       this.onFrame(data.toString());
     });
     ws.on('error', () => undefined); // 'close' follows and schedules the reconnect
     ws.on('close', () => {
-      if (this.ws === ws) this.stopHeartbeat();
+      if (this.ws === ws) {
+        this.stopHeartbeat();
+        this.large.reset();
+      }
       const was = this.registered;
       this.registered = false;
       if (was && !this.stopped) {
@@ -177,7 +220,7 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
     });
   }
 
-  private onFrame(frame: string): void {
+  private onFrame(frame: string, reassembled = false): void {
     const r = gatewayToService.decode(frame);
     if (!r.ok) return; // a newer gateway may send types this client does not know
     const m = r.msg;
@@ -204,9 +247,17 @@ export class ServiceClient extends EventEmitter<ServiceClientEvents> {
         this.lockHolder = m.holder;
         return void this.emit('lock', m);
       case 'error':
+        // The gateway refused one of our transfers: stop sending the rest of it.
+        if (m.ref !== undefined) this.large.cancel(m.ref);
         return void this.emit('error', m);
       case 'pong':
         return;
+      case 'chunk': {
+        // A whole message is never itself a chunk.
+        const whole = reassembled ? null : this.large.receive(m);
+        if (whole !== null) this.onFrame(whole, true);
+        return;
+      }
     }
   }
 

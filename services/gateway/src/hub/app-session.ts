@@ -5,17 +5,24 @@
  */
 import type { Logger } from 'pino';
 import type { AppClaims } from '@robostream/protocol/auth';
-import { GATEWAY_ENVELOPE_VERSION as v, type GatewayErrorCode } from '@robostream/protocol/gateway';
+import {
+  GATEWAY_ENVELOPE_VERSION as v,
+  type GatewayErrorCode,
+  type Reassembler,
+} from '@robostream/protocol/gateway';
 import type { GatewayLimits } from '../config.js';
 import type { AppLink } from '../links/app-link.js';
 import { enc } from './frames.js';
 import type { GatewayMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
+import { LARGE_QUEUE } from './chunk-intake.js';
 
 export class AppSession {
   /** null until authenticated. */
   claims: AppClaims | null = null;
   readonly out: Outbox;
+  /** Chunked messages from this app in transfer; set by the hub right after construction. */
+  chunks: Reassembler | null = null;
 
   constructor(
     readonly id: string,
@@ -30,6 +37,9 @@ export class AppSession {
       highWaterBytes: Math.min(limits.highWaterBytes, link.highWaterBytes ?? Infinity),
       dropReport: (service, dropped, total) => enc({ v, type: 'drops', service, dropped, total }),
       onDrop: (service, n) => metrics.drops.inc({ service }, n),
+      largeLimit: LARGE_QUEUE,
+      largeWaterBytes: link.lowWaterBytes ?? 16 * 1024,
+      chunkService: true,
     });
   }
 
@@ -50,9 +60,10 @@ export class AppSession {
   }
 
   /** A reliable frame; `onFull` runs when it cannot be queued (or is discarded), else that is only logged. */
-  sendReliable(frame: string, type: string, onFull?: () => void): void {
+  sendReliable(frame: string, type: string, onFull?: () => void, service?: string): void {
     this.metrics.count('app', 'out', type);
-    if (!this.out.pushReliable({ frame, ...(onFull ? { onDiscard: onFull } : {}) })) {
+    const item = { frame, ...(onFull ? { onDiscard: onFull } : {}), ...(service ? { service } : {}) };
+    if (!this.out.pushReliable(item)) {
       if (onFull) onFull();
       else this.log.warn({ type }, 'reliable queue full; announcement not queued');
     }

@@ -5,7 +5,10 @@
  * - the control lock (take / release / takeover, announced to everyone) and the deadman watchdog on its holder;
  * - e-stop on the priority lane of every destination;
  * - bounded queues per destination (see Outbox): telemetry drops oldest per service and is reported, reliable
- *   messages that cannot be queued produce a queue_full error to their sender.
+ *   messages that cannot be queued produce a queue_full error to their sender;
+ * - chunked (large) messages: reassembled per link and per service within the service's size cap, then routed
+ *   as the one message they are; large messages out are chunked by the destination's outbox, behind everything
+ *   else (docs/gateway.md, "Large messages").
  * Identity is stamped here (`service`, `from`, `sub`); no frame field can claim it. Who the services are is
  * ServiceRegistry's; how a direct link authenticates is LinkAuthenticator's; the hub knows no socket library
  * (services come as ServiceLinks, apps as AppLinks).
@@ -25,6 +28,12 @@ import {
   appToGateway,
   serviceToGateway,
   GatewayCloseCode,
+  ReassemblyBudget,
+  type Admission,
+  type AppChunk,
+  type ChunkFrame,
+  type GatewayErrorCode,
+  type ServiceChunk,
   GATEWAY_ENVELOPE_VERSION as v,
   type AppToGateway,
   type EstopSource,
@@ -44,6 +53,7 @@ import type { ServiceLink } from './service-link.js';
 import { ServiceRegistry } from './service-registry.js';
 import { ServiceSession } from './service-session.js';
 import { routeFromService } from './service-routes.js';
+import { reassemblerFor, serviceCap } from './chunk-intake.js';
 import { tapNow } from '../tap/tap-stream.js';
 
 export interface HubOptions {
@@ -73,6 +83,8 @@ export class Hub {
   private readonly auth: LinkAuthenticator<AppSession>;
   private readonly lock = new ControlLock();
   private readonly deadman: DeadmanWatchdog;
+  /** Bytes every partial chunked message together may hold (reserved at their first chunk). */
+  private readonly reassembly: ReassemblyBudget;
   private readonly log: Logger;
   private linkSeq = 0;
   private closing = false;
@@ -80,6 +92,7 @@ export class Hub {
   constructor(private readonly o: HubOptions) {
     this.log = o.logger;
     this.deadman = new DeadmanWatchdog(o.limits.deadmanMs, (c) => this.onDeadman(c));
+    this.reassembly = new ReassemblyBudget(o.limits.reassemblyBudgetBytes);
     this.auth = new LinkAuthenticator({
       robotId: o.robotId,
       appPublicKey: o.appPublicKey,
@@ -100,6 +113,12 @@ export class Hub {
   attachService(link: ServiceLink): void {
     const log = this.log.child({ service: null, remote: link.remote });
     const s = new ServiceSession(link, log, this.o.limits, this.o.metrics);
+    s.chunks = reassemblerFor(
+      this.o.limits,
+      this.reassembly,
+      () => ({ ok: true, maxBytes: s.maxMessageBytes }),
+      (code, message, ref) => s.error(code, message, ref),
+    );
     link.onDrain(() => s.out.flush());
     this.services.add(s);
     link.onFrame((frame, isBinary) =>
@@ -123,17 +142,44 @@ export class Hub {
     if (!r.ok) return s.error(r.code, r.message, r.ref);
     const m = r.msg;
     const named = m.type === 'hello' ? m.service : s.name;
-    if (named !== null) this.o.tap?.({ at: tapNow(), origin: 'service', service: named, message: m });
-    if (m.type === 'hello') return this.onHello(s, m.service);
+    // Chunks are not tapped: the message they make up is, once whole.
+    if (named !== null && m.type !== 'chunk')
+      this.o.tap?.({ at: tapNow(), origin: 'service', service: named, message: m });
+    if (m.type === 'hello') return this.onHello(s, m.service, m.maxMessageBytes);
     if (m.type === 'ping') return s.send({ v, type: 'pong', ...(m.id ? { ref: m.id } : {}), at: Date.now() });
     if (s.name === null) return s.error('hello_required', 'send hello with your service name first');
     if (m.type === 'estop') return this.estop({ kind: 'service', service: s.name }, m.reason);
+    if (m.type === 'chunk') return this.chunkFromService(s, s.name, m);
     routeFromService(s, s.name, m, this.links, this.o.metrics);
   }
 
-  private onHello(s: ServiceSession, name: string): void {
+  /** A chunk from a program; the whole message, once here, is routed like any telemetry, event or reply. */
+  private chunkFromService(s: ServiceSession, name: string, m: ServiceChunk): void {
+    const r = s.chunks!.accept(m);
+    if (r.kind === 'refused') return s.error(r.code, r.message, r.id);
+    if (r.kind !== 'complete') return;
+    this.o.metrics.count('service', 'in', 'reassembled');
+    const reply = (code: GatewayErrorCode, message: string) => s.error(code, message, r.id);
+    laterTurn(s.log, reply, () => {
+      const d = serviceToGateway.decode(r.frame);
+      if (!d.ok) return s.error(d.code, d.message, r.id);
+      const msg = d.msg;
+      if (msg.type !== 'telemetry' && msg.type !== 'event' && msg.type !== 'reply') {
+        const message = `a chunked message from a service is telemetry, an event or a reply, not ${msg.type}`;
+        return s.error('bad_message', message, r.id);
+      }
+      laterTurn(s.log, reply, () => {
+        if (this.services.get(name) !== s) return; // the program went away meanwhile
+        this.o.tap?.({ at: tapNow(), origin: 'service', service: name, message: msg });
+        routeFromService(s, name, msg, this.links, this.o.metrics);
+      });
+    });
+  }
+
+  private onHello(s: ServiceSession, name: string, maxMessageBytes: number | undefined): void {
     const r = this.services.hello(s, name);
     if (!r.ok) return s.error(r.code, r.message);
+    s.maxMessageBytes = serviceCap(this.o.limits, name, maxMessageBytes);
     this.o.metrics.services.set(this.services.size);
     s.log.info({ restarted: r.restarted }, 'service up');
     this.o.onServicesChanged?.(this.services.names());
@@ -150,6 +196,7 @@ export class Hub {
 
   private onServiceClosed(s: ServiceSession): void {
     s.out.close();
+    s.chunks?.clear();
     if (!this.services.remove(s) || s.name === null) return;
     this.o.metrics.services.set(this.services.size);
     s.log.info('service down');
@@ -167,6 +214,12 @@ export class Hub {
     const id = `${(++this.linkSeq).toString(36)}-${randomBytes(4).toString('hex')}`;
     const log = this.log.child({ link: id, transport: link.transport, remote: link.remote });
     const l = new AppSession(id, link, log, this.o.limits, this.o.metrics);
+    l.chunks = reassemblerFor(
+      this.o.limits,
+      this.reassembly,
+      (first) => this.admitAppChunk(l, first),
+      (code, message, ref, service) => l.error(code, message, ref, service),
+    );
     link.onDrain(() => l.out.flush());
     link.onMessage((frame) =>
       guard(
@@ -234,7 +287,7 @@ export class Hub {
 
   private routeFromApp(l: AppSession, claims: AppClaims, m: AppToGateway): void {
     const who: LockHolder = { link: l.id, sub: claims.sub };
-    if (m.type !== 'auth')
+    if (m.type !== 'auth' && m.type !== 'chunk')
       this.o.tap?.({ at: tapNow(), origin: 'app', link: l.id, sub: claims.sub, message: m });
     switch (m.type) {
       case 'auth':
@@ -259,17 +312,12 @@ export class Hub {
         return this.lockResult(l, this.lock.release(l.id), m.id);
       case 'velocity':
         return this.velocity(l, claims, m);
+      case 'chunk':
+        return this.chunkFromApp(l, claims, m);
       case 'command': {
-        if (!this.may(l, claims, 'drive', m.id, m.service)) return;
-        if (!this.lock.isHolder(l.id)) {
-          return l.error('not_operator', 'commands need the control lock (lock.take)', m.id, m.service);
-        }
-        const s = this.services.get(m.service);
-        if (!s) {
-          return this.services.isKnown(m.service)
-            ? l.error('service_down', `service ${m.service} is disconnected`, m.id, m.service)
-            : l.error('unknown_service', `no service ${m.service} on this robot`, m.id, m.service);
-        }
+        const t = this.commandTarget(l, claims, m.service);
+        if (!t.ok) return l.error(t.code, t.message, m.id, m.service);
+        const s = t.service;
         const frame = enc({ v, type: 'command', id: m.id, from: l.id, sub: claims.sub, payload: m.payload });
         const queued = s.out.pushReliable({
           frame,
@@ -288,6 +336,56 @@ export class Hub {
         return;
       }
     }
+  }
+
+  /** Who may send a command to `service`, and whether it is there: the same rules for one frame or chunks. */
+  private commandTarget(
+    l: AppSession,
+    claims: AppClaims,
+    service: string,
+  ): { ok: true; service: ServiceSession } | Extract<Admission, { ok: false }> {
+    if (!appMay(claims, this.o.robotId, 'drive')) {
+      l.log.warn({ grant: 'drive' }, 'refused: the token does not grant it');
+      return { ok: false, code: 'forbidden', message: notGranted(this.o.robotId, 'drive') };
+    }
+    if (!this.lock.isHolder(l.id))
+      return { ok: false, code: 'not_operator', message: 'commands need the control lock (lock.take)' };
+    const s = this.services.get(service);
+    if (s) return { ok: true, service: s };
+    return this.services.isKnown(service)
+      ? { ok: false, code: 'service_down', message: `service ${service} is disconnected` }
+      : { ok: false, code: 'unknown_service', message: `no service ${service} on this robot` };
+  }
+
+  /**
+   * The first chunk of an app's message: only a command can be large, so it is judged as the command would be
+   * (drive, lock, service up) and against the service's cap, before a byte more is held.
+   */
+  private admitAppChunk(l: AppSession, first: ChunkFrame): Admission {
+    if (!l.claims || first.service === undefined)
+      return { ok: false, code: 'bad_message', message: 'chunk: /service is required' };
+    const t = this.commandTarget(l, l.claims, first.service);
+    return t.ok ? { ok: true, maxBytes: t.service.maxMessageBytes } : t;
+  }
+
+  /** A chunk from an app; the whole message, once here, must be a command to the service its chunks named. */
+  private chunkFromApp(l: AppSession, claims: AppClaims, m: AppChunk): void {
+    const r = l.chunks!.accept(m);
+    if (r.kind === 'refused') return l.error(r.code, r.message, r.id, r.service);
+    if (r.kind !== 'complete') return;
+    this.o.metrics.count('app', 'in', 'reassembled');
+    const reply = (code: GatewayErrorCode, message: string) => l.error(code, message, r.id, r.service);
+    laterTurn(l.log, reply, () => {
+      const d = appToGateway.decode(r.frame);
+      if (!d.ok) return l.error(d.code, d.message, r.id, r.service);
+      const msg = d.msg;
+      if (msg.type !== 'command' || msg.service !== r.service) {
+        const message = 'a chunked message from an app is a command to the service its chunks name';
+        return l.error('bad_message', message, r.id, r.service);
+      }
+      // Lock and service are checked again there: either may have changed during the transfer.
+      laterTurn(l.log, reply, () => this.routeFromApp(l, claims, msg));
+    });
   }
 
   /**
@@ -352,6 +450,7 @@ export class Hub {
   private onLinkClosed(l: AppSession, reason: string): void {
     this.auth.forget(l);
     l.out.close();
+    l.chunks?.clear();
     if (!this.links.delete(l.id)) return;
     this.o.metrics.links.dec({ transport: l.link.transport });
     l.log.info({ reason }, 'app link down');
@@ -417,6 +516,18 @@ export class Hub {
     }
     for (const s of this.services.all()) s.link.close(GatewayCloseCode.GoingAway, 'shutting_down');
   }
+}
+
+/**
+ * Parsing a reassembled message of megabytes and encoding it again each take tens of ms: each runs in its own
+ * event-loop turn, so that the frames that arrived meanwhile (an e-stop, a command) are handled in between.
+ */
+function laterTurn(
+  log: Logger,
+  reply: (code: GatewayErrorCode, message: string) => void,
+  step: () => void,
+): void {
+  setImmediate(() => guard(step, reply, log));
 }
 
 function idOf(m: AppToGateway): string | undefined {

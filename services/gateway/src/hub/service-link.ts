@@ -11,6 +11,8 @@ export interface ServiceLink {
   send(frame: string): void;
   /** Bytes handed to send() and not yet written out. */
   readonly bufferedAmount: number;
+  /** Where onDrain fires; chunks of large messages are sent only while bufferedAmount is at most this. */
+  readonly lowWaterBytes: number;
   /** Called when bufferedAmount falls back under the link's low-water mark. */
   onDrain(handler: () => void): void;
   close(code: number, reason: string): void;

@@ -12,7 +12,7 @@ import type { ServiceSession } from './service-session.js';
 export function routeFromService(
   s: ServiceSession,
   service: string,
-  m: Exclude<ServiceToGateway, { type: 'hello' | 'ping' | 'estop' }>,
+  m: Exclude<ServiceToGateway, { type: 'hello' | 'ping' | 'estop' | 'chunk' }>,
   links: ReadonlyMap<string, AppSession>,
   metrics: GatewayMetrics,
 ): void {
@@ -40,8 +40,11 @@ export function routeFromService(
       const targets = m.to !== undefined ? [links.get(m.to)] : [...links.values()];
       for (const l of targets) {
         if (!l) return s.error('unknown_link', `no app link ${m.to}`, m.id);
-        l.sendReliable(frame, 'event', () =>
-          s.error('queue_full', `event not delivered to link ${l.id}: its queue is full`, m.id),
+        l.sendReliable(
+          frame,
+          'event',
+          () => s.error('queue_full', `event not delivered to link ${l.id}: its queue is full`, m.id),
+          service,
         );
       }
       return;
@@ -57,8 +60,11 @@ export function routeFromService(
         ok: m.ok,
         ...(m.payload !== undefined ? { payload: m.payload } : {}),
       });
-      l.sendReliable(frame, 'reply', () =>
-        s.error('queue_full', `reply not delivered to link ${l.id}: its queue is full`, m.ref),
+      l.sendReliable(
+        frame,
+        'reply',
+        () => s.error('queue_full', `reply not delivered to link ${l.id}: its queue is full`, m.ref),
+        service,
       );
       return;
     }

@@ -4,17 +4,23 @@ import {
   GATEWAY_ENVELOPE_VERSION as v,
   type GatewayErrorCode,
   type GatewayToService,
+  type Reassembler,
 } from '@robostream/protocol/gateway';
 import type { GatewayLimits } from '../config.js';
 import { enc } from './frames.js';
 import type { GatewayMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
 import type { ServiceLink } from './service-link.js';
+import { LARGE_QUEUE } from './chunk-intake.js';
 
 export class ServiceSession {
   /** null until its hello. */
   name: string | null = null;
   readonly out: Outbox;
+  /** Chunked messages from this program in transfer; set by the hub right after construction. */
+  chunks: Reassembler | null = null;
+  /** Largest message to or from it (bytes), from the gateway's limits and its hello; set at hello. */
+  maxMessageBytes = 0;
 
   constructor(
     readonly link: ServiceLink,
@@ -28,6 +34,8 @@ export class ServiceSession {
         reliableLimit: limits.reliableQueue,
         lossyLimitPerKey: limits.telemetryQueue,
         highWaterBytes: limits.highWaterBytes,
+        largeLimit: LARGE_QUEUE,
+        largeWaterBytes: link.lowWaterBytes,
       },
     );
   }

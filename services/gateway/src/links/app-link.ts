@@ -18,6 +18,11 @@ export interface AppLink {
    */
   readonly highWaterBytes?: number;
   /**
+   * Where onDrain fires: bufferedAmount fell to this or below. The hub sends chunks of large messages only while
+   * bufferedAmount is at most this (default 16 KiB; it also looks again every few ms by itself).
+   */
+  readonly lowWaterBytes?: number;
+  /**
    * Sends one frame now. `reliable` frames must arrive, in order; `lossy` frames may be lost or reordered
    * (a transport without a lossy path sends them reliably). The hub queues instead of calling this while
    * bufferedAmount(cls) is above its high-water mark, so an implementation need not buffer beyond that.

@@ -48,7 +48,7 @@ export class DataChannelAppLink implements AppLink {
   private closeReason = '';
   private readonly endWaiters: Array<(reason: string) => void> = [];
 
-  private readonly lowWaterBytes: number;
+  readonly lowWaterBytes: number;
   private readonly batches = new Map<RTCDataChannel, Batch>();
   private flushScheduled = false;
 

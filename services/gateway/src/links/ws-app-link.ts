@@ -23,6 +23,10 @@ export class WsAppLink implements AppLink {
     this.out.send(frame);
   }
 
+  get lowWaterBytes(): number {
+    return this.out.lowWaterBytes;
+  }
+
   bufferedAmount(_cls: DeliveryClass): number {
     return this.out.bufferedAmount;
   }

@@ -32,6 +32,10 @@ export class WsServiceLink implements ServiceLink {
     this.transport.send(frame);
   }
 
+  get lowWaterBytes(): number {
+    return this.transport.lowWaterBytes;
+  }
+
   get bufferedAmount(): number {
     return this.transport.bufferedAmount;
   }

@@ -11,7 +11,7 @@ export class WsTransport {
 
   constructor(
     readonly ws: WebSocket,
-    private readonly lowWaterBytes: number,
+    readonly lowWaterBytes: number,
   ) {}
 
   send(frame: string): void {

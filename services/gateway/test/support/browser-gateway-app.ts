@@ -1,9 +1,12 @@
 /**
  * Runs IN THE BROWSER (bundled with esbuild, loaded into a Chromium page): an app reaching a robot's gateway
  * exactly as the contract says, with the project's own SignalingClient: open a `gateway` session, create the two
- * data channels before the offer, offer, trickle, then speak the gateway envelope over the channels.
+ * data channels before the offer, offer, trickle, then speak the gateway envelope over the channels. Large
+ * messages go through the protocol's LargeMessageLink, as in the console: chunks joined on arrival, big
+ * commands sent as paced chunks on the reliable channel.
  */
 import { SignalingClient } from '@robostream/protocol/client';
+import { LargeMessageLink, type ChunkFrame } from '@robostream/protocol/gateway';
 
 export interface BrowserAppOptions {
   signalingUrl: string;
@@ -19,18 +22,44 @@ export interface Received {
   msg: { type: string; [k: string]: unknown };
 }
 
+/** One command round trip timed in the page while driving (`at`: when the reply came, page clock). */
+export interface RoundTripSample {
+  at: number;
+  ms: number;
+}
+
 export class BrowserGatewayApp {
   readonly received: Received[] = [];
   /** Messages that carried a batch (a JSON array) of frames. */
   batches = 0;
+  /** Chunk frames received (of large messages). */
+  chunksIn = 0;
+  /** Large messages the link could not join. */
+  readonly dropped: string[] = [];
   sessionClosed: string | null = null;
+  readonly large: LargeMessageLink;
+  /** Command round trips while driving (see drive()). */
+  readonly roundTrips: RoundTripSample[] = [];
+  private driving: ReturnType<typeof setInterval> | undefined;
+  private readonly commandSentAt = new Map<string, number>();
   private constructor(
     readonly signaling: SignalingClient,
     readonly sessionId: string,
     readonly pc: RTCPeerConnection,
     readonly reliable: RTCDataChannel,
     readonly lossy: RTCDataChannel,
-  ) {}
+  ) {
+    this.large = new LargeMessageLink({
+      sink: {
+        send: (frame) => reliable.send(frame),
+        bufferedAmount: () => reliable.bufferedAmount,
+        isOpen: () => reliable.readyState === 'open',
+      },
+      onDropped: (id, code, message) => this.dropped.push(`${id} ${code} ${message}`),
+    });
+    reliable.bufferedAmountLowThreshold = 16 * 1024;
+    reliable.addEventListener('bufferedamountlow', () => this.large.pump());
+  }
 
   static async open(o: BrowserAppOptions): Promise<BrowserGatewayApp> {
     const signaling = new SignalingClient({
@@ -55,7 +84,15 @@ export class BrowserGatewayApp {
       dc.onmessage = (ev: MessageEvent) => {
         const parsed = JSON.parse(String(ev.data)) as Received['msg'] | Received['msg'][];
         if (Array.isArray(parsed)) app.batches++;
-        for (const msg of [parsed].flat()) app.received.push({ label: dc.label, msg });
+        for (const msg of [parsed].flat()) {
+          if (msg.type !== 'chunk') {
+            app.take({ label: dc.label, msg });
+            continue;
+          }
+          app.chunksIn++;
+          const whole = app.large.receive(msg as unknown as ChunkFrame);
+          if (whole !== null) app.take({ label: dc.label, msg: JSON.parse(whole) as Received['msg'] });
+        }
       };
     }
 
@@ -98,9 +135,51 @@ export class BrowserGatewayApp {
     return app;
   }
 
+  private take(r: Received): void {
+    this.received.push(r);
+    const m = r.msg;
+    // The gateway refused one of our transfers: stop sending the rest of it.
+    if (m.type === 'error' && typeof m['ref'] === 'string') this.large.cancel(m['ref']);
+    if (m.type === 'reply' && typeof m['ref'] === 'string') {
+      const at = this.commandSentAt.get(m['ref']);
+      if (at !== undefined) this.roundTrips.push({ at: performance.now(), ms: performance.now() - at });
+    }
+  }
+
+  /**
+   * Operates `service` at 20 Hz as the console does: a command (reliable; its round trip is timed) and a
+   * velocity (lossy) every 50 ms, until stopDriving().
+   */
+  drive(service: string): void {
+    let seq = 0;
+    this.driving = setInterval(() => {
+      const id = `d${seq}`;
+      this.commandSentAt.set(id, performance.now());
+      this.send({ v: 1, type: 'command', id, service, payload: { seq } });
+      this.send({ v: 1, type: 'velocity', service, seq, sentAt: Date.now(), linear: 0.3, angular: 0 }, true);
+      seq++;
+    }, 50);
+  }
+
+  stopDriving(): void {
+    clearInterval(this.driving);
+  }
+
+  /** SHA-256 of a value's JSON text, hex (compared with the Node side's). */
+  static async digest(value: unknown): Promise<string> {
+    const bytes = new TextEncoder().encode(JSON.stringify(value));
+    const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    return Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
   /** Sends one envelope on the reliable channel (or the lossy one). */
   send(msg: object, lossy = false): void {
     (lossy ? this.lossy : this.reliable).send(JSON.stringify(msg));
+  }
+
+  /** Sends a command of any size on the reliable channel: a large one as paced chunks. Resolves once sent. */
+  async sendCommand(msg: { id: string; service: string; [k: string]: unknown }): Promise<boolean> {
+    return this.large.send(JSON.stringify(msg), msg.id, msg.service);
   }
 
   /** The first received message of `type` matching all of `fields`, waiting for it. */

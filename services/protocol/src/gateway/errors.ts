@@ -8,6 +8,8 @@ export const GATEWAY_ERROR_CODES = [
   'bad_message', // JSON, but fields are missing or of the wrong type
   'unknown_type', // a `type` this envelope version does not know (or not allowed on this side)
   'frame_too_large', // the frame exceeds the gateway's max frame size
+  'message_too_large', // a chunked message declares more bytes than its service accepts (checked at its first chunk)
+  'incomplete_message', // a chunked message stopped arriving before its last chunk: dropped after the idle timeout
   'unauthenticated', // an app message other than auth before authentication
   'already_authenticated',
   'auth_timeout', // no auth within the deadline

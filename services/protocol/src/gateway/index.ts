@@ -5,3 +5,8 @@ export * from './messages.js';
 export * from './codec.js';
 export * from './tap.js';
 export * from './voice.js';
+export * from './chunk-frame.js';
+export * from './chunk-writer.js';
+export * from './chunk-reassembler.js';
+export * from './chunked-sender.js';
+export * from './large-message-link.js';

@@ -18,6 +18,7 @@ import {
   V,
 } from './common.js';
 import { GATEWAY_ERROR_CODES } from './errors.js';
+import { AppChunk, GatewayChunk, MAX_MESSAGE_BYTES_CEILING, ServiceChunk } from './chunk-frame.js';
 import { GrantName } from '../messages/common.js';
 
 const obj = <P extends Record<string, TSchema>>(props: P) =>
@@ -85,7 +86,16 @@ const Ping = obj({ v: V, type: Type.Literal('ping'), id: Type.Optional(MessageId
 
 // ---------- local side: service -> gateway ----------
 
-export const ServiceHello = obj({ v: V, type: Type.Literal('hello'), service: ServiceName });
+export const ServiceHello = obj({
+  v: V,
+  type: Type.Literal('hello'),
+  service: ServiceName,
+  /**
+   * The largest message (UTF-8 bytes, chunked) this program accepts or sends; it may lower the gateway's cap for
+   * it, never raise it. Absent: the gateway's cap (docs/gateway.md, "Large messages").
+   */
+  maxMessageBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: MAX_MESSAGE_BYTES_CEILING })),
+});
 export const ServiceTelemetry = obj({
   v: V,
   type: Type.Literal('telemetry'),
@@ -122,6 +132,7 @@ export const ServiceToGateway = Type.Union([
   ServiceReply,
   ServiceEstop,
   ServicePing,
+  ServiceChunk,
 ]);
 export type ServiceHello = Static<typeof ServiceHello>;
 export type ServiceTelemetry = Static<typeof ServiceTelemetry>;
@@ -174,6 +185,7 @@ export const GatewayToService = Type.Union([
   LockStateMessage,
   ErrorMessage,
   Pong,
+  GatewayChunk,
 ]);
 export type ServiceWelcome = Static<typeof ServiceWelcome>;
 export type ServiceCommand = Static<typeof ServiceCommand>;
@@ -234,6 +246,7 @@ export const AppToGateway = Type.Union([
   AppEstop,
   AppPing,
   AppVelocity,
+  AppChunk,
 ]);
 export type AppVelocity = Static<typeof AppVelocity>;
 export type AppAuth = Static<typeof AppAuth>;
@@ -297,6 +310,7 @@ export const GatewayToApp = Type.Union([
   ServiceDown,
   DropReport,
   Pong,
+  GatewayChunk,
 ]);
 export type AppWelcome = Static<typeof AppWelcome>;
 export type AppTelemetry = Static<typeof AppTelemetry>;
