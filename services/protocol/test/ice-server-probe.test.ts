@@ -115,3 +115,21 @@ test('a TURN server whose answers come from another address than the one asked i
     other.close();
   }
 });
+
+test('a name that does not resolve is not usable, and probing it throws nothing (UDP and TCP)', async () => {
+  // `.invalid` never resolves (RFC 2606). The connected UDP socket's connect fails; a send on it would throw
+  // outside any promise and take the process down.
+  const errors: unknown[] = [];
+  const onError = (e: unknown): void => void errors.push(e);
+  process.on('uncaughtException', onError);
+  try {
+    for (const transport of ['udp', 'tcp'] as const) {
+      const target = { scheme: 'turn', host: 'turn.robostream.invalid', port: 3478, transport } as const;
+      assert.equal(await probeIceUrl(target, 1000), false, transport);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(errors, []);
+  } finally {
+    process.off('uncaughtException', onError);
+  }
+});

@@ -99,9 +99,18 @@ function probeUdp(t: ProbeTarget, timeoutMs: number): Promise<boolean> {
     socket.on('error', () => finish(false));
     // A connected socket: the kernel delivers datagrams from the server's address and port only, the same
     // check werift makes on its STUN and TURN responses.
-    socket.connect(t.port, t.host, () => {
+    // Node calls back with the error when the name does not resolve (the socket is then not connected, and a
+    // send would throw): the server is not usable.
+    socket.connect(t.port, t.host, (...args: unknown[]) => {
       if (done) return;
-      const send = (): void => socket.send(request, (err) => err && finish(false));
+      if (args[0]) return finish(false);
+      const send = (): void => {
+        try {
+          socket.send(request, (err) => err && finish(false));
+        } catch {
+          finish(false);
+        }
+      };
       // UDP: a second and third copy in case the first is lost.
       resend = setInterval(send, Math.max(100, timeoutMs / 4));
       send();
