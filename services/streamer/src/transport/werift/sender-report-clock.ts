@@ -59,26 +59,26 @@ export function fixSenderReportClock(
     }
     return snapshot;
   };
-  Object.defineProperty(s, 'ntpTimestamp', {
-    configurable: true,
-    enumerable: true,
-    get: () => read().ntp,
-    // werift writes the time it sent a packet: only "a packet was sent now" is used.
-    set: (v: bigint) => {
-      rawNtp = v;
-      lastSentMs = nowMs();
-      snapshot = null;
-    },
-  });
-  Object.defineProperty(s, 'rtpTimestamp', {
-    configurable: true,
-    enumerable: true,
-    get: () => read().rtp,
-    set: (v: number) => {
+  const accessor = (
+    name: 'ntpTimestamp' | 'rtpTimestamp',
+    get: () => bigint | number,
+    set: (v: never) => void,
+  ) => Object.defineProperty(s, name, { configurable: true, enumerable: true, get, set });
+  // werift writes both per packet, the NTP time first: only the RTP write marks "a packet was sent now" (one
+  // clock read per packet).
+  accessor(
+    'ntpTimestamp',
+    () => read().ntp,
+    (v: bigint) => (rawNtp = v),
+  );
+  accessor(
+    'rtpTimestamp',
+    () => read().rtp,
+    (v: number) => {
       lastRtp = v;
       lastSentMs = nowMs();
       snapshot = null;
     },
-  });
+  );
   return true;
 }
