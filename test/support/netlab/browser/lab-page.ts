@@ -324,7 +324,11 @@ class LabPage {
 
   close(): void {
     clearInterval(this.sampler);
-    this.session?.close('lab done');
+    // Detached first: the session's 'closed' state would otherwise schedule a replacement (a viewer that leaves
+    // would come back a second later).
+    const session = this.session;
+    this.session = null;
+    session?.close('lab done');
     this.baselinePc?.close();
   }
 }
