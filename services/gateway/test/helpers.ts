@@ -20,7 +20,7 @@ import {
   type GatewayConfig,
   type GatewayLimits,
 } from '../src/index.js';
-import { DirectAppClient, ServiceClient } from '../src/client/index.js';
+import { DirectAppClient, ServiceClient, type ServiceClientOptions } from '../src/client/index.js';
 
 export const ROBOT = 'r1';
 
@@ -219,14 +219,18 @@ export class RawPeer {
 export class ServiceProbe {
   readonly got: GatewayToService[] = [];
   readonly client: ServiceClient;
-  constructor(url: string, service: string) {
-    this.client = new ServiceClient({ url, service });
+  constructor(url: string, service: string, o: Omit<ServiceClientOptions, 'url' | 'service'> = {}) {
+    this.client = new ServiceClient({ ...o, url, service });
     const rec = (m: GatewayToService) => this.got.push(m);
     for (const ev of ['welcome', 'command', 'estop', 'deadman', 'lock', 'error'] as const)
       this.client.on(ev, rec);
   }
-  static async start(url: string, service: string): Promise<ServiceProbe> {
-    const p = new ServiceProbe(url, service);
+  static async start(
+    url: string,
+    service: string,
+    o: Omit<ServiceClientOptions, 'url' | 'service'> = {},
+  ): Promise<ServiceProbe> {
+    const p = new ServiceProbe(url, service, o);
     await p.client.ready();
     return p;
   }
