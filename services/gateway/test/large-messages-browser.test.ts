@@ -75,7 +75,7 @@ describe('large messages over data channels (Chromium app, werift gateway)', { t
     await new Promise((res) => setTimeout(res, 3_000));
 
     // App -> robot first, while this is the only link: a 5 MB command from the page, answered; the page keeps
-    // driving meanwhile. (With a second link up, an upload can stall: docs/gateway.md, Large messages, known problem.)
+    // driving meanwhile (the next test uploads with a second link up).
     // The quiet window ends here: handing the 5 MB argument to the page below keeps this process and the page busy.
     const quietEnd = await page.evaluate(() => ({ t: performance.now(), wall: Date.now() }));
     const up = await page.evaluate(async (payload) => {
@@ -148,7 +148,7 @@ describe('large messages over data channels (Chromium app, werift gateway)', { t
       ['after'],
     );
 
-    // A second link, a spectator, for the download (uploads with two links can stall: docs/gateway.md).
+    // A second link, a spectator, for the download.
     await page.evaluate(
       async ({ url, token, robot }) => {
         const w = await window.BrowserGatewayApp.open({ signalingUrl: url, token, robotId: robot });
@@ -227,5 +227,45 @@ describe('large messages over data channels (Chromium app, werift gateway)', { t
     // Generous sanity bound only: no command waited for a whole transfer.
     assert.ok(summarize([...duringDown, ...duringUp]).p50 < 2_000);
     await until(() => dc.gw.stats().links === 2, 'both links still up');
+  });
+
+  test('5 MB app -> robot while a second data-channel link is up and the app drives', async () => {
+    // The case that stalled in werift's FORWARD TSN handling (docs/gateway.md, Large messages): lossy velocity
+    // messages the page gives up on are forwarded past while a reliable chunk is half across.
+    assert.equal(dc.gw.stats().links, 2, 'the operator and the watcher');
+    const upload = largePayload(5_000_000, 14);
+    const uploadHash = sha256(upload);
+    const up = await page.evaluate(async (payload) => {
+      const op = window.apps['op']!;
+      op.drive('mapper');
+      const start = performance.now();
+      await op.sendCommand({ v: 1, type: 'command', id: 'upload-2', service: 'mapper', payload });
+      const deadline = Date.now() + 60_000;
+      let answer: (typeof op.received)[number] | undefined;
+      while (!answer && Date.now() < deadline) {
+        answer = op.received.find((r) => r.msg['ref'] === 'upload-2');
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      op.stopDriving();
+      const w = window.apps['watcher']!;
+      w.send({ v: 1, type: 'ping', id: 'w-after' });
+      const pong = await w.next('pong', { ref: 'w-after' });
+      return {
+        ms: performance.now() - start,
+        answer: answer?.msg ?? 'none within 60 s',
+        buffered: op.reliable.bufferedAmount,
+        watcher: pong.msg.type,
+      };
+    }, upload);
+    assert.equal(
+      typeof up.answer === 'object' && up.answer.type,
+      'reply',
+      `${JSON.stringify(up.answer)}; page buffered ${up.buffered}; gateway: ${JSON.stringify(dc.gw.stats())}`,
+    );
+    const got = mapper.commands.find((c) => c.id === 'upload-2');
+    assert.ok(got, 'the robot program got the 5 MB command');
+    assert.equal(sha256(got.payload), uploadHash, '5 MB command intact at the robot program');
+    assert.equal(up.watcher, 'pong', 'the watcher link still answers');
+    console.log(`[large-messages dc] app -> robot with two links up in ${up.ms.toFixed(0)} ms`);
   });
 });

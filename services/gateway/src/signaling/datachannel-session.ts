@@ -10,6 +10,7 @@ import type { PeerState, RobotSession, SessionContext, SessionEnd } from '@robos
 import type { GatewayMetrics } from '../hub/metrics.js';
 import type { AppLink } from '../links/app-link.js';
 import { DataChannelAppLink } from '../links/datachannel-app-link.js';
+import { repairForwardTsn } from './werift-forward-tsn.js';
 
 /** A peer connection whose reliable channel is not open by then is given up (the app vanished mid-setup). */
 const SETUP_TIMEOUT_MS = 30_000;
@@ -109,6 +110,8 @@ export class DataChannelSession implements RobotSession {
       this.ctx.log.info({}, 'ICE restart (new offer)');
     }
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    // The SCTP association exists from here on; werift's FORWARD TSN handling loses reliable data without this.
+    this.repairSctp();
     const answer = await this.pc.createAnswer();
     withoutImplicitStun(this.pc, this.ctx.iceServers);
     await this.pc.setLocalDescription(answer);
@@ -129,6 +132,12 @@ export class DataChannelSession implements RobotSession {
   async close(end: SessionEnd): Promise<void> {
     this.link.close(CLOSE_CODE[end.cause], end.cause === 'shutdown' ? 'shutting_down' : end.reason);
     await this.link.ended();
+  }
+
+  private repairSctp(): void {
+    const sctp = (this.pc.sctpTransport as { sctp?: unknown } | undefined)?.sctp;
+    if (sctp === undefined || repairForwardTsn(sctp)) return;
+    this.ctx.log.warn({}, "werift's SCTP is not the expected version: FORWARD TSN handling left unrepaired");
   }
 
   private clearSetupTimer(): void {
