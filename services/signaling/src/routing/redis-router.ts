@@ -88,7 +88,7 @@ export class RedisRouter implements Router {
       connectionName: `rs-${this.instanceId}-pub`,
     }) as RedisWithScripts;
     this.sub = new Redis(o.url, { ...common, connectionName: `rs-${this.instanceId}-sub` });
-    this.batcher = new PublishBatcher((channel, payload) => this.pub.publish(channel, payload));
+    this.batcher = new PublishBatcher((channel, payload) => store(this.pub.publish(channel, payload)));
     this.pub.defineCommand('rsRegister', { numberOfKeys: 2, lua: REGISTER });
     this.pub.defineCommand('rsRefresh', { numberOfKeys: 2, lua: REFRESH });
     this.pub.defineCommand('rsUnregister', { numberOfKeys: 2, lua: UNREGISTER });
@@ -149,9 +149,8 @@ export class RedisRouter implements Router {
       return true;
     }
     const addressed: Addressed = { to, message };
-    const receivers = await store(
-      this.batcher.add(this.keys.peer(instanceOf(to)), JSON.stringify(addressed)),
-    );
+    // A failed PUBLISH rejects with RouterUnavailableError (the batcher's publish goes through store()).
+    const receivers = await this.batcher.add(this.keys.peer(instanceOf(to)), JSON.stringify(addressed));
     return receivers > 0;
   }
 
