@@ -10,7 +10,8 @@
  * Frames go straight to the transport while it is below the high-water mark; the queues only fill when the
  * peer reads slower than we write.
  */
-import { needsChunks, planChunks, type ChunkPlan } from '@robostream/protocol/gateway';
+import { CHUNK_THRESHOLD_BYTES, planChunks, type ChunkPlan } from '@robostream/protocol/gateway';
+import { tooLarge } from './frames.js';
 import type { DeliveryClass } from '../links/app-link.js';
 
 export interface OutboxSink {
@@ -126,7 +127,7 @@ export class Outbox {
   /** false: the queue is full and the frame was NOT queued. */
   pushReliable(item: ReliableItem): boolean {
     if (this.closed) return false;
-    if (needsChunks(item.frame)) {
+    if (tooLarge(item.frame, CHUNK_THRESHOLD_BYTES)) {
       if (this.large.length >= this.opts.largeLimit) return false;
       this.large.push({ ...item, plan: null });
       this.flush();
@@ -150,7 +151,7 @@ export class Outbox {
       this.lossy.set(key, l);
       this.lossyOrder.push(key);
     }
-    if (needsChunks(frame)) return this.pushLargeLossy(key, l, frame);
+    if (tooLarge(frame, CHUNK_THRESHOLD_BYTES)) return this.pushLargeLossy(key, l, frame);
     if (l.q.length === 0 && this.below('lossy') && this.priority.length === 0 && this.reliable.length === 0) {
       this.sink.send(frame, 'lossy');
       this.maybeReport(key, l);
