@@ -16,14 +16,20 @@ import {
 } from 'werift';
 import {
   MAX_AGE_MS,
+  MIN_RESEND_GAP_MS,
   RetransmissionHistory,
+  type ResendLimits,
   type WeriftSenderInternals,
 } from '../src/transport/werift/retransmission.js';
+import { BURST_MS, RetransmissionBudget } from '../src/transport/congestion/retransmission-budget.js';
+
+/** A round trip under MIN_RESEND_GAP_MS and no rate limit: only the minimum gap applies. */
+const UNLIMITED: ResendLimits = { rttMs: () => 0, rateKbps: () => Infinity };
 
 const TWCC_ID = 3;
 const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 
-function fakeSender() {
+function fakeSender(limits: ResendLimits = UNLIMITED, payloadBytes = 0) {
   const wire: RtpPacket[] = [];
   const passedOn: unknown[] = [];
   const sender: WeriftSenderInternals = {
@@ -44,7 +50,7 @@ function fakeSender() {
     },
   };
   const reported: [number, number][] = [];
-  const history = RetransmissionHistory.attach(sender, (seq, size) => reported.push([seq, size]))!;
+  const history = RetransmissionHistory.attach(sender, (seq, size) => reported.push([seq, size]), limits)!;
   assert.ok(history);
   /** What werift's sendRtp does with its cache, then what the send track does after it. */
   const send = (seq: number, atMs: number): void => {
@@ -58,7 +64,7 @@ function fakeSender() {
         payloadType: 96,
         extensions: [{ id: TWCC_ID, payload: twcc }],
       }),
-      Buffer.from(`payload ${seq}`),
+      Buffer.concat([Buffer.from(`payload ${seq}`), Buffer.alloc(payloadBytes)]),
     );
     sender.sequenceNumber = seq & 0xffff;
     sender.rtpCache[(seq & 0xffff) % 128] = packet;
@@ -94,8 +100,8 @@ test('answers NACKs on the RTX stream, with the original inside and a fresh tran
     [9001, 9002, 9003],
   );
   assert.ok(reported.every(([, size]) => size > 12));
-  // The kept originals are untouched: a second NACK for 10 resends it again, with the next number.
-  history.onNack([10], 600);
+  // The kept originals are untouched: a second NACK for 10 (a gap later) resends it again, with the next number.
+  history.onNack([10], 600 + MIN_RESEND_GAP_MS);
   assert.equal(twccOf(wire[3]!), 9004);
   assert.equal(wire[3]!.payload.subarray(2).toString(), 'payload 10');
   assert.equal(sender.retransmittedPacketsSent, 4);
@@ -130,7 +136,7 @@ test('without RTX the packet itself is resent, and the kept copy keeps its heade
   delete sender.rtxPayloadType;
   for (let seq = 0; seq < 10; seq++) send(seq, 0);
   history.onNack([3], 0);
-  history.onNack([3], 0);
+  history.onNack([3], MIN_RESEND_GAP_MS);
   assert.deepEqual(
     wire.map((p) => [p.header.sequenceNumber, p.header.ssrc, twccOf(p)]),
     [
@@ -149,11 +155,11 @@ test("werift's real RTCRtpSender fits; its own NACK handling is off, other RTCP 
       handleRtcpPacket(p: unknown): void;
     };
     assert.ok(
-      RetransmissionHistory.attach(sender, () => undefined),
+      RetransmissionHistory.attach(sender, () => undefined, UNLIMITED),
       'the werift version in use fits',
     );
     assert.equal(
-      RetransmissionHistory.attach({ rtpCache: [] }, () => undefined),
+      RetransmissionHistory.attach({ rtpCache: [] }, () => undefined, UNLIMITED),
       null,
       'anything else is refused',
     );
@@ -171,4 +177,62 @@ test("werift's real RTCRtpSender fits; its own NACK handling is off, other RTCP 
   } finally {
     void pc.close();
   }
+});
+
+test('a packet is not resent again within a round trip of its last resend', () => {
+  let rtt: number | null = 80;
+  const { history, wire, send } = fakeSender({ rttMs: () => rtt, rateKbps: () => Infinity });
+  for (let seq = 0; seq < 10; seq++) send(seq, 0);
+  history.onNack([3, 4], 10);
+  history.onNack([3, 4, 5], 60); // the app asked again before the answers could arrive; 5 is new
+  assert.deepEqual(
+    wire.map((p) => p.payload.subarray(2).toString()),
+    ['payload 3', 'payload 4', 'payload 5'],
+  );
+  assert.equal(history.withheld, 2);
+  history.onNack([3], 95);
+  assert.equal(wire.length, 4, 'a round trip after the last resend it goes again');
+  rtt = null; // not measured yet: a conservative 100 ms
+  history.onNack([3], 150);
+  assert.equal(wire.length, 4);
+  history.onNack([3], 200);
+  assert.equal(wire.length, 5);
+});
+
+test('retransmissions are paced by the bandwidth estimate: a burst of NACKs is answered up to the bucket', () => {
+  const rate = 400; // kbit/s: the bucket holds BURST_MS of it, 12,500 bytes
+  const { history, wire, send } = fakeSender({ rttMs: () => 0, rateKbps: () => rate }, 1000);
+  for (let seq = 0; seq < 100; seq++) send(seq, 0);
+  history.onNack(
+    Array.from({ length: 40 }, (_, i) => i),
+    100,
+  );
+  const first = wire.length;
+  const packetBytes = wire[0]!.serializeSize - 2; // charged as the original (RTX adds its 2-byte OSN)
+  assert.equal(first, Math.floor((rate * BURST_MS) / 8 / packetBytes), `${first} resent at once`);
+  assert.deepEqual(
+    wire.map((p) => p.payload.readUInt16BE(0)),
+    Array.from({ length: first }, (_, i) => i),
+    'oldest first',
+  );
+  assert.equal(history.withheld, 40 - first);
+  // 100 ms later the bucket has refilled by 5,000 bytes (plus what the first burst left).
+  const left = (rate * BURST_MS) / 8 - first * packetBytes;
+  history.onNack(
+    Array.from({ length: 40 - first }, (_, i) => first + i),
+    200,
+  );
+  assert.equal(wire.length - first, Math.floor((left + (rate * 100) / 8) / packetBytes));
+});
+
+test('the retransmission bucket: refills at the rate, holds at most BURST_MS of it, follows a new rate', () => {
+  const b = new RetransmissionBudget();
+  assert.equal(b.take(12_500, 0, 400), true, 'starts full: 250 ms at 400 kbit/s');
+  assert.equal(b.take(1, 0, 400), false);
+  assert.equal(b.take(5000, 100, 400), true, '100 ms at 400 kbit/s');
+  assert.equal(b.take(1, 100, 400), false);
+  assert.equal(b.take(12_500, 10_000, 400), true, 'a long pause banks no more than the depth');
+  assert.equal(b.take(1, 10_000, 400), false);
+  assert.equal(b.take(1000, 10_100, 80), true, 'a cut rate refills slower: 100 ms at 80 kbit/s');
+  assert.equal(b.take(1, 10_100, 80), false);
 });

@@ -11,6 +11,10 @@
 // RtpPacket it sent: SSRC, payload type, sequence number, header extensions) for up to MAX_AGE_MS, and NACKs are
 // answered from here on the RTX stream, each retransmission with a fresh transport-wide sequence number that is
 // reported to the estimator like any packet sent.
+// Two limits keep retransmissions from feeding a queue that is already overflowing (both as Chromium's sender
+// does): a packet is not resent again within a round trip of its last resend (the app asks again once per round
+// trip it measures, which lags a queue that is filling; the earlier answer is still on its way), and all resends
+// together are paced by the bandwidth estimate (RetransmissionBudget).
 import {
   GenericNack,
   RtcpTransportLayerFeedback,
@@ -20,6 +24,7 @@ import {
   type RtcpPacket,
   type RtpHeader,
 } from 'werift';
+import { RetransmissionBudget } from '../congestion/retransmission-budget.js';
 
 /** The URI werift and Chromium use for the transport-wide sequence number extension. */
 const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
@@ -48,19 +53,35 @@ const HISTORY = 1024;
 /** Older than this, a retransmission arrives after the app has given the frame up. */
 export const MAX_AGE_MS = 1500;
 
+/** Resends of one packet are at least this far apart even when the round trip is shorter or unknown. */
+export const MIN_RESEND_GAP_MS = 20;
+const UNKNOWN_RTT_MS = 100;
+
+/** What bounds retransmissions: the path's round trip and the sender's bandwidth estimate, read when needed. */
+export interface ResendLimits {
+  /** The round trip now in milliseconds (including a queue that is building), or null before it is known. */
+  rttMs(): number | null;
+  /** The send-side bandwidth estimate in kbit/s: resends are paced by it. */
+  rateKbps(): number;
+}
+
 interface Kept {
   packet: RtpPacket;
   atMs: number;
+  resentAtMs: number;
 }
 
 export class RetransmissionHistory {
   private readonly kept: (Kept | undefined)[] = new Array<Kept | undefined>(HISTORY);
+  private readonly budget = new RetransmissionBudget();
   private resentCount = 0;
+  private withheldCount = 0;
 
   private constructor(
     private readonly sender: WeriftSenderInternals,
     /** A retransmission left with this transport-wide sequence number (for the estimator). */
     private readonly onSent: (wireSeq: number, size: number) => void,
+    private readonly limits: ResendLimits,
   ) {
     // werift's router calls the sender's handler as a method: NACKs stop there, everything else goes on.
     const handle = sender.handleRtcpPacket.bind(sender);
@@ -77,6 +98,7 @@ export class RetransmissionHistory {
   static attach(
     sender: unknown,
     onSent: (wireSeq: number, size: number) => void,
+    limits: ResendLimits,
   ): RetransmissionHistory | null {
     const s = sender as Partial<WeriftSenderInternals> | null;
     const fits =
@@ -88,12 +110,17 @@ export class RetransmissionHistory {
       typeof s.retransmittedPacketsSent === 'number' &&
       typeof s.handleRtcpPacket === 'function' &&
       typeof s.dtlsTransport?.sendRtp === 'function';
-    return fits ? new RetransmissionHistory(s as WeriftSenderInternals, onSent) : null;
+    return fits ? new RetransmissionHistory(s as WeriftSenderInternals, onSent, limits) : null;
   }
 
   /** Packets resent. */
   get resent(): number {
     return this.resentCount;
+  }
+
+  /** Requests not answered because the same packet was just resent or the budget was spent. */
+  get withheld(): number {
+    return this.withheldCount;
   }
 
   /** Right after werift sent a packet: keep what it sent. */
@@ -102,14 +129,24 @@ export class RetransmissionHistory {
     if (seq === undefined) return;
     const packet = this.sender.rtpCache[seq % WERIFT_HISTORY];
     if (packet?.header.sequenceNumber !== seq) return;
-    this.kept[seq % HISTORY] = { packet, atMs: nowMs };
+    this.kept[seq % HISTORY] = { packet, atMs: nowMs, resentAtMs: -Infinity };
   }
 
   /** The app lost these sequence numbers: resend those still kept and recent enough to matter. */
   onNack(lost: readonly number[], nowMs: number): void {
+    const gap = Math.max(MIN_RESEND_GAP_MS, this.limits.rttMs() ?? UNKNOWN_RTT_MS);
     for (const seq of lost) {
       const k = this.kept[seq % HISTORY];
       if (!k || k.packet.header.sequenceNumber !== seq || nowMs - k.atMs > MAX_AGE_MS) continue;
+      // Oldest first, as the NACK lists them: when the budget runs out, the frames nearest their deadline got theirs.
+      if (
+        nowMs - k.resentAtMs < gap ||
+        !this.budget.take(k.packet.serializeSize, nowMs, this.limits.rateKbps())
+      ) {
+        this.withheldCount++;
+        continue;
+      }
+      k.resentAtMs = nowMs;
       this.resend(k.packet);
     }
   }
