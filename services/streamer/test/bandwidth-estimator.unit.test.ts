@@ -223,3 +223,42 @@ test('send history unwraps 16-bit sequence numbers across the wrap', () => {
   assert.equal(h.get(3)?.seq, 65_539);
   assert.equal(h.get(3)?.sentAtMs, 65_539);
 });
+
+test('a big frame sent as the link drops is cut on what is in flight, before the measured delay shows the queue', () => {
+  // 3 Mbit/s of 30 fps frames on a clean path (20 ms one way), then a 50 kB frame (a keyframe or a scene change)
+  // just as the link drops to 1 Mbit/s: the first feedback after it has seen only the frame's first packets, each
+  // 9.6 ms later than the one before (38 ms of measured queue, under FAST_QUEUE_MS), while 45 kB still sit in the
+  // queue. Waiting one more feedback for the delay to show it lets 2.5 Mbit/s more into a full queue.
+  const est = new BandwidthEstimator({ minKbps: 150, maxKbps: 4000 }, 3000);
+  let seq = 0;
+  const inFlight: { seq: number; arrivalMs: number }[] = [];
+  const sendFrame = (t: number, bytes: number, arrival: (i: number) => number): void => {
+    for (let i = 0; i * 1200 < bytes; i++) {
+      const s = seq++;
+      est.onPacketSent(s, 1200, t);
+      inFlight.push({ seq: s, arrivalMs: arrival(i) });
+    }
+  };
+  const feedback = (t: number): number => {
+    const arrived = inFlight.filter((p) => p.arrivalMs <= t);
+    for (const p of arrived) inFlight.splice(inFlight.indexOf(p), 1);
+    return est.onFeedback(
+      arrived.map((p) => ({ seq: p.seq, received: true, arrivalMs: p.arrivalMs })),
+      t,
+    );
+  };
+  let t = 0;
+  for (; t < 3000; t += 1) {
+    if (t % 33 === 0) sendFrame(t, 12_500, (i) => t + 20 + i * 0.2);
+    if (t % 50 === 0 && t > 0) feedback(t);
+  }
+  const before = est.targetKbps;
+  assert.ok(before >= 2500, `steady at ${before} kbit/s before the drop`);
+  const dropAt = t;
+  sendFrame(dropAt, 50_000, (i) => dropAt + 20 + (i + 1) * 9.6);
+  const after = feedback(dropAt + 60);
+  assert.ok(
+    after < 0.6 * before,
+    `the first feedback after the drop cuts the target (${before} -> ${Math.round(after)} kbit/s)`,
+  );
+});

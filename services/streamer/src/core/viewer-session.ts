@@ -91,7 +91,12 @@ export class ViewerSession {
   ) {
     session.onTargetBitrate((kbps, limited, detail) => {
       this.onTransportEstimate(kbps, limited);
-      // Once a second at debug: what a lab run needs to tell why the rate moved.
+      // Once a second at debug: what a lab run needs to tell why the rate moved; every feedback at trace (what the
+      // first 500 ms of a bandwidth drop needs: in-flight bytes, delivery rate and bytes sent at each step).
+      if (this.log.isLevelEnabled('trace')) {
+        this.log.trace({ viewer: id, limited, ...detail() }, 'bandwidth estimate');
+        return;
+      }
       const now = performance.now();
       if (now - this.estimateLoggedAt >= 1000 && this.log.isLevelEnabled('debug')) {
         this.estimateLoggedAt = now;

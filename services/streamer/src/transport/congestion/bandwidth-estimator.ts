@@ -17,6 +17,13 @@ const DELIVERY_WINDOW_MS = 100;
  */
 const FAST_QUEUE_MS = 60;
 const FAST_RISE_MS = 30;
+/**
+ * The same, earlier: what is in flight already says a queue this deep is standing while the measured one-way delay
+ * (which lags by that very queue) has only started to rise. In the lab a keyframe at the moment of a drop to 1 Mbit/s
+ * put 54 kB (430 ms) in the modem's queue one feedback before the delay passed FAST_QUEUE_MS.
+ */
+const IN_FLIGHT_QUEUE_MS = 150;
+const IN_FLIGHT_RISE_MS = 20;
 const RISE_WINDOW_MS = 200;
 const IN_FLIGHT_BASE_WINDOW_MS = 10_000;
 const LOSS_WINDOW_MS = 1000;
@@ -30,6 +37,14 @@ export interface EstimatorSnapshot {
   signal: DelaySignal;
   linkCapacityKbps: number | null;
   feedbacks: number;
+  /** What the bottleneck delivered over the last 100 ms of arrivals. */
+  deliveryKbps: number | null;
+  /** Sent and not yet reported received or lost. */
+  inFlightBytes: number;
+  /** The in-flight bytes as queueing delay at the delivery rate, above their 10 s minimum. */
+  inFlightQueueMs: number;
+  /** Everything sent so far (media and retransmissions): two snapshots give the send rate between them. */
+  sentBytes: number;
 }
 
 export class BandwidthEstimator {
@@ -46,6 +61,9 @@ export class BandwidthEstimator {
   private readonly queueSamples: { at: number; q: number }[] = [];
   /** Monotonic deque of in-flight times: the front is the lowest in the window (the path without a queue). */
   private readonly inFlightBase: { at: number; ms: number }[] = [];
+  private queueNow = 0;
+  private deliveryNow: number | null = null;
+  private sentBytes = 0;
 
   constructor(bounds: RateBounds, startKbps: number) {
     this.rate = new RateControl(bounds, startKbps);
@@ -69,6 +87,7 @@ export class BandwidthEstimator {
 
   onPacketSent(wireSeq: number, size: number, atMs: number): void {
     this.history.record(wireSeq, size, atMs);
+    this.sentBytes += size;
   }
 
   /** One transport feedback, received at `nowMs` (robot clock). Returns the new target in kbit/s. */
@@ -105,7 +124,9 @@ export class BandwidthEstimator {
     const acked = this.ackedKbps();
     const delivery = this.deliveryKbps();
     const queueNow = this.queueNowMs(delivery, nowMs);
-    if (this.queueRising(nowMs)) {
+    this.queueNow = queueNow;
+    this.deliveryNow = delivery;
+    if (this.queueRising(nowMs, queueNow)) {
       // Cut from what the bottleneck delivers now, and deep enough to drain what is already queued.
       const through = acked === null || delivery === null ? (acked ?? delivery) : Math.min(acked, delivery);
       return this.rate.update(
@@ -119,16 +140,27 @@ export class BandwidthEstimator {
     return this.rate.update(this.trend.signal, acked, this.lossFraction(), nowMs, this.trend.queueDelayMs);
   }
 
-  /** The one-way queueing delay is past FAST_QUEUE_MS and grew by FAST_RISE_MS within RISE_WINDOW_MS. */
-  private queueRising(nowMs: number): boolean {
+  /**
+   * The one-way queueing delay is past FAST_QUEUE_MS and grew by FAST_RISE_MS within RISE_WINDOW_MS, or what is in
+   * flight is past IN_FLIGHT_QUEUE_MS while the delay grew by IN_FLIGHT_RISE_MS (a queue the delay has yet to show).
+   */
+  private queueRising(nowMs: number, inFlightQueueMs: number): boolean {
     const q = this.trend.queueDelayMs;
     this.queueSamples.push({ at: nowMs, q });
     while (this.queueSamples.length > 0 && this.queueSamples[0]!.at < nowMs - RISE_WINDOW_MS)
       this.queueSamples.shift();
-    if (q < FAST_QUEUE_MS) return false;
     let low = q;
     for (const s of this.queueSamples) low = Math.min(low, s.q);
-    return q - low >= FAST_RISE_MS;
+    if (q >= FAST_QUEUE_MS && q - low >= FAST_RISE_MS) return true;
+    return inFlightQueueMs >= IN_FLIGHT_QUEUE_MS && q - low >= IN_FLIGHT_RISE_MS;
+  }
+
+  /**
+   * How much is queued on the path now, as best known: the larger of the in-flight figure and the measured one-way
+   * queueing delay. What a retransmission waits behind, so a packet's next resend waits at least this long.
+   */
+  get pathQueueMs(): number {
+    return Math.max(this.queueNow, this.trend.queueDelayMs);
   }
 
   /**
@@ -170,6 +202,10 @@ export class BandwidthEstimator {
       signal: this.trend.signal,
       linkCapacityKbps: this.rate.linkCapacityKbps,
       feedbacks: this.feedbacks,
+      deliveryKbps: this.deliveryNow === null ? null : Math.round(this.deliveryNow),
+      inFlightBytes: this.history.inFlightBytes,
+      inFlightQueueMs: Math.round(this.queueNow),
+      sentBytes: this.sentBytes,
     };
   }
 

@@ -168,8 +168,19 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
       (seq, size) => this.estimator.onPacketSent(seq, size, performance.now()),
       this.playoutDelayExtension(t),
       t.kind === 'video'
-        ? RetransmissionHistory.attach(t.sender, (seq, size) =>
-            this.estimator.onPacketSent(seq, size, performance.now()),
+        ? RetransmissionHistory.attach(
+            t.sender,
+            (seq, size) => this.estimator.onPacketSent(seq, size, performance.now()),
+            {
+              // werift's smoothed round trip lags a queue that is building; the estimator sees it sooner.
+              rttMs: () => {
+                const rtt = (t.sender as unknown as { rtt?: number }).rtt;
+                const queued = this.estimator.pathQueueMs;
+                return typeof rtt === 'number' ? Math.max(rtt * 1000, queued) : queued > 0 ? queued : null;
+              },
+              // Without transport-wide feedback there is no send-side estimate to hold resends to.
+              rateKbps: () => (this.estimator.active ? this.estimator.targetKbps : Infinity),
+            },
           )
         : null,
     );
