@@ -79,7 +79,7 @@ const encoderProfiles: Record<EncoderName, EncoderProfile> = {
     element: 'x264enc',
     fragment: (s) =>
       `x264enc name=venc tune=zerolatency speed-preset=ultrafast bitrate=${s.bitrateKbps} ` +
-      `key-int-max=${s.keyframeIntervalFrames} vbv-buf-capacity=${Math.max(100, Math.round(1000 / s.framerate) * 4)} ! ${H264_CAPS}`,
+      `key-int-max=${s.keyframeIntervalFrames} vbv-buf-capacity=${Math.round(2000 / s.framerate)} ! ${H264_CAPS}`,
     bitrate: { property: 'bitrate', toValue: (kbps) => kbps },
     inbandParameterSets: true,
   },
