@@ -2,7 +2,8 @@
 // its timeline PNG under bench-results/network/, and print last one summary line per scenario:
 //   network scenario=<name> freeze_ms=<n> fps=<n> g2g_p50_ms=<n> g2g_p95_ms=<n> recover_ms=<n>
 //     baseline_freeze_ms=<n> baseline_g2g_p95_ms=<n>
-// ("-" where a figure does not apply). NETLAB_SHORT=1 runs the tests' short durations (a quick look).
+// ("-" where a figure does not apply). NETLAB_SHORT=1 runs the tests' short durations (a quick look);
+// NETLAB_BASELINE=0 leaves the Chromium baseline out (a quicker look at robostream alone).
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { writeTimelinePng } from '../../test/support/netlab/chart.js';
@@ -99,7 +100,7 @@ export async function benchScenarios(names: string[]): Promise<void> {
     }
     const scn = scenario(name);
     console.log(`[network] ${name}: ${scn.what}${full ? '' : ' (short)'}`);
-    const r = await runScenario(scn, { full, baseline: true });
+    const r = await runScenario(scn, { full, baseline: process.env.NETLAB_BASELINE !== '0' });
     // Two cores shared with whatever else runs: a busy machine drops frames even on the clean path.
     console.log(`  machine load (1 min average) at the end: ${loadavg()[0]?.toFixed(1)} on 2 cores`);
     for (const m of r.runs) {
