@@ -24,6 +24,14 @@ const FAST_RISE_MS = 30;
  */
 const IN_FLIGHT_QUEUE_MS = 150;
 const IN_FLIGHT_RISE_MS = 20;
+/**
+ * The path's jitter: a running mean of how much the queueing delay moves from one feedback to the next (about
+ * 13 ms with +-20 ms of cellular jitter, 1-2 ms on a wired path). Either rise above must be JITTER_MARGIN times
+ * that: jitter alone set off a fast cut every second or two on the lab's cellular path and took the rate to the
+ * minimum.
+ */
+const JITTER_GAIN = 0.05;
+const JITTER_MARGIN = 4;
 const RISE_WINDOW_MS = 200;
 const IN_FLIGHT_BASE_WINDOW_MS = 10_000;
 const LOSS_WINDOW_MS = 1000;
@@ -62,6 +70,7 @@ export class BandwidthEstimator {
   /** Monotonic deque of in-flight times: the front is the lowest in the window (the path without a queue). */
   private readonly inFlightBase: { at: number; ms: number }[] = [];
   private queueNow = 0;
+  private jitterMs = 0;
   private deliveryNow: number | null = null;
   private sentBytes = 0;
 
@@ -142,17 +151,23 @@ export class BandwidthEstimator {
 
   /**
    * The one-way queueing delay is past FAST_QUEUE_MS and grew by FAST_RISE_MS within RISE_WINDOW_MS, or what is in
-   * flight is past IN_FLIGHT_QUEUE_MS while the delay grew by IN_FLIGHT_RISE_MS (a queue the delay has yet to show).
+   * flight is past IN_FLIGHT_QUEUE_MS while the delay grew by IN_FLIGHT_RISE_MS (a queue the delay has yet to show);
+   * either rise well beyond the path's own jitter.
    */
   private queueRising(nowMs: number, inFlightQueueMs: number): boolean {
     const q = this.trend.queueDelayMs;
+    const prev = this.queueSamples[this.queueSamples.length - 1];
+    if (prev) this.jitterMs += JITTER_GAIN * (Math.abs(q - prev.q) - this.jitterMs);
     this.queueSamples.push({ at: nowMs, q });
     while (this.queueSamples.length > 0 && this.queueSamples[0]!.at < nowMs - RISE_WINDOW_MS)
       this.queueSamples.shift();
     let low = q;
     for (const s of this.queueSamples) low = Math.min(low, s.q);
-    if (q >= FAST_QUEUE_MS && q - low >= FAST_RISE_MS) return true;
-    return inFlightQueueMs >= IN_FLIGHT_QUEUE_MS && q - low >= IN_FLIGHT_RISE_MS;
+    // A rise the path's own jitter makes every few feedbacks is not a queue (a cellular scheduler's +-20 ms).
+    const noise = JITTER_MARGIN * this.jitterMs;
+    const rise = q - low;
+    if (q >= FAST_QUEUE_MS && rise >= Math.max(FAST_RISE_MS, noise)) return true;
+    return inFlightQueueMs >= IN_FLIGHT_QUEUE_MS && rise >= Math.max(IN_FLIGHT_RISE_MS, noise);
   }
 
   /**
