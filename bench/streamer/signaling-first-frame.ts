@@ -13,6 +13,7 @@ import { startStreamerService } from '../../services/streamer/src/streamer-servi
 import { loopbackServiceEnv } from '../../services/streamer/test/support/service-env.js';
 import { startCoturn, freeUdpPort } from '../../test/support/coturn.js';
 import { MediaAppPage, launchMediaAppBrowser } from '../../services/streamer/test/support/signaling-page.js';
+import type { StartTimeline } from '../../services/streamer/test/support/browser/media-app.js';
 import { eventually, startSignaling } from '../../test/support/signaling.js';
 import { TestKeys } from '../../test/support/tokens.js';
 
@@ -56,27 +57,39 @@ async function main(): Promise<void> {
   const app = await launchMediaAppBrowser();
   const appToken = await keys.app('bench-app', [ROBOT]);
   try {
-    const firstFrame = async (url: string, relay: boolean): Promise<number> => {
+    // Timed in the page (its own clock, getStats every 5 ms), not by polling it from here.
+    const firstFrame = async (url: string, relay: boolean): Promise<StartTimeline> => {
       const page = await MediaAppPage.open(app);
       await page.connect(url, appToken);
-      const t0 = performance.now();
-      await page.start({ robotId: ROBOT, cameras: 1, mic: true, relay });
-      await eventually(async () => (await page.stats()).framesDecoded > 0, 15_000, 'first frame');
-      const ms = performance.now() - t0;
+      await page.start({ robotId: ROBOT, cameras: 1, mic: true, relay, receiverRtt: true });
+      await eventually(async () => (await page.timeline()).firstFrame !== undefined, 15_000, 'first frame');
+      const t = await page.timeline();
       await page.close();
-      return ms;
+      return t;
     };
+    const median = (runs: StartTimeline[], step: keyof StartTimeline): string =>
+      percentile(
+        runs.map((r) => r[step] ?? NaN),
+        50,
+      ).toFixed(0);
     for (const [name, url, relay] of [
       ['direct mode (embedded signaling, host candidates)', `ws://127.0.0.1:${directPort}/v1/ws`, false],
       ['signaling + TURN (relay-only both ends)', signaling.url, true],
     ] as const) {
-      const cold = await firstFrame(url, relay);
-      const warm: number[] = [];
-      for (let i = 0; i < RUNS; i++) warm.push(await firstFrame(url, relay));
+      const cold = (await firstFrame(url, relay)).firstFrame!;
+      const runs: StartTimeline[] = [];
+      for (let i = 0; i < RUNS; i++) runs.push(await firstFrame(url, relay));
+      const warm = runs.map((r) => r.firstFrame!);
       console.log(
         `${name}: first decoded frame after openSession, cold ${cold.toFixed(0)} ms; warm ${RUNS} runs p50 ` +
           `${percentile(warm, 50).toFixed(0)} ms, p90 ${percentile(warm, 90).toFixed(0)} ms, ` +
           `min ${Math.min(...warm).toFixed(0)}, max ${Math.max(...warm).toFixed(0)}`,
+      );
+      console.log(
+        `  steps (p50, ms after openSession): accepted ${median(runs, 'accepted')}, offer sent ` +
+          `${median(runs, 'offerSent')}, answer ${median(runs, 'answer')}, ICE connected ` +
+          `${median(runs, 'iceConnected')}, DTLS connected ${median(runs, 'connected')}, first frame ` +
+          `${median(runs, 'firstFrame')}`,
       );
     }
   } finally {

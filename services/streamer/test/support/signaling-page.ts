@@ -3,7 +3,13 @@
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
-import type { LumaTransition, MediaAppStats, StartOptions, WhepResult } from './browser/media-app.js';
+import type {
+  LumaTransition,
+  MediaAppStats,
+  StartOptions,
+  StartTimeline,
+  WhepResult,
+} from './browser/media-app.js';
 import { eventually } from '../../../../test/support/signaling.js';
 import { launchAppBrowser, type AppBrowser } from './chromium-app.js';
 
@@ -35,6 +41,7 @@ interface Window {
     whepPlay(url: string, token: string): Promise<WhepResult>;
     whepStop(resource: string, token: string): Promise<number>;
     stats(): Promise<MediaAppStats>;
+    timeline: StartTimeline;
     startLumaProbe(): Promise<void>;
     lumaTransitions: LumaTransition[];
     close(): void;
@@ -80,6 +87,11 @@ export class MediaAppPage {
 
   stats(): Promise<MediaAppStats> {
     return this.page.evaluate(() => (window as unknown as Window).mediaApp.stats());
+  }
+
+  /** The steps of the last start(), in ms after it was called, as the page saw them. */
+  timeline(): Promise<StartTimeline> {
+    return this.page.evaluate(() => (window as unknown as Window).mediaApp.timeline);
   }
 
   /** Waits until the page has decoded more than `frames` video frames; resolves with the stats that showed it. */

@@ -1,6 +1,8 @@
 // PeerSession on werift 0.24.4 (the last release that runs on Node 20): the adapter. Its parts live beside it:
 // codecs.ts (what is negotiated), send-track.ts (a sender), rtcp-feedback.ts (RTCP routed by SSRC),
-// ice-nudge.ts (a STUN request at once after a hand-over), retransmission.ts (NACKs answered from a longer history than werift's, each with a new transport-wide number),
+// ice-nudge.ts (a STUN request at once after a hand-over), dtls-start.ts (the DTLS handshake without werift's
+// 100 ms wait), retransmission.ts (NACKs answered from a longer history than werift's, each with a new
+// transport-wide number),
 // silence-watchdog.ts (werift never reports 'disconnected'), werift-stats.ts (getStats), ../sdp.ts (SDP fixes),
 // ../congestion/ (the send-side bandwidth estimator fed by transport-wide feedback).
 // werift behaviours worked around here:
@@ -45,6 +47,7 @@ import { answerReferenceTimes } from './receiver-rtt.js';
 import { raisePairRtt } from './pair-rtt.js';
 import { fixSenderReportClock } from './sender-report-clock.js';
 import { RetransmissionHistory } from './retransmission.js';
+import { startDtlsAtOnce } from './dtls-start.js';
 import { WeriftSendTrack } from './send-track.js';
 import { SilenceWatchdog } from './silence-watchdog.js';
 import { mapStats } from './werift-stats.js';
@@ -143,6 +146,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     this.remoteUfrag = ufrag;
     this.offeredBundle = bundleMids(offerSdp);
     await this.pc.setRemoteDescription({ type: 'offer', sdp: oneIceGeneration(offerSdp) });
+    for (const dtls of this.pc.dtlsTransports) startDtlsAtOnce(dtls);
     this.subscribeRtcp();
     return parseOfferedMedia(offerSdp);
   }

@@ -31,6 +31,22 @@ export interface LumaTransition {
   atEpochMs: number;
 }
 
+/**
+ * When each step of the last start() happened, in ms after start() was called (the page's clock): what a
+ * first-frame bench reports, without the test process's polling in it.
+ */
+export interface StartTimeline {
+  /** openSession resolved: the robot accepted. */
+  accepted?: number;
+  offerSent?: number;
+  answer?: number;
+  iceConnected?: number;
+  /** DTLS up: pc.connectionState 'connected'. */
+  connected?: number;
+  /** framesDecoded first above 0 (getStats polled every 5 ms in the page). */
+  firstFrame?: number;
+}
+
 export interface MediaAppStats {
   framesDecoded: number;
   frameWidth: number;
@@ -63,6 +79,7 @@ class MediaApp {
   /** Failures inside event handlers (which nothing else would see). */
   errors: string[] = [];
   candidatesReceived: string[] = [];
+  timeline: StartTimeline = {};
 
   async connect(url: string, token: string): Promise<void> {
     this.client = new SignalingClient({ url, token, reconnect: { initialDelayMs: 100, maxDelayMs: 1000 } });
@@ -72,9 +89,23 @@ class MediaApp {
   async start(o: StartOptions): Promise<string> {
     const client = this.client;
     if (!client) throw new Error('connect first');
+    const t0 = performance.now();
+    const timeline: StartTimeline = {};
+    this.timeline = timeline;
+    const mark = (step: keyof StartTimeline): void => {
+      timeline[step] ??= performance.now() - t0;
+    };
     const sessionId = await client.openSession(o.robotId, 'media', o.meta);
+    mark('accepted');
     this.sessionId = sessionId;
     const pc = this.makePeer(o.relay, client.iceServers);
+    pc.addEventListener('iceconnectionstatechange', () => {
+      if (pc.iceConnectionState === 'connected') mark('iceConnected');
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'connected') mark('connected');
+    });
+    void this.watchFirstFrame(pc, () => mark('firstFrame'));
     await this.addMedia(pc, o.cameras, o.mic, o.camera ?? false);
     if (o.videoCodec) this.onlyCodec(pc, o.videoCodec);
     pc.onicecandidate = (e) => {
@@ -83,6 +114,7 @@ class MediaApp {
     };
     client.on('answer', async (m) => {
       if (m.sessionId !== sessionId) return;
+      mark('answer');
       this.answersReceived++;
       try {
         await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
@@ -123,7 +155,20 @@ class MediaApp {
       o.receiverRtt ? { type: 'offer', sdp: withReceiverRtt(offer.sdp ?? '') } : offer,
     );
     client.sendOffer(sessionId, pc.localDescription?.sdp ?? '');
+    mark('offerSent');
     return sessionId;
+  }
+
+  private async watchFirstFrame(pc: RTCPeerConnection, seen: () => void): Promise<void> {
+    const deadline = performance.now() + 20_000;
+    while (pc.connectionState !== 'closed' && performance.now() < deadline) {
+      let decoded = 0;
+      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') decoded += Number(s.framesDecoded ?? 0);
+      });
+      if (decoded > 0) return seen();
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   /**

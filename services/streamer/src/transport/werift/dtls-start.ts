@@ -1,0 +1,43 @@
+// The DTLS handshake starts as soon as ICE has a pair, not 100 ms later.
+//
+// werift 0.24.4's RTCDtlsTransport.start(), when it is the DTLS client (it is whenever it answers an offer: the app
+// offers actpass, werift takes the client role), waits a fixed 100 ms before it sends its ClientHello. The robot
+// always answers, so every session's first frame waited those 100 ms: in the first-frame bench ICE was connected
+// 90 ms after openSession and DTLS 215 ms. The wait buys nothing here: werift's ICE agent is the controlled one, so
+// by the time it has a pair the app has sent it connectivity checks with the answer's credentials, i.e. it has
+// applied the answer and its DTLS server is listening. A ClientHello lost anyway is resent by werift's flight
+// timer (500 ms), as before.
+//
+// So start() is wrapped on each transport: right after werift builds its DTLS client, connect() is called at once,
+// and werift's own call 100 ms later gets the same handshake instead of a second one.
+import { DtlsClient } from 'werift';
+
+/** The werift 0.24.4 RTCDtlsTransport parts this touches (its `dtls` field is not in its typings). */
+export interface DtlsTransportInternals {
+  start(): Promise<void>;
+  dtls?: unknown;
+}
+
+const wrapped = new WeakSet<object>();
+
+/** Wraps `transport.start` once; false when the transport does not look like werift 0.24.4's (left alone). */
+export function startDtlsAtOnce(transport: unknown): boolean {
+  const t = transport as Partial<DtlsTransportInternals> | null;
+  if (!t || typeof t.start !== 'function') return false;
+  if (wrapped.has(t)) return true;
+  wrapped.add(t);
+  const start = t.start.bind(t);
+  t.start = () => {
+    const started = start(); // runs synchronously up to werift's 100 ms wait, with `dtls` built
+    const client = t.dtls;
+    if (client instanceof DtlsClient) {
+      const connect = client.connect.bind(client);
+      let handshake: Promise<void> | null = null;
+      client.connect = () => (handshake ??= connect());
+      // Failures reach werift through its own later call, which gets this same promise.
+      client.connect().catch(() => undefined);
+    }
+    return started;
+  };
+  return true;
+}
