@@ -262,3 +262,17 @@ test('a big frame sent as the link drops is cut on what is in flight, before the
     `the first feedback after the drop cuts the target (${before} -> ${Math.round(after)} kbit/s)`,
   );
 });
+
+test('a lost feedback leaves no phantom bytes in flight: the next feedback settles what it skipped', () => {
+  const h = new SendHistory();
+  for (let seq = 0; seq < 30; seq++) h.record(seq, 1000, seq);
+  for (let seq = 0; seq < 10; seq++) h.markAcked(h.get(seq)!); // feedback 1
+  // feedback 2 (packets 10-19) is lost; feedback 3 starts at 20
+  h.settleBefore(20);
+  assert.equal(h.inFlightBytes, 10_000, 'only 20-29 still in flight');
+  h.markAcked(h.get(20)!);
+  h.markAcked(h.get(15)!); // a late, reordered copy of the lost feedback counts once
+  assert.equal(h.inFlightBytes, 9000);
+  h.settleBefore(5); // an old feedback arriving late changes nothing
+  assert.equal(h.inFlightBytes, 9000);
+});

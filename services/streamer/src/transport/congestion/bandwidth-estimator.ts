@@ -102,6 +102,7 @@ export class BandwidthEstimator {
   /** One transport feedback, received at `nowMs` (robot clock). Returns the new target in kbit/s. */
   onFeedback(packets: FeedbackPacket[], nowMs: number): number {
     this.feedbacks++;
+    if (packets.length > 0) this.history.settleBefore(packets[0]!.seq);
     for (const p of packets) {
       const sent = this.history.get(p.seq);
       if (!sent) continue;
