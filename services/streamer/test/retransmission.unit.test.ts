@@ -23,8 +23,8 @@ import {
 } from '../src/transport/werift/retransmission.js';
 import { BURST_MS, RetransmissionBudget } from '../src/transport/congestion/retransmission-budget.js';
 
-/** A round trip under MIN_RESEND_GAP_MS and no rate limit: only the minimum gap applies. */
-const UNLIMITED: ResendLimits = { rttMs: () => 0, rateKbps: () => Infinity };
+/** No queue and no rate limit: only the minimum gap applies. */
+const UNLIMITED: ResendLimits = { queueMs: () => 0, rateKbps: () => Infinity };
 
 const TWCC_ID = 3;
 const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
@@ -179,29 +179,33 @@ test("werift's real RTCRtpSender fits; its own NACK handling is off, other RTCP 
   }
 });
 
-test('a packet is not resent again within a round trip of its last resend', () => {
-  let rtt: number | null = 80;
-  const { history, wire, send } = fakeSender({ rttMs: () => rtt, rateKbps: () => Infinity });
+test('a packet is not resent again while its last resend may still sit in the queue', () => {
+  let queue = 80;
+  const { history, wire, send } = fakeSender({ queueMs: () => queue, rateKbps: () => Infinity });
   for (let seq = 0; seq < 10; seq++) send(seq, 0);
   history.onNack([3, 4], 10);
-  history.onNack([3, 4, 5], 60); // the app asked again before the answers could arrive; 5 is new
+  history.onNack([3, 4, 5], 60); // asked again before the answers could have come through the queue; 5 is new
   assert.deepEqual(
     wire.map((p) => p.payload.subarray(2).toString()),
     ['payload 3', 'payload 4', 'payload 5'],
   );
   assert.equal(history.withheld, 2);
   history.onNack([3], 95);
-  assert.equal(wire.length, 4, 'a round trip after the last resend it goes again');
-  rtt = null; // not measured yet: a conservative 100 ms
-  history.onNack([3], 150);
+  assert.equal(
+    wire.length,
+    4,
+    'once the queue has had time to deliver it, a repeat means it was lost: resent',
+  );
+  queue = 0; // no queue: only the minimum gap between two resends of one packet
+  history.onNack([3], 95 + MIN_RESEND_GAP_MS - 1);
   assert.equal(wire.length, 4);
-  history.onNack([3], 200);
+  history.onNack([3], 95 + MIN_RESEND_GAP_MS);
   assert.equal(wire.length, 5);
 });
 
 test('retransmissions are paced by the bandwidth estimate: a burst of NACKs is answered up to the bucket', () => {
   const rate = 400; // kbit/s: the bucket holds BURST_MS of it, 12,500 bytes
-  const { history, wire, send } = fakeSender({ rttMs: () => 0, rateKbps: () => rate }, 1000);
+  const { history, wire, send } = fakeSender({ queueMs: () => 0, rateKbps: () => rate }, 1000);
   for (let seq = 0; seq < 100; seq++) send(seq, 0);
   history.onNack(
     Array.from({ length: 40 }, (_, i) => i),
@@ -235,4 +239,16 @@ test('the retransmission bucket: refills at the rate, holds at most BURST_MS of 
   assert.equal(b.take(1, 10_000, 400), false);
   assert.equal(b.take(1000, 10_100, 80), true, 'a cut rate refills slower: 100 ms at 80 kbit/s');
   assert.equal(b.take(1, 10_100, 80), false);
+});
+
+test("kept as bytes: werift's cached object is let go at once; a packet too big for a slot is not kept", () => {
+  const small = fakeSender();
+  small.send(7, 0);
+  assert.equal(small.sender.rtpCache[7], undefined, "werift's cache no longer holds the packet");
+  small.history.onNack([7], 10);
+  assert.equal(small.wire[0]!.payload.subarray(2).toString(), 'payload 7', 'resent from the kept bytes');
+  const big = fakeSender(UNLIMITED, 1600);
+  big.send(7, 0);
+  big.history.onNack([7], 10);
+  assert.equal(big.wire.length, 0);
 });

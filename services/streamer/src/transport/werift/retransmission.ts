@@ -12,9 +12,9 @@
 // answered from here on the RTX stream, each retransmission with a fresh transport-wide sequence number that is
 // reported to the estimator like any packet sent.
 // Two limits keep retransmissions from feeding a queue that is already overflowing (both as Chromium's sender
-// does): a packet is not resent again within a round trip of its last resend (the app asks again once per round
-// trip it measures, which lags a queue that is filling; the earlier answer is still on its way), and all resends
-// together are paced by the bandwidth estimate (RetransmissionBudget).
+// does): a packet is not resent again while its last resend may still be in the path's queue (the app asks again
+// once per round trip it measured, which lags a queue that is filling), and all resends together are paced by the
+// bandwidth estimate (RetransmissionBudget).
 import {
   GenericNack,
   RtcpTransportLayerFeedback,
@@ -50,29 +50,40 @@ export interface WeriftSenderInternals {
 const WERIFT_HISTORY = 128;
 /** 1,024 packets: 2.7 s at 3 Mbit/s; MAX_AGE_MS bounds it at lower rates. */
 const HISTORY = 1024;
+/** Room for one packet as sent (werift keeps RTP under the path MTU, about 1,200 bytes); a bigger one is not kept. */
+const SLOT_BYTES = 1500;
 /** Older than this, a retransmission arrives after the app has given the frame up. */
 export const MAX_AGE_MS = 1500;
 
-/** Resends of one packet are at least this far apart even when the round trip is shorter or unknown. */
-export const MIN_RESEND_GAP_MS = 20;
-const UNKNOWN_RTT_MS = 100;
+/** Resends of one packet are at least this far apart (Chromium repeats a NACK every 20 ms at most). */
+export const MIN_RESEND_GAP_MS = 10;
 
-/** What bounds retransmissions: the path's round trip and the sender's bandwidth estimate, read when needed. */
+/** What bounds retransmissions: the queue on the path and the sender's bandwidth estimate, read when needed. */
 export interface ResendLimits {
-  /** The round trip now in milliseconds (including a queue that is building), or null before it is known. */
-  rttMs(): number | null;
+  /**
+   * The queueing delay on the path now, in milliseconds: a packet's next resend waits at least this long. Not the
+   * whole round trip: the app asks again once per round trip it measured, so a repeat within it is a lost
+   * retransmission; only a queue that built up since (which the app's figure lags) makes repeats redundant.
+   * Waiting a round trip of 100 ms (werift's figure was often unknown) before a second resend froze the picture
+   * 65 times in 60 s of 10 % loss in the lab.
+   */
+  queueMs(): number;
   /** The send-side bandwidth estimate in kbit/s: resends are paced by it. */
   rateKbps(): number;
 }
 
-interface Kept {
-  packet: RtpPacket;
-  atMs: number;
-  resentAtMs: number;
-}
+// Why the packets are kept as bytes in one buffer allocated up front, not as werift's RtpPacket objects: kept for
+// seconds, every packet's objects outlived V8's young generation and were promoted, so the old generation grew by
+// about 0.5 MB/s at 3 Mbit/s and a major collection came every minute or so; on the robot's single core its
+// marking threads held up the encoder for 150 ms. Copied into a slot, werift's packet dies young (and werift's own
+// 128-packet cache, unused with its NACK handling off, lets go of it at once).
 
 export class RetransmissionHistory {
-  private readonly kept: (Kept | undefined)[] = new Array<Kept | undefined>(HISTORY);
+  private readonly bytes = Buffer.allocUnsafeSlow(HISTORY * SLOT_BYTES);
+  private readonly seqs = new Int32Array(HISTORY).fill(-1);
+  private readonly lengths = new Uint16Array(HISTORY);
+  private readonly sentAtMs = new Float64Array(HISTORY);
+  private readonly resentAtMs = new Float64Array(HISTORY);
   private readonly budget = new RetransmissionBudget();
   private resentCount = 0;
   private withheldCount = 0;
@@ -129,37 +140,50 @@ export class RetransmissionHistory {
     if (seq === undefined) return;
     const packet = this.sender.rtpCache[seq % WERIFT_HISTORY];
     if (packet?.header.sequenceNumber !== seq) return;
-    this.kept[seq % HISTORY] = { packet, atMs: nowMs, resentAtMs: -Infinity };
+    this.sender.rtpCache[seq % WERIFT_HISTORY] = undefined;
+    const slot = seq % HISTORY;
+    const wire = packet.serialize();
+    if (wire.length > SLOT_BYTES) {
+      this.seqs[slot] = -1;
+      return;
+    }
+    wire.copy(this.bytes, slot * SLOT_BYTES);
+    this.seqs[slot] = seq;
+    this.lengths[slot] = wire.length;
+    this.sentAtMs[slot] = nowMs;
+    this.resentAtMs[slot] = -Infinity;
   }
 
   /** The app lost these sequence numbers: resend those still kept and recent enough to matter. */
   onNack(lost: readonly number[], nowMs: number): void {
-    const gap = Math.max(MIN_RESEND_GAP_MS, this.limits.rttMs() ?? UNKNOWN_RTT_MS);
+    const gap = Math.max(MIN_RESEND_GAP_MS, this.limits.queueMs());
     for (const seq of lost) {
-      const k = this.kept[seq % HISTORY];
-      if (!k || k.packet.header.sequenceNumber !== seq || nowMs - k.atMs > MAX_AGE_MS) continue;
+      const slot = seq % HISTORY;
+      if (this.seqs[slot] !== seq || nowMs - this.sentAtMs[slot]! > MAX_AGE_MS) continue;
       // Oldest first, as the NACK lists them: when the budget runs out, the frames nearest their deadline got theirs.
       if (
-        nowMs - k.resentAtMs < gap ||
-        !this.budget.take(k.packet.serializeSize, nowMs, this.limits.rateKbps())
+        nowMs - this.resentAtMs[slot]! < gap ||
+        !this.budget.take(this.lengths[slot]!, nowMs, this.limits.rateKbps())
       ) {
         this.withheldCount++;
         continue;
       }
-      k.resentAtMs = nowMs;
-      this.resend(k.packet);
+      this.resentAtMs[slot] = nowMs;
+      const start = slot * SLOT_BYTES;
+      // A copy: the slot may be reused before the send is done.
+      this.resend(
+        RtpPacket.deSerialize(Buffer.from(this.bytes.subarray(start, start + this.lengths[slot]!))),
+      );
     }
   }
 
+  /** `original` is a fresh copy of the kept packet: its header may be changed. */
   private resend(original: RtpPacket): void {
     const s = this.sender;
-    let packet: RtpPacket;
+    let packet = original;
     if (s.rtxPayloadType !== undefined) {
       packet = wrapRtx(original, s.rtxPayloadType, s.rtxSequenceNumber, s.rtxSsrc);
       s.rtxSequenceNumber = (s.rtxSequenceNumber + 1) & 0xffff;
-    } else {
-      // No RTX negotiated: the packet itself again, as a copy (its header changes below; the kept one must not).
-      packet = RtpPacket.deSerialize(original.serialize());
     }
     const twcc = s.headerExtensions.find((e) => e.uri === TRANSPORT_CC_URI);
     let wireSeq: number | null = null;
@@ -167,7 +191,6 @@ export class RetransmissionHistory {
       const dtls = s.dtlsTransport;
       wireSeq = (dtls.transportSequenceNumber + 1) & 0xffff;
       dtls.transportSequenceNumber = wireSeq;
-      // A new list: wrapRtx shares the original's list, which stays as kept.
       packet.header.extensions = packet.header.extensions.map((e) =>
         e.id === twcc.id ? { id: e.id, payload: serializeTransportWideCC(wireSeq!) } : e,
       );

@@ -176,12 +176,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
             t.sender,
             (seq, size) => this.estimator.onPacketSent(seq, size, performance.now()),
             {
-              // werift's smoothed round trip lags a queue that is building; the estimator sees it sooner.
-              rttMs: () => {
-                const rtt = (t.sender as unknown as { rtt?: number }).rtt;
-                const queued = this.estimator.pathQueueMs;
-                return typeof rtt === 'number' ? Math.max(rtt * 1000, queued) : queued > 0 ? queued : null;
-              },
+              queueMs: () => this.estimator.pathQueueMs,
               // Without transport-wide feedback there is no send-side estimate to hold resends to.
               rateKbps: () => (this.estimator.active ? this.estimator.targetKbps : Infinity),
             },
