@@ -10,6 +10,7 @@ import type { PeerState, RobotSession, SessionContext, SessionEnd } from '@robos
 import type { GatewayMetrics } from '../hub/metrics.js';
 import type { AppLink } from '../links/app-link.js';
 import { DataChannelAppLink } from '../links/datachannel-app-link.js';
+import { startDtlsAtOnce } from './werift-dtls-start.js';
 import { repairForwardTsn } from './werift-forward-tsn.js';
 
 /** A peer connection whose reliable channel is not open by then is given up (the app vanished mid-setup). */
@@ -112,6 +113,7 @@ export class DataChannelSession implements RobotSession {
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
     // The SCTP association exists from here on; werift's FORWARD TSN handling loses reliable data without this.
     this.repairSctp();
+    for (const dtls of this.pc.dtlsTransports) startDtlsAtOnce(dtls);
     const answer = await this.pc.createAnswer();
     withoutImplicitStun(this.pc, this.ctx.iceServers);
     await this.pc.setLocalDescription(answer);

@@ -1,10 +1,10 @@
 // PeerSession on werift 0.24.4 (the last release that runs on Node 20): the adapter. Its parts live beside it:
 // codecs.ts (what is negotiated), send-track.ts (a sender), rtcp-feedback.ts (RTCP routed by SSRC),
-// ice-nudge.ts (a STUN request at once after a hand-over), dtls-start.ts (the DTLS handshake without werift's
-// 100 ms wait), retransmission.ts (NACKs answered from a longer history than werift's, each with a new
-// transport-wide number),
-// silence-watchdog.ts (werift never reports 'disconnected'), werift-stats.ts (getStats), ../sdp.ts (SDP fixes),
-// ../congestion/ (the send-side bandwidth estimator fed by transport-wide feedback).
+// ice-nudge.ts (a STUN request at once after a hand-over), @robostream/gateway/werift-dtls-start (the DTLS
+// handshake without werift's 100 ms wait), retransmission.ts (NACKs answered from a longer history than werift's,
+// each with a new transport-wide number), silence-watchdog.ts (werift never reports 'disconnected'),
+// werift-stats.ts (getStats), ../sdp.ts (SDP fixes), ../congestion/ (the send-side bandwidth estimator fed by
+// transport-wide feedback).
 // werift behaviours worked around here:
 //  - a keyframe is requested when the connection becomes 'connected': packets sent before DTLS is up are dropped;
 //  - an ICE-restart offer is mistaken for renomination when the offer has an inactive m-line, so the restart is
@@ -47,7 +47,7 @@ import { answerReferenceTimes } from './receiver-rtt.js';
 import { raisePairRtt } from './pair-rtt.js';
 import { fixSenderReportClock } from './sender-report-clock.js';
 import { RetransmissionHistory } from './retransmission.js';
-import { startDtlsAtOnce } from './dtls-start.js';
+import { startDtlsAtOnce } from '@robostream/gateway/werift-dtls-start';
 import { WeriftSendTrack } from './send-track.js';
 import { SilenceWatchdog } from './silence-watchdog.js';
 import { mapStats } from './werift-stats.js';

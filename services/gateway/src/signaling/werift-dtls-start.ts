@@ -1,9 +1,10 @@
 // The DTLS handshake starts as soon as ICE has a pair, not 100 ms later.
 //
 // werift 0.24.4's RTCDtlsTransport.start(), when it is the DTLS client (it is whenever it answers an offer: the app
-// offers actpass, werift takes the client role), waits a fixed 100 ms before it sends its ClientHello. The robot
-// always answers, so every session's first frame waited those 100 ms: in the first-frame bench ICE was connected
-// 90 ms after openSession and DTLS 215 ms. The wait buys nothing here: werift's ICE agent is the controlled one, so
+// offers actpass, werift takes the client role), waits a fixed 100 ms before it sends its ClientHello. The robot's
+// endpoints (the streamer's media sessions and this gateway's data-channel sessions) always answer, so every session
+// waited those 100 ms: in the streamer's first-frame bench ICE was connected 90 ms after openSession and DTLS 215 ms.
+// Shared with the streamer (exported as @robostream/gateway/werift-dtls-start). The wait buys nothing here: werift's ICE agent is the controlled one, so
 // by the time it has a pair the app has sent it connectivity checks with the answer's credentials, i.e. it has
 // applied the answer and its DTLS server is listening. A ClientHello lost anyway is resent by werift's flight
 // timer (500 ms), as before.

@@ -1,10 +1,10 @@
-// The answering werift peer starts its DTLS handshake inside start() (src/transport/werift/dtls-start.ts), not
+// The answering werift peer starts its DTLS handshake inside start() (src/signaling/werift-dtls-start.ts), not
 // after werift's fixed 100 ms wait, with exactly one handshake; two real werift peers in this process, a data
 // channel between them to show the handshake completes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DtlsClient, RTCPeerConnection } from 'werift';
-import { startDtlsAtOnce } from '../src/transport/werift/dtls-start.js';
+import { startDtlsAtOnce } from '../src/signaling/werift-dtls-start.js';
 
 async function connectPair(
   patch: boolean,
