@@ -3,16 +3,23 @@
 //     microphone sending the voice-like far-end signal: no processing at all; the canceller on (the defaults for a
 //     generated source: noise suppression and gain control off, voice activity on); everything on. Each gives the
 //     echo and near-end levels in what the page got back, and the streamer process's CPU over the recording.
+//     A fourth call with the room's echo path muted (echoGain 0, no canceller) gives the measurement's floor:
+//     what the far end's lines hold when none of the operator comes back (the near-end talker's and Opus's
+//     spill into those lines), so no echo reduction beyond "echo off minus floor" can be read here.
 //  2. Added CPU, in-process: the processor's own cost, without the call around it (whose CPU varies by more).
 //  3. Added latency, in-process: one live tick source split in two, straight to one appsink and through the
 //     voice processor (all features on) to another; the difference in when each tick's onset is pulled.
-// Ends with one line: voice aec_erle_db=.. near_end_change_db=.. cpu_pct=.. latency_ms=..
+// Ends with one line: voice aec_erle_db=.. near_end_change_db=.. floor_headroom_db=.. cpu_pct=.. latency_ms=..
 // Run: npm run bench -- streamer/voice (LATENCY_ONLY=1: parts 2 and 3 alone)
 import { pino } from 'pino';
 import { detectEncoders } from '../../services/streamer/src/media/encoders.js';
 import { parseLaunch, type GstAppSink } from '../../services/streamer/src/media/gst-native.js';
 import { VOICE_PCM_CAPS } from '../../services/streamer/src/media/voice-pipeline.js';
-import { launchFarEndBrowser, measureCall } from '../../services/streamer/test/support/voice-room.js';
+import {
+  launchFarEndBrowser,
+  measureCall,
+  ROOM_SOURCE,
+} from '../../services/streamer/test/support/voice-room.js';
 
 const SECONDS = Number(process.env.SECONDS ?? 10);
 const TICKS = Number(process.env.TICKS ?? 12);
@@ -138,6 +145,13 @@ async function main(): Promise<void> {
       overrides: { echoCancel: true, voiceActivity: true, noiseSuppression: 'on', gainControl: 'on' },
       seconds: SECONDS,
     });
+    const floor = await measureCall({
+      browser,
+      encoders,
+      log,
+      overrides: { ...none, audioSource: { ...ROOM_SOURCE, echoGain: 0 } },
+      seconds: SECONDS,
+    });
     const row = (name: string, r: typeof off): void =>
       console.log(
         `${name.padEnd(28)} echo ${r.received.farEndDb.toFixed(1)} dBFS, near end ${r.received.nearEndDb.toFixed(1)} dBFS, ` +
@@ -147,17 +161,20 @@ async function main(): Promise<void> {
     row('no processing', off);
     row('canceller on (defaults)', on);
     row('canceller + NS + AGC + VAD', full);
+    row('floor (echo path muted)', floor);
     const latency = await latencyMs();
     const cpuPct = await processorCpuPct();
     const erle = off.received.farEndDb - on.received.farEndDb;
     const erleFull = off.received.farEndDb - full.received.farEndDb;
     const nearChange = on.received.nearEndDb - off.received.nearEndDb;
+    const headroom = off.received.farEndDb - floor.received.farEndDb;
     console.log(
       `added latency of the voice processor (median over ${TICKS - 1} ticks): ${latency.toFixed(1)} ms`,
     );
     console.log(
       `voice aec_erle_db=${erle.toFixed(1)} aec_erle_full_db=${erleFull.toFixed(1)} ` +
-        `near_end_change_db=${nearChange.toFixed(1)} cpu_pct=${cpuPct.toFixed(1)} ` +
+        `near_end_change_db=${nearChange.toFixed(1)} floor_headroom_db=${headroom.toFixed(1)} ` +
+        `cpu_pct=${cpuPct.toFixed(1)} ` +
         `latency_ms=${latency.toFixed(1)}`,
     );
   } finally {
