@@ -153,7 +153,9 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
       10_000,
       'the capture-to-display latency on the overlay',
     );
-    assert.ok(latencyMs >= 0 && latencyMs < 2000, `latency ${latencyMs} ms on a local stack`);
+    // Chromium maps the robot's clock with half the measured round trip, so on a loaded loopback the figure can be
+    // a few ms under zero (one CI run: -7 ms); a wrong sender-report clock puts it hundreds of ms off either way.
+    assert.ok(latencyMs > -50 && latencyMs < 2000, `latency ${latencyMs} ms on a local stack`);
     assert.match(await text(page, `figure[data-camera="front"] [data-testid=stats]`), /latency \d+ ms/);
     assert.equal(await attr(page, '[data-testid=path]', 'data-path'), 'direct');
     await shot('02-robot-view');
