@@ -4,10 +4,10 @@
 // offers actpass, werift takes the client role), waits a fixed 100 ms before it sends its ClientHello. The robot's
 // endpoints (the streamer's media sessions and this gateway's data-channel sessions) always answer, so every session
 // waited those 100 ms: in the streamer's first-frame bench ICE was connected 90 ms after openSession and DTLS 215 ms.
-// Shared with the streamer (exported as @robostream/gateway/werift-dtls-start). The wait buys nothing here: werift's ICE agent is the controlled one, so
-// by the time it has a pair the app has sent it connectivity checks with the answer's credentials, i.e. it has
-// applied the answer and its DTLS server is listening. A ClientHello lost anyway is resent by werift's flight
-// timer (500 ms), as before.
+// The wait buys nothing here: werift's ICE agent is the controlled one, so by the time it has a pair the app has
+// sent it connectivity checks with the answer's credentials, i.e. it has applied the answer and its DTLS server is
+// listening. A ClientHello lost anyway is resent by werift's flight timer (500 ms), as before.
+// Shared with the streamer (exported as @robostream/gateway/werift-dtls-start).
 //
 // So start() is wrapped on each transport: right after werift builds its DTLS client, connect() is called at once,
 // and werift's own call 100 ms later gets the same handshake instead of a second one.
