@@ -76,7 +76,8 @@ async function main(): Promise<void> {
       ['direct mode (embedded signaling, host candidates)', `ws://127.0.0.1:${directPort}/v1/ws`, false],
       ['signaling + TURN (relay-only both ends)', signaling.url, true],
     ] as const) {
-      const cold = (await firstFrame(url, relay)).firstFrame!;
+      const coldRun = await firstFrame(url, relay);
+      const cold = coldRun.firstFrame!;
       const runs: StartTimeline[] = [];
       for (let i = 0; i < RUNS; i++) runs.push(await firstFrame(url, relay));
       const warm = runs.map((r) => r.firstFrame!);
@@ -90,6 +91,11 @@ async function main(): Promise<void> {
           `${median(runs, 'offerSent')}, answer ${median(runs, 'answer')}, ICE connected ` +
           `${median(runs, 'iceConnected')}, DTLS connected ${median(runs, 'connected')}, first frame ` +
           `${median(runs, 'firstFrame')}`,
+      );
+      console.log(
+        `  cold run's steps: accepted ${median([coldRun], 'accepted')}, offer sent ${median([coldRun], 'offerSent')}, ` +
+          `answer ${median([coldRun], 'answer')}, ICE connected ${median([coldRun], 'iceConnected')}, DTLS connected ` +
+          `${median([coldRun], 'connected')}, first frame ${median([coldRun], 'firstFrame')}`,
       );
     }
   } finally {
