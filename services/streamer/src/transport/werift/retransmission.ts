@@ -142,14 +142,20 @@ export class RetransmissionHistory {
     if (packet?.header.sequenceNumber !== seq) return;
     this.sender.rtpCache[seq % WERIFT_HISTORY] = undefined;
     const slot = seq % HISTORY;
-    const wire = packet.serialize();
-    if (wire.length > SLOT_BYTES) {
+    const { header, payload } = packet;
+    const length = header.serializeSize + payload.length;
+    // Padded packets (none from the encoders here) would need werift's whole serialize(); they are not kept.
+    if (length > SLOT_BYTES || header.paddingSize > 0) {
       this.seqs[slot] = -1;
       return;
     }
-    wire.copy(this.bytes, slot * SLOT_BYTES);
+    // Per packet and viewer: only the header is serialized anew (werift's serialize() would allocate and copy the
+    // whole packet a second time); the payload is copied once, straight into the slot.
+    const at = slot * SLOT_BYTES;
+    header.serialize(header.serializeSize).copy(this.bytes, at);
+    payload.copy(this.bytes, at + header.serializeSize);
     this.seqs[slot] = seq;
-    this.lengths[slot] = wire.length;
+    this.lengths[slot] = length;
     this.sentAtMs[slot] = nowMs;
     this.resentAtMs[slot] = -Infinity;
   }
