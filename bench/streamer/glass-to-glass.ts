@@ -112,6 +112,16 @@ async function main(): Promise<void> {
       const source = streamer.core.sourcePipelines().find((p) => p.key === `video/front/${codec}`);
       const element = source?.element(FLASH_ELEMENT);
       if (!setFlash(element, false)) throw new Error('no flash source running');
+      // The flash pattern's frames are a few bytes (one solid colour) except the first frame after a flip: the end
+      // of each frame over 1 kB is when the encoded flip left the pipeline for werift.
+      const bigFramesOut: number[] = [];
+      let frameBytes = 0;
+      const unsubscribe = source!.subscribe((packet) => {
+        frameBytes += packet.length;
+        if ((packet[1]! & 0x80) === 0) return;
+        if (frameBytes > 1000) bigFramesOut.push(performance.timeOrigin + performance.now());
+        frameBytes = 0;
+      });
       await sleep(1000);
       const flips: { bright: boolean; atEpochMs: number }[] = [];
       for (let i = 0; i < FLIPS; i++) {
@@ -120,19 +130,39 @@ async function main(): Promise<void> {
         setFlash(element, bright);
         await gap();
       }
+      unsubscribe();
       const seen = await page.lumaTransitions();
       const latencies: number[] = [];
+      // Where the time goes: flip -> encoded frame out of the pipeline (source, encode), -> its last packet in
+      // Chromium (werift, network), -> due on screen (jitter buffer, decode, compositing), and decode alone.
+      const toEncoded: number[] = [];
+      const toReceive: number[] = [];
+      const toDisplay: number[] = [];
+      const decode: number[] = [];
       for (const [i, flip] of flips.entries()) {
         const until = flips[i + 1]?.atEpochMs ?? Infinity;
         const hit = seen.find(
           (t) => t.bright === flip.bright && t.atEpochMs > flip.atEpochMs && t.atEpochMs < until,
         );
-        if (hit) latencies.push(hit.atEpochMs - flip.atEpochMs);
+        if (!hit) continue;
+        latencies.push(hit.atEpochMs - flip.atEpochMs);
+        const encoded = bigFramesOut.find((t) => t > flip.atEpochMs && t < until);
+        if (encoded !== undefined) toEncoded.push(encoded - flip.atEpochMs);
+        if (hit.receivedEpochMs !== null) {
+          if (encoded !== undefined) toReceive.push(hit.receivedEpochMs - encoded);
+          toDisplay.push(hit.atEpochMs - hit.receivedEpochMs);
+        }
+        if (hit.decodeMs !== null) decode.push(hit.decodeMs);
       }
       const p50 = summarize(latencies).p50;
+      const median = (xs: number[]): string => (xs.length ? summarize(xs).p50.toFixed(1) : '-');
       console.log(
         `glass-to-glass ${codec} 1280x720@30 direct, ${latencies.length}/${FLIPS} flips seen: ${describe(latencies)}; ` +
-          `added to the source's own: p50 ${(p50 - baseline).toFixed(1)} ms`,
+          `added to the source's own: p50 ${(p50 - baseline).toFixed(1)} ms; ` +
+          `split (p50): flip->encoded ${median(toEncoded)} ms (source + encode), ` +
+          `encoded->received ${median(toReceive)} ms (werift + network), ` +
+          `received->display ${median(toDisplay)} ms (jitter buffer + decode + compositing), decode ${median(decode)} ms, ` +
+          `jitter buffer mean ${(await page.stats()).videoJitterBufferMs?.toFixed(1) ?? '-'} ms`,
       );
       await page.close();
     }

@@ -28,7 +28,12 @@ export interface WhepResult {
 /** A change of the picture's brightness seen by the page, at the frame's expected display time (epoch ms). */
 export interface LumaTransition {
   bright: boolean;
+  /** When the frame was due on screen (expectedDisplayTime), epoch clock. */
   atEpochMs: number;
+  /** When its last packet arrived (receiveTime), epoch clock; null if Chromium did not say. */
+  receivedEpochMs: number | null;
+  /** Its decode time (processingDuration), ms; null if Chromium did not say. */
+  decodeMs: number | null;
 }
 
 /**
@@ -66,6 +71,8 @@ export interface MediaAppStats {
   /** Round trips the page measured for the robot's video (RTCP XR), and their mean. */
   videoRttMeasurements: number;
   videoRttMs: number | null;
+  /** Mean time a video frame spent in the jitter buffer (jitterBufferDelay / jitterBufferEmittedCount), ms. */
+  videoJitterBufferMs: number | null;
 }
 
 class MediaApp {
@@ -235,6 +242,10 @@ class MediaApp {
         Number(remoteOut?.roundTripTimeMeasurements ?? 0) > 0
           ? (Number(remoteOut?.totalRoundTripTime) / Number(remoteOut?.roundTripTimeMeasurements)) * 1000
           : null,
+      videoJitterBufferMs:
+        Number(video?.jitterBufferEmittedCount ?? 0) > 0
+          ? (Number(video?.jitterBufferDelay) / Number(video?.jitterBufferEmittedCount)) * 1000
+          : null,
     };
   }
 
@@ -264,7 +275,12 @@ class MediaApp {
       const [r = 0, g = 0, b = 0] = ctx.getImageData(4, 4, 1, 1).data;
       const bright = 0.299 * r + 0.587 * g + 0.114 * b > 128;
       if (bright !== last) {
-        this.lumaTransitions.push({ bright, atEpochMs: performance.timeOrigin + meta.expectedDisplayTime });
+        this.lumaTransitions.push({
+          bright,
+          atEpochMs: performance.timeOrigin + meta.expectedDisplayTime,
+          receivedEpochMs: meta.receiveTime ? performance.timeOrigin + meta.receiveTime : null,
+          decodeMs: meta.processingDuration !== undefined ? meta.processingDuration * 1000 : null,
+        });
         last = bright;
       }
       video.requestVideoFrameCallback(onFrame);
