@@ -3,6 +3,7 @@
 export { startStreamerService } from './streamer-service.js';
 export { loadServiceConfig } from './service-config.js';
 export type { GstElement } from './media/gst-native.js';
+export { FLASH_ELEMENT, setFlashLuma } from './media/sources.js';
 export type { StreamerService } from './streamer-service.js';
 export {
   defaultRecordingConfig,

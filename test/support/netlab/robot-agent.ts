@@ -3,14 +3,21 @@
 //
 // The source is the streamer's own `ball` test pattern (a bar sweeping across the picture, ~1.4 Mbit/s of x264 at
 // most) rather than `flash`: a solid colour costs x264 ~20 kbit/s, so no cap would ever bite. The flash is its
-// background colour instead, stepped through four grey levels at irregular 350-650 ms gaps; the page maps a
-// displayed level back to the flip that set it, unambiguously while the picture is less than three gaps late.
+// background's brightness instead (the test sources' flash stage, applied to the frame being pushed as a camera's
+// next exposure would be), stepped through four levels at irregular 350-650 ms gaps; the page maps a displayed
+// level back to the flip that set it, unambiguously while the picture is less than three gaps late.
 // Output: JSON lines on stdout: {type:"ready"}, {type:"flip",level,atEpochMs}, {type:"target",kbps,atEpochMs}.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { detectEncoders, loadConfig } from '@robostream/streamer';
-import { loadServiceConfig, startStreamerService, type GstElement } from '@robostream/streamer/service';
-import { FLASH_LEVELS_ARGB } from './flash-levels.js';
+import {
+  FLASH_ELEMENT,
+  loadServiceConfig,
+  setFlashLuma,
+  startStreamerService,
+  type GstElement,
+} from '@robostream/streamer/service';
+import { FLASH_LEVELS_LUMA } from './flash-levels.js';
 
 const emit = (o: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
 const now = (): number => performance.timeOrigin + performance.now();
@@ -30,15 +37,11 @@ const streamer = await startStreamerService(
   },
 );
 
-/** The running video source's videotestsrc: unnamed in the `ball` fragment, so found by GStreamer's default name. */
+/** The running video source's flash stage. */
 function flashElement(): { element: GstElement; encoder: () => number | null } | null {
   const pipeline = streamer.core.sourcePipelines().find((p) => p.key.startsWith('video/front/') && p.running);
-  if (!pipeline) return null;
-  for (let i = 0; i < 32; i++) {
-    const element = pipeline.element(`videotestsrc${i}`);
-    if (element) return { element, encoder: () => pipeline.snapshot().bitrateKbps };
-  }
-  return null;
+  const element = pipeline?.element(FLASH_ELEMENT);
+  return pipeline && element ? { element, encoder: () => pipeline.snapshot().bitrateKbps } : null;
 }
 
 let stopping = false;
@@ -60,9 +63,9 @@ while (!stopping) {
   if (!source) continue;
   if (tick++ % 10 === 0) emit({ type: 'target', kbps: source.encoder(), atEpochMs: now() });
   if (now() < nextFlip) continue;
-  level = (level + 1) % FLASH_LEVELS_ARGB.length;
+  level = (level + 1) % FLASH_LEVELS_LUMA.length;
   // The next captured frame shows it: the stamp is taken where the glass-to-glass bench takes it.
-  source.element['background-color'] = FLASH_LEVELS_ARGB[level];
+  setFlashLuma(source.element, FLASH_LEVELS_LUMA[level]!);
   emit({ type: 'flip', level, atEpochMs: now() });
   nextFlip = now() + 350 + Math.random() * 300;
 }

@@ -14,19 +14,29 @@ export function videoGeometry(source: VideoSourceConfig): VideoGeometry {
   return { width: source.width ?? 1280, height: source.height ?? 720, framerate: source.framerate ?? 30 };
 }
 
-/** The `flash` test pattern's source element and its two colours (ARGB; float-exact, as the binding sets floats). */
-export const FLASH_ELEMENT = 'flashsrc';
-const FLASH_DARK = 0xff000000;
-const FLASH_BRIGHT = 0xffffff00;
+/**
+ * The flash stage of every test source: a videobalance right after videotestsrc, where a latency probe changes the
+ * picture's brightness (setFlash, setFlashLuma). It changes the frame being pushed, like a camera's next exposure:
+ * videotestsrc draws each frame one interval before its clock time, so changing the source's own colours shows one
+ * frame later (33-67 ms after the change at 30 fps, measured, where a camera takes 0-33). Passthrough, so free,
+ * until a probe uses it.
+ */
+export const FLASH_ELEMENT = 'flashstage';
 
 /**
- * Switches a running `flash` pattern; the next captured frame shows it. Returns false when the pipeline has no
- * flash source (another pattern, or not running).
+ * Makes the (black) background of a test source show as `luma` (0-255, BT.601 from RGB, as a page computes it from
+ * the displayed picture). Returns false when the pipeline has no flash stage (a camera, or not running).
  */
-export function setFlash(element: GstElement | undefined, bright: boolean): boolean {
+export function setFlashLuma(element: GstElement | undefined, luma: number): boolean {
   if (!element) return false;
-  element['foreground-color'] = bright ? FLASH_BRIGHT : FLASH_DARK;
+  // videobalance adds brightness x 256 to limited-range Y (measured); a viewer expands Y - 16 by 255/219.
+  element.brightness = (Math.min(255, Math.max(0, luma)) * 219) / 255 / 256;
   return true;
+}
+
+/** The `flash` pattern's two states: a black field, or a bright one (luma 230). */
+export function setFlash(element: GstElement | undefined, bright: boolean): boolean {
+  return setFlashLuma(element, bright ? 230 : 0);
 }
 
 /** The text element of a test source with an `overlayFile` (see overlay-file.ts). */
@@ -44,17 +54,18 @@ export function videoSourceFragment(source: VideoSourceConfig): string {
       const overlay = source.overlayFile
         ? `textoverlay name=${OVERLAY_ELEMENT} text="" halignment=left valignment=bottom font-desc="Sans 20" ! `
         : '';
-      // A solid field a latency probe switches between dark and bright (setFlash), nothing drawn over it.
+      const flash = `videobalance name=${FLASH_ELEMENT}`;
+      // A black field a latency probe switches between dark and bright (setFlash), nothing drawn over it.
       if (source.pattern === 'flash')
         return (
-          `videotestsrc is-live=true name=${FLASH_ELEMENT} pattern=solid-color foreground-color=${FLASH_DARK} ! ` +
-          `${raw},format=I420 ! ${overlay}${normalize}`
+          `videotestsrc is-live=true pattern=solid-color foreground-color=0xff000000 ! ` +
+          `${raw},format=I420 ! ${flash} ! ${overlay}${normalize}`
         );
       // A bouncing ball, or SMPTE bars scrolling sideways, plus a running clock: a viewer sees at once that it is live.
       const pattern =
         source.pattern === 'smpte' ? 'pattern=smpte horizontal-speed=4' : 'pattern=ball motion=sweep';
       return (
-        `videotestsrc is-live=true ${pattern} ! ${raw},format=I420 ! ` +
+        `videotestsrc is-live=true ${pattern} ! ${raw},format=I420 ! ${flash} ! ` +
         `timeoverlay halignment=right valignment=bottom font-desc="Sans 24" ! ${overlay}${normalize}`
       );
     }
