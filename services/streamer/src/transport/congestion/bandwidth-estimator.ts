@@ -8,6 +8,7 @@ import { SendHistory } from './send-history.js';
 import type { FeedbackPacket } from './transport-feedback.js';
 
 const ACKED_WINDOW_MS = 500;
+const DELIVERY_LOW_WINDOW_MS = 5000;
 /** The delivery rate while a queue builds is the bottleneck's rate: measured over a short window to see it fast. */
 const DELIVERY_WINDOW_MS = 100;
 /**
@@ -66,6 +67,9 @@ export class BandwidthEstimator {
   private feedbacks = 0;
   private acked0: number | null = null;
   private rebasesSeen = 0;
+  private stepsSeen = 0;
+  /** Lowest delivery rate measured in the last few seconds (see queueableMs). */
+  private readonly deliveryLow: { at: number; kbps: number }[] = [];
   private readonly queueSamples: { at: number; q: number }[] = [];
   /** Monotonic deque of in-flight times: the front is the lowest in the window (the path without a queue). */
   private readonly inFlightBase: { at: number; ms: number }[] = [];
@@ -122,10 +126,15 @@ export class BandwidthEstimator {
         continue;
       }
       this.pushLoss(nowMs, false);
-      this.trend.packet(sent.sentAtMs, p.arrivalMs);
+      this.trend.packet(sent.sentAtMs, p.arrivalMs, this.queueableMs(sent.size));
       this.pushAcked(p.arrivalMs, sent.size);
     }
     this.trimLoss(nowMs);
+    if (this.trend.steps !== this.stepsSeen) {
+      // What is always in flight grew with the path: the old minimum would read the longer path as a queue.
+      this.stepsSeen = this.trend.steps;
+      this.inFlightBase.length = 0;
+    }
     if (this.trend.rebases !== this.rebasesSeen) {
       // The "queue" was a longer path: what the cuts learned about the link's capacity is wrong.
       this.rebasesSeen = this.trend.rebases;
@@ -133,6 +142,7 @@ export class BandwidthEstimator {
     }
     const acked = this.ackedKbps();
     const delivery = this.deliveryKbps();
+    this.trackDeliveryLow(delivery, nowMs);
     const queueNow = this.queueNowMs(delivery, nowMs);
     this.queueNow = queueNow;
     this.deliveryNow = delivery;
@@ -191,6 +201,24 @@ export class BandwidthEstimator {
     while (base.length > 0 && base[base.length - 1]!.ms >= ms) base.pop();
     base.push({ at: nowMs, ms });
     return ms - base[0]!.ms;
+  }
+
+  /**
+   * The most delay a packet of `size` bytes can add behind the one sent just before it in a queue: its
+   * serialization at the lowest delivery rate of the last few seconds (the bottleneck is at least that fast), or at
+   * the lowest rate the encoder is allowed before any was measured.
+   */
+  private queueableMs(size: number): number {
+    const kbps = this.deliveryLow[0]?.kbps ?? this.rate.minKbps;
+    return (size * 8) / Math.max(kbps, this.rate.minKbps);
+  }
+
+  private trackDeliveryLow(kbps: number | null, nowMs: number): void {
+    const low = this.deliveryLow;
+    while (low.length > 0 && low[0]!.at < nowMs - DELIVERY_LOW_WINDOW_MS) low.shift();
+    if (kbps === null) return;
+    while (low.length > 0 && low[low.length - 1]!.kbps >= kbps) low.pop();
+    low.push({ at: nowMs, kbps });
   }
 
   /** Acknowledged bytes over the last DELIVERY_WINDOW_MS of arrivals, or null with too little to measure. */

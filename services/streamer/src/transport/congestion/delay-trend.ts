@@ -27,6 +27,17 @@ export const STANDING_QUEUE_MS = 250;
 const BASE_DELAY_WINDOW_MS = 10_000;
 const LEVEL_MS = 40;
 const LEVEL_FOR_MS = 1000;
+/**
+ * A path step: one packet's one-way delay this much above the previous one's, sent at most STEP_SEND_GAP_MS
+ * before it (the same frame or the one before at 30 fps). Our own queue cannot do that: behind the packet before
+ * it, it adds at most this packet's serialization (10 ms for 1,240 bytes at 1 Mbit/s), which the caller's figure
+ * covers, and less the longer the gap. A longer route, a hand-over or a radio stall can. Also above
+ * STEP_JITTER_MARGIN times the path's packet-to-packet jitter.
+ */
+const STEP_MIN_MS = 45;
+const STEP_SEND_GAP_MS = 40;
+const STEP_JITTER_MARGIN = 4;
+const STEP_JITTER_GAIN = 0.02;
 
 interface Group {
   firstSendMs: number;
@@ -54,6 +65,18 @@ export class DelayTrend {
   /** Since when the delay has stayed level above the standing-queue line (see rebaseOnLevelDelay). */
   private level: { since: number; d: number } | null = null;
   private rebaseCount = 0;
+  /** The last packet fed (send time, one-way delay), for the path-step check. */
+  private lastPacket: { sendMs: number; d: number } | null = null;
+  /** Running mean of |delay difference| between packets sent together: the path's own packet jitter. */
+  private packetJitterMs = 0;
+  /** Path steps not yet taken out of the trend (see onGroupDelta). */
+  private pendingStepMs = 0;
+  private stepCount = 0;
+
+  /** How often the path got longer at once (each one moved the base delay; see pathStep). */
+  get steps(): number {
+    return this.stepCount;
+  }
 
   /** How often a level delay became the new base (each one means the cuts before it were for nothing). */
   get rebases(): number {
@@ -73,8 +96,13 @@ export class DelayTrend {
     return this.prevTrend;
   }
 
-  /** Feeds one acknowledged packet, in arrival order. Returns the signal after it. */
-  packet(sendMs: number, arrivalMs: number): DelaySignal {
+  /**
+   * Feeds one acknowledged packet, in sequence order. `queueableMs` is the most delay one packet can add behind
+   * the one before it in a queue: its size at the lowest rate the bottleneck has been seen to deliver. Returns
+   * the signal after it.
+   */
+  packet(sendMs: number, arrivalMs: number, queueableMs = 0): DelaySignal {
+    this.pathStep(sendMs, arrivalMs - sendMs, queueableMs);
     this.trackBaseDelay(sendMs, arrivalMs);
     const g = this.group;
     if (g === null) {
@@ -92,6 +120,27 @@ export class DelayTrend {
     this.prev = g;
     this.group = { firstSendMs: sendMs, lastSendMs: sendMs, lastArrivalMs: arrivalMs };
     return this.state;
+  }
+
+  // A path that got longer at once is a new base delay, not a queue: without this, the 80 ms a cellular hand-over
+  // adds read as a queue for the 10 s the old minimum stays in the window, and the arrivals' pause as a
+  // bottleneck of a few hundred kbit/s (the lab's cellular scenario, 4,000 -> 344 kbit/s). A stall that then
+  // drains in a burst undoes itself: the burst's lower delays become the minimum again.
+  private pathStep(sendMs: number, d: number, queueableMs: number): void {
+    const last = this.lastPacket;
+    this.lastPacket = { sendMs, d };
+    if (!last) return;
+    const gap = sendMs - last.sendMs;
+    if (gap < 0 || gap > STEP_SEND_GAP_MS) return;
+    const jump = d - last.d;
+    const threshold = Math.max(STEP_MIN_MS, STEP_JITTER_MARGIN * this.packetJitterMs, 2 * queueableMs);
+    if (jump > threshold) {
+      for (const e of this.owd) e.d += jump;
+      this.pendingStepMs += jump;
+      this.stepCount++;
+      return;
+    }
+    this.packetJitterMs += STEP_JITTER_GAIN * (Math.abs(jump) - this.packetJitterMs);
   }
 
   private trackBaseDelay(sendMs: number, arrivalMs: number): void {
@@ -128,7 +177,9 @@ export class DelayTrend {
   private onGroupDelta(a: Group, b: Group): void {
     const sendDelta = b.lastSendMs - a.lastSendMs;
     const arrivalDelta = b.lastArrivalMs - a.lastArrivalMs;
-    const variation = arrivalDelta - sendDelta;
+    // A path step inside these two groups is not a queue growing.
+    const variation = arrivalDelta - sendDelta - this.pendingStepMs;
+    this.pendingStepMs = 0;
     this.deltas = Math.min(this.deltas + 1, MAX_DELTAS);
     this.accumulated += variation;
     this.smoothed = SMOOTHING * this.smoothed + (1 - SMOOTHING) * this.accumulated;

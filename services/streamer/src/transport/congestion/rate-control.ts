@@ -51,6 +51,11 @@ export class RateControl {
     return this.target;
   }
 
+  /** The lowest target allowed. */
+  get minKbps(): number {
+    return this.bounds.minKbps;
+  }
+
   get linkCapacityKbps(): number | null {
     return this.capacityKbps;
   }
