@@ -37,6 +37,9 @@ export interface Figures {
   packetsLost: number;
   sessionsOpened: number;
   iceRestarts: number;
+  /** Mean time a frame spent in Chromium's jitter buffer (jitterBufferDelay / jitterBufferEmittedCount), ms. */
+  jitterBufferCleanMs: number | null;
+  jitterBufferImpairedMs: number | null;
 }
 
 /** Time series in seconds from the window's start, for charts. */
@@ -153,6 +156,26 @@ function counterDelta(
   return total;
 }
 
+/** Jitter buffer delay per emitted frame within a..b, over each peer connection's growth. */
+function jitterBufferMs(r: PageResults, a: number, b: number): number | null {
+  const byPc = new Map<
+    number,
+    { first: PageResults['samples'][number]; last: PageResults['samples'][number] }
+  >();
+  for (const s of r.samples) {
+    if (s.atEpochMs < a || s.atEpochMs > b) continue;
+    const e = byPc.get(s.pc);
+    byPc.set(s.pc, { first: e?.first ?? s, last: s });
+  }
+  let delay = 0;
+  let emitted = 0;
+  for (const { first, last } of byPc.values()) {
+    delay += last.jitterBufferDelay - first.jitterBufferDelay;
+    emitted += last.jitterBufferEmittedCount - first.jitterBufferEmittedCount;
+  }
+  return emitted > 0 ? Math.round((delay / emitted) * 10_000) / 10 : null;
+}
+
 export function analyze(
   r: PageResults,
   flips: Flip[],
@@ -192,6 +215,8 @@ export function analyze(
       packetsLost: counterDelta(r, 'packetsLost', w.impairStartMs, w.endMs),
       sessionsOpened: r.sessionsOpened,
       iceRestarts: r.iceRestarts,
+      jitterBufferCleanMs: jitterBufferMs(r, w.startMs, w.impairStartMs),
+      jitterBufferImpairedMs: jitterBufferMs(r, w.impairStartMs, w.impairEndMs),
     },
     series: {
       kbps: kbps.filter(([t]) => t >= w.startMs && t <= w.endMs).map(([t, v]) => [rel(t), Math.round(v)]),
