@@ -19,6 +19,10 @@ import type {
   PeerSessionFactory,
 } from '../transport/peer-session.js';
 import { createWeriftPeerSession, parseOfferedMedia } from '../transport/werift/werift-peer-session.js';
+import { warmUpTransport } from '../transport/werift/warm-up.js';
+
+/** A loopback session connects in well under a second even on a loaded robot; past this something is wrong. */
+const TRANSPORT_WARM_UP_TIMEOUT_MS = 3000;
 import { IceServerProbe } from '@robostream/protocol/ice-server-probe';
 import { ThreadBudget, threadPoolSize } from './thread-budget.js';
 import { ViewerSession, AUDIO_KBPS, type MediaBinding, type ViewerStats } from './viewer-session.js';
@@ -88,6 +92,22 @@ export class StreamerCore {
   ) {
     this.iceProbe = new IceServerProbe({ log });
     this.iceProbe.warm(config.iceServers);
+  }
+
+  /**
+   * One loopback session through the transport (transport/werift/warm-up.ts), so the first viewer after start-up
+   * is answered as fast as the next ones. Never throws: a failed warm-up only leaves the first session slower.
+   */
+  async warmUpTransport(): Promise<void> {
+    try {
+      const ms = await warmUpTransport(this.createSession, TRANSPORT_WARM_UP_TIMEOUT_MS);
+      this.log.info({ ms: Math.round(ms) }, 'transport warmed up');
+    } catch (err) {
+      this.log.warn(
+        { err: (err as Error).message },
+        'transport warm-up failed: the first session may take a few hundred ms longer',
+      );
+    }
   }
 
   /** Probes STUN/TURN servers ahead of the first session that will use them (e.g. those signaling hands out). */
