@@ -6,7 +6,7 @@
 // For each echo-suppression level, RUNS runs with the room's near-end talker silent (what the canceller removes
 // alone) and talking (double talk: echo reduction and how much of the talker is lost).
 // Ends with one line: voice_alone high_erle_db=.. high_near_db=.. moderate_erle_db=.. moderate_near_db=..
-// Run: npm run bench -- streamer/voice-alone
+// Run: npm run bench -- streamer/voice-alone (LEVELS=low RUNS=5: one level, five runs)
 import { loadConfig, type StreamerConfig } from '../../services/streamer/src/config.js';
 import {
   parseLaunch,
@@ -29,6 +29,8 @@ const RUNS = Number(process.env.RUNS ?? 3);
 const SETTLE_S = 6;
 const SECONDS = Number(process.env.SECONDS ?? 10);
 const CHUNK_MS = 20;
+/** Which suppression levels to run (LEVELS=low,moderate), all three by default. */
+const LEVELS = (process.env.LEVELS ?? 'high,moderate,low').split(',') as ('high' | 'moderate' | 'low')[];
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
       `(echo ${offQuiet.farEndDb.toFixed(1)} dBFS with the talker silent)`,
   );
   const summary: string[] = [];
-  for (const level of ['high', 'moderate', 'low'] as const) {
+  for (const level of LEVELS) {
     const single: number[] = [];
     const erle: number[] = [];
     const near: number[] = [];
