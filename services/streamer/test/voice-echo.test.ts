@@ -43,7 +43,7 @@ describe('voice: echo cancellation in a simulated room', { timeout: 180_000 }, (
     );
     assert.ok(off.robotDecoded > 0 && on.robotDecoded > 0);
     // The issue aims at 25 dB of echo reduction with the near-end talker within 6 dB. Measured here with the
-    // default 'low': 26.8-34.4 dB over six runs, 20-29 dB in some runs while other processes kept both cores busy,
+    // default 'low': 26.8-34.4 dB over seven runs, 20-29 dB in some runs while other processes kept both cores busy,
     // the near end 3.2-5.2 dB down in every run (docs/streamer.md, "Voice"). The echo bound keeps a margin under the loaded
     // figures (an unlinked probe gives about 0 dB); the near-end bound is the issue's aim ('high' ducks the talker
     // 9-10 dB and fails it).
