@@ -6,7 +6,7 @@
 // For each echo-suppression level, RUNS runs with the room's near-end talker silent (what the canceller removes
 // alone) and talking (double talk: echo reduction and how much of the talker is lost).
 // Ends with one line: voice_alone high_erle_db=.. high_near_db=.. moderate_erle_db=.. moderate_near_db=..
-// Run: npm run bench -- streamer/voice-alone
+// Run: npm run bench -- streamer/voice-alone (LEVELS=low RUNS=5: one level, five runs)
 import { loadConfig, type StreamerConfig } from '../../services/streamer/src/config.js';
 import {
   parseLaunch,
@@ -29,6 +29,14 @@ const RUNS = Number(process.env.RUNS ?? 3);
 const SETTLE_S = 6;
 const SECONDS = Number(process.env.SECONDS ?? 10);
 const CHUNK_MS = 20;
+/**
+ * STALL_MS=200 STALL_EVERY_MS=1500: hold the far end back for STALL_MS every STALL_EVERY_MS and then push what is
+ * due at once, as a talker's audio arrives when the machine is loaded (the speaker plays silence meanwhile).
+ */
+const STALL_MS = Number(process.env.STALL_MS ?? 0);
+const STALL_EVERY_MS = Number(process.env.STALL_EVERY_MS ?? 1500);
+/** Which suppression levels to run (LEVELS=low,moderate), all three by default. */
+const LEVELS = (process.env.LEVELS ?? 'high,moderate,low').split(',') as ('high' | 'moderate' | 'low')[];
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -69,7 +77,9 @@ async function run(overrides: Partial<StreamerConfig>, nearEndVolume?: number): 
   const t0 = performance.now();
   // Pushes by wall time, catching up after a late timer, as the talkers' sink pipelines hand decoded audio over.
   const timer = setInterval(() => {
-    const due = Math.floor((performance.now() - t0) / CHUNK_MS);
+    const elapsed = performance.now() - t0;
+    if (STALL_MS > 0 && elapsed % STALL_EVERY_MS < STALL_MS) return;
+    const due = Math.floor(elapsed / CHUNK_MS);
     for (; pushed < due; pushed++) {
       if (pos + chunk > pcm.length) pos = 0;
       speaker.push(Buffer.from(pcm.subarray(pos, pos + chunk)));
@@ -103,7 +113,7 @@ async function main(): Promise<void> {
       `(echo ${offQuiet.farEndDb.toFixed(1)} dBFS with the talker silent)`,
   );
   const summary: string[] = [];
-  for (const level of ['high', 'moderate', 'low'] as const) {
+  for (const level of LEVELS) {
     const single: number[] = [];
     const erle: number[] = [];
     const near: number[] = [];

@@ -205,7 +205,7 @@ export const defaultConfig: StreamerConfig = {
   audioSink: 'auto',
   videoSink: 'auto',
   echoCancel: true,
-  echoSuppression: 'high',
+  echoSuppression: 'low',
   noiseSuppression: 'auto',
   gainControl: 'auto',
   voiceActivity: true,

@@ -42,11 +42,13 @@ describe('voice: echo cancellation in a simulated room', { timeout: 180_000 }, (
       'the room returns the echo without the canceller',
     );
     assert.ok(off.robotDecoded > 0 && on.robotDecoded > 0);
-    // The issue aims at 25 dB of echo reduction with the near-end talker within 6 dB (the bench reports both).
-    // Measured here with the default 'high': 30-36 dB of echo reduction, the near end 9-10 dB down while both talk
-    // (docs/streamer.md, "Voice"); these bounds keep a wide margin under that. An unlinked probe gives about 0 dB.
-    assert.ok(erle >= 20, `echo return loss enhancement ${erle.toFixed(1)} dB`);
-    assert.ok(nearChange > -15, `near-end level changed by ${nearChange.toFixed(1)} dB`);
+    // The issue aims at 25 dB of echo reduction with the near-end talker within 6 dB. Measured here with the
+    // default 'low': 26.8-34.4 dB over seven runs, 20-29 dB in some runs while other processes kept both cores busy,
+    // the near end 3.2-5.2 dB down in every run (docs/streamer.md, "Voice"). The echo bound keeps a margin under the loaded
+    // figures (an unlinked probe gives about 0 dB); the near-end bound is the issue's aim ('high' ducks the talker
+    // 9-10 dB and fails it).
+    assert.ok(erle >= 15, `echo return loss enhancement ${erle.toFixed(1)} dB`);
+    assert.ok(nearChange >= -6, `near-end level changed by ${nearChange.toFixed(1)} dB`);
     // The voice-activity detector ran on the microphone.
     assert.ok(on.voiceChanges > 0, 'voice activity decisions');
   });
