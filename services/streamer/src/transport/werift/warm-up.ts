@@ -8,6 +8,7 @@
 // receive); the answerer is the adapter itself (PeerSessionFactory), so the code warmed is the code a viewer
 // runs: the offer, the answer with its SDP fixes, ICE, DTLS, SRTP and RTCP on both sides, a few packets of each.
 import { RTCPeerConnection, type MediaStreamTrack } from 'werift';
+import { withoutImplicitStun } from '@robostream/protocol/ice-server-probe';
 import type { PeerSession, PeerSessionFactory } from '../peer-session.js';
 import { weriftCodecs, weriftHeaderExtensions } from './codecs.js';
 
@@ -49,7 +50,11 @@ async function handshake(offerer: RTCPeerConnection, session: PeerSession): Prom
   offerer.addTransceiver('video', { direction: 'recvonly' });
   offerer.addTransceiver('audio', { direction: 'recvonly' });
   const offerGathered = gathered(offerer);
-  await offerer.setLocalDescription(await offerer.createOffer());
+  const offer = await offerer.createOffer();
+  // Without it werift's offerer queries a public STUN host and gathers until that times out (5 s in the network
+  // lab's namespaces, where nothing outside answers); the adapter's answerer does the same on its own.
+  withoutImplicitStun(offerer, []);
+  await offerer.setLocalDescription(offer);
   await offerGathered;
   const answerGathered = new Promise<void>((resolve) =>
     session.onLocalCandidate((c) => (c === null || c.candidate === '' ? resolve() : undefined)),
