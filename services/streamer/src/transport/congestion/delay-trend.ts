@@ -124,7 +124,7 @@ export class DelayTrend {
 
   // A path that got longer at once is a new base delay, not a queue: without this, the 80 ms a cellular hand-over
   // adds read as a queue for the 10 s the old minimum stays in the window, and the arrivals' pause as a
-  // bottleneck of a few hundred kbit/s (the lab's cellular scenario, 4,000 -> 344 kbit/s). A stall that then
+  // bottleneck of a few hundred kbit/s (the lab's cellular scenario, 3,900 -> 344 kbit/s in one feedback). A stall that then
   // drains in a burst undoes itself: the burst's lower delays become the minimum again.
   private pathStep(sendMs: number, d: number, queueableMs: number): void {
     const last = this.lastPacket;
