@@ -41,8 +41,6 @@ export interface StreamerServiceDeps extends StreamerCoreDeps {
   reconnect?: { initialDelayMs: number; maxDelayMs: number };
   /** STREAMER_RECORD_* (recording/recording-config.ts); off when absent or without a directory. */
   recording?: RecordingConfig;
-  /** One loopback session before taking viewers, so the first is as fast as the rest (default true). */
-  warmUpTransport?: boolean;
 }
 
 export async function startStreamerService(
@@ -115,7 +113,7 @@ export async function startStreamerService(
 
   try {
     // Before any app can reach the robot: a first session during the warm-up would share the CPU with it.
-    if (deps.warmUpTransport ?? true) await core.warmUpTransport();
+    await core.warmUpTransport();
     if (service.direct && service.appPublicKeyPem) {
       direct = await startDirectServer({
         host: service.direct.host,

@@ -20,12 +20,12 @@ import type {
 } from '../transport/peer-session.js';
 import { createWeriftPeerSession, parseOfferedMedia } from '../transport/werift/werift-peer-session.js';
 import { warmUpTransport } from '../transport/werift/warm-up.js';
-
-/** A loopback session connects in well under a second even on a loaded robot; past this something is wrong. */
-const TRANSPORT_WARM_UP_TIMEOUT_MS = 3000;
 import { IceServerProbe } from '@robostream/protocol/ice-server-probe';
 import { ThreadBudget, threadPoolSize } from './thread-budget.js';
 import { ViewerSession, AUDIO_KBPS, type MediaBinding, type ViewerStats } from './viewer-session.js';
+
+/** A loopback session connects in well under a second even on a loaded robot; past this something is wrong. */
+const TRANSPORT_WARM_UP_TIMEOUT_MS = 3000;
 
 export interface ViewerOptions {
   /** Session id (e.g. the signaling session id); a random UUID when absent. */

@@ -6,6 +6,7 @@ import { DelayTrend, type DelaySignal } from './delay-trend.js';
 import { RateControl, type RateBounds } from './rate-control.js';
 import { SendHistory } from './send-history.js';
 import type { FeedbackPacket } from './transport-feedback.js';
+import { WindowMin } from './window-min.js';
 
 const ACKED_WINDOW_MS = 500;
 const DELIVERY_LOW_WINDOW_MS = 5000;
@@ -69,10 +70,10 @@ export class BandwidthEstimator {
   private rebasesSeen = 0;
   private stepsSeen = 0;
   /** Lowest delivery rate measured in the last few seconds (see queueableMs). */
-  private readonly deliveryLow: { at: number; kbps: number }[] = [];
+  private readonly deliveryLow = new WindowMin(DELIVERY_LOW_WINDOW_MS);
   private readonly queueSamples: { at: number; q: number }[] = [];
-  /** Monotonic deque of in-flight times: the front is the lowest in the window (the path without a queue). */
-  private readonly inFlightBase: { at: number; ms: number }[] = [];
+  /** The lowest in-flight time of the last 10 s: what is always in flight (the path without a queue). */
+  private readonly inFlightBase = new WindowMin(IN_FLIGHT_BASE_WINDOW_MS);
   private queueNow = 0;
   private jitterMs = 0;
   private deliveryNow: number | null = null;
@@ -133,7 +134,7 @@ export class BandwidthEstimator {
     if (this.trend.steps !== this.stepsSeen) {
       // What is always in flight grew with the path: the old minimum would read the longer path as a queue.
       this.stepsSeen = this.trend.steps;
-      this.inFlightBase.length = 0;
+      this.inFlightBase.clear();
     }
     if (this.trend.rebases !== this.rebasesSeen) {
       // The "queue" was a longer path: what the cuts learned about the link's capacity is wrong.
@@ -196,11 +197,7 @@ export class BandwidthEstimator {
   private queueNowMs(deliveryKbps: number | null, nowMs: number): number {
     if (deliveryKbps === null || deliveryKbps <= 0) return 0;
     const ms = (this.history.inFlightBytes * 8) / deliveryKbps;
-    const base = this.inFlightBase;
-    while (base.length > 0 && base[0]!.at < nowMs - IN_FLIGHT_BASE_WINDOW_MS) base.shift();
-    while (base.length > 0 && base[base.length - 1]!.ms >= ms) base.pop();
-    base.push({ at: nowMs, ms });
-    return ms - base[0]!.ms;
+    return ms - this.inFlightBase.push(nowMs, ms);
   }
 
   /**
@@ -209,16 +206,12 @@ export class BandwidthEstimator {
    * the lowest rate the encoder is allowed before any was measured.
    */
   private queueableMs(size: number): number {
-    const kbps = this.deliveryLow[0]?.kbps ?? this.rate.minKbps;
-    return (size * 8) / Math.max(kbps, this.rate.minKbps);
+    return (size * 8) / Math.max(this.deliveryLow.min ?? 0, this.rate.minKbps);
   }
 
   private trackDeliveryLow(kbps: number | null, nowMs: number): void {
-    const low = this.deliveryLow;
-    while (low.length > 0 && low[0]!.at < nowMs - DELIVERY_LOW_WINDOW_MS) low.shift();
-    if (kbps === null) return;
-    while (low.length > 0 && low[low.length - 1]!.kbps >= kbps) low.pop();
-    low.push({ at: nowMs, kbps });
+    if (kbps === null) this.deliveryLow.expire(nowMs);
+    else this.deliveryLow.push(nowMs, kbps);
   }
 
   /** Acknowledged bytes over the last DELIVERY_WINDOW_MS of arrivals, or null with too little to measure. */

@@ -10,6 +10,8 @@
 //    (jitter from Wi-Fi or a cellular scheduler must not read as congestion).
 // Clock offset between robot and app cancels: only differences of differences are used.
 
+import { WindowMin } from './window-min.js';
+
 export type DelaySignal = 'overuse' | 'normal' | 'underuse';
 
 const BURST_MS = 5;
@@ -59,14 +61,15 @@ export class DelayTrend {
   private overuseCount = 0;
   private prevTrend = 0;
   private state: DelaySignal = 'normal';
-  /** One-way delay samples (arrival - send, offset unknown) for the standing-queue check. */
-  private readonly owd: { at: number; d: number }[] = [];
+  /** The lowest one-way delay (arrival - send, offset unknown) of the last 10 s: the path without a queue. */
+  private readonly baseDelay = new WindowMin(BASE_DELAY_WINDOW_MS);
   private lastQueueMs = 0;
   /** Since when the delay has stayed level above the standing-queue line (see rebaseOnLevelDelay). */
   private level: { since: number; d: number } | null = null;
   private rebaseCount = 0;
-  /** The last packet fed (send time, one-way delay), for the path-step check. */
-  private lastPacket: { sendMs: number; d: number } | null = null;
+  /** The last packet fed (send time, one-way delay), for the path-step check; NaN before the first. */
+  private lastSendMs = NaN;
+  private lastDelayMs = NaN;
   /** Running mean of |delay difference| between packets sent together: the path's own packet jitter. */
   private packetJitterMs = 0;
   /** Path steps not yet taken out of the trend (see onGroupDelta). */
@@ -123,19 +126,19 @@ export class DelayTrend {
   }
 
   // A path that got longer at once is a new base delay, not a queue: without this, the 80 ms a cellular hand-over
-  // adds read as a queue for the 10 s the old minimum stays in the window, and the arrivals' pause as a
-  // bottleneck of a few hundred kbit/s (the lab's cellular scenario, 3,900 -> 344 kbit/s in one feedback). A stall that then
+  // adds read as a queue for the 10 s the old minimum stays in the window, and the arrivals' pause as a bottleneck
+  // of a few hundred kbit/s (the lab's cellular scenario: 3,900 -> 344 kbit/s in one feedback). A stall that then
   // drains in a burst undoes itself: the burst's lower delays become the minimum again.
   private pathStep(sendMs: number, d: number, queueableMs: number): void {
-    const last = this.lastPacket;
-    this.lastPacket = { sendMs, d };
-    if (!last) return;
-    const gap = sendMs - last.sendMs;
-    if (gap < 0 || gap > STEP_SEND_GAP_MS) return;
-    const jump = d - last.d;
+    const gap = sendMs - this.lastSendMs;
+    const jump = d - this.lastDelayMs;
+    this.lastSendMs = sendMs;
+    this.lastDelayMs = d;
+    // NaN (the first packet) fails both tests.
+    if (!(gap >= 0 && gap <= STEP_SEND_GAP_MS)) return;
     const threshold = Math.max(STEP_MIN_MS, STEP_JITTER_MARGIN * this.packetJitterMs, 2 * queueableMs);
     if (jump > threshold) {
-      for (const e of this.owd) e.d += jump;
+      this.baseDelay.shift(jump);
       this.pendingStepMs += jump;
       this.stepCount++;
       return;
@@ -145,11 +148,7 @@ export class DelayTrend {
 
   private trackBaseDelay(sendMs: number, arrivalMs: number): void {
     const d = arrivalMs - sendMs;
-    while (this.owd.length > 0 && this.owd[0]!.at < arrivalMs - BASE_DELAY_WINDOW_MS) this.owd.shift();
-    // Keep a monotonic deque of minima: the front is the window's minimum.
-    while (this.owd.length > 0 && this.owd[this.owd.length - 1]!.d >= d) this.owd.pop();
-    this.owd.push({ at: arrivalMs, d });
-    this.lastQueueMs = d - this.owd[0]!.d;
+    this.lastQueueMs = d - this.baseDelay.push(arrivalMs, d);
     this.rebaseOnLevelDelay(arrivalMs, d);
   }
 
@@ -167,8 +166,8 @@ export class DelayTrend {
       return;
     }
     if (arrivalMs - this.level.since < LEVEL_FOR_MS) return;
-    this.owd.length = 0;
-    this.owd.push({ at: arrivalMs, d });
+    this.baseDelay.clear();
+    this.baseDelay.push(arrivalMs, d);
     this.lastQueueMs = 0;
     this.level = null;
     this.rebaseCount++;

@@ -163,24 +163,23 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     // a record of every packet (up to 65,536 per sender, for the whole session) and parse every feedback again.
     t.sender.senderBWE.rtpPacketSent = () => undefined;
     t.sender.senderBWE.receiveTWCC = () => undefined;
+    // Media and retransmissions alike: the estimator sees every byte this session puts on the path.
+    const onSent = (seq: number, size: number): void =>
+      this.estimator.onPacketSent(seq, size, performance.now());
     const send = new WeriftSendTrack(
       mid,
       codec,
       t.sender.ssrc,
       track,
       () => this.pc.dtlsTransports[0],
-      (seq, size) => this.estimator.onPacketSent(seq, size, performance.now()),
+      onSent,
       this.playoutDelayExtension(t),
       t.kind === 'video'
-        ? RetransmissionHistory.attach(
-            t.sender,
-            (seq, size) => this.estimator.onPacketSent(seq, size, performance.now()),
-            {
-              queueMs: () => this.estimator.pathQueueMs,
-              // Without transport-wide feedback there is no send-side estimate to hold resends to.
-              rateKbps: () => (this.estimator.active ? this.estimator.targetKbps : Infinity),
-            },
-          )
+        ? RetransmissionHistory.attach(t.sender, onSent, {
+            queueMs: () => this.estimator.pathQueueMs,
+            // Without transport-wide feedback there is no send-side estimate to hold resends to.
+            rateKbps: () => (this.estimator.active ? this.estimator.targetKbps : Infinity),
+          })
         : null,
     );
     fixSenderReportClock(t.sender);
