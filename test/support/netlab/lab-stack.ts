@@ -118,6 +118,17 @@ export class LabStack {
     this.robot = null;
   }
 
+  /**
+   * Starts the Chromium of every app namespace (and the baseline's sender) before anything is measured: each app
+   * stands for another machine, so a viewer joining later must not load the others' CPU with a browser start-up
+   * (it froze the operator's picture for 200-480 ms when the spectator joined).
+   */
+  async launchBrowsers(apps: string[], baseline: boolean): Promise<void> {
+    for (const app of apps) await this.browser(app);
+    if (baseline)
+      this.baselineSender ??= await launchLabBrowser(this.lab.robotNs, ROBOT_CPU, this.lab.robotAddress);
+  }
+
   private async browser(app: string): Promise<LabBrowser> {
     let b = this.browsers.get(app);
     if (!b) {

@@ -69,7 +69,9 @@ async function runMode(scn: Scenario, stack: LabStack, mode: Mode, full: boolean
       targets = robot.targets;
       robotFlips = robot.flips;
     }
-    const main = await open(scn.apps?.[0] ?? 'app');
+    const apps = scn.apps ?? ['app'];
+    await stack.launchBrowsers(apps, mode === 'baseline');
+    const main = await open(apps[0] ?? 'app');
     pages.push(main);
     if (!(await main.waitFrames(60, 0, 45_000)))
       throw new Error(`${scn.name} (${mode}): no picture on a clean path`);
@@ -110,7 +112,7 @@ async function runMode(scn: Scenario, stack: LabStack, mode: Mode, full: boolean
       const got = await p.collect();
       const first = got.frames.find((t) => t >= impairStartMs) ?? impairStartMs;
       const own = { startMs: impairStartMs, impairStartMs: first, impairEndMs, endMs: impairEndMs };
-      result.extra.set(app, analyze(got, await flips(i++), own, null, targets));
+      result.extra.set(app, analyze(got, await flips(i++), own, null, targets, window.startMs));
     }
     return result;
   } finally {

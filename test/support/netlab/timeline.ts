@@ -182,6 +182,8 @@ export function analyze(
   w: ObservationWindow,
   by: RecoverBy,
   targets: { kbps: number | null; atEpochMs: number }[] = [],
+  /** Epoch ms the series' times count from (the main viewer's window, so that every viewer shares one axis). */
+  originMs = w.startMs,
 ): Analysis {
   const kbps = bitrates(r);
   const cleanFps = framesIn(r.frames, w.startMs, w.impairStartMs) / ((w.impairStartMs - w.startMs) / 1000);
@@ -190,7 +192,7 @@ export function analyze(
   const g2g = glassToGlass(r.seen, flips);
   const measured = g2g.filter(([t]) => t >= w.impairStartMs && t <= w.endMs).map(([, ms]) => ms);
   const rec = recovery(by, r.frames, kbps, w, cleanFps, cleanKbps);
-  const rel = (t: number): number => Math.round((t - w.startMs) / 10) / 100;
+  const rel = (t: number): number => Math.round((t - originMs) / 10) / 100;
   const fpsSeries: [number, number][] = [];
   for (let t = w.startMs; t + 1000 <= w.endMs; t += 500)
     fpsSeries.push([rel(t + 500), framesIn(r.frames, t, t + 1000)]);
