@@ -3,6 +3,10 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { startGateway } from './gateway.js';
 import { GatewayEndpoint } from './signaling/gateway-endpoint.js';
+import { warmUpDataChannels } from './signaling/warm-up.js';
+
+/** A warm-up that has not connected by then is given up: the gateway starts cold rather than late. */
+const WARM_UP_TIMEOUT_MS = 3_000;
 
 let config;
 try {
@@ -30,6 +34,12 @@ if (config.signaling) {
     logger,
   });
   gateway.onServicesChanged((names) => ep.updateServices(names));
+  // Before signaling can bring an app: the first one after a boot must not wait for werift to be compiled.
+  await warmUpDataChannels(WARM_UP_TIMEOUT_MS).then(
+    (ms) => logger.info({ ms: Math.round(ms) }, 'data channels warmed up'),
+    (err: Error) =>
+      logger.warn({ err: err.message }, 'data-channel warm-up failed; the first session starts cold'),
+  );
   ep.start();
   endpoint = ep;
 }
