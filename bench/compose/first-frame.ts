@@ -59,8 +59,55 @@ function line(name: string, cold: number, warm: number[]): string {
   );
 }
 
+/**
+ * Marks, inside every console page, when each peer connection's WebRTC steps happen (performance.now()): its first
+ * createOffer called and resolved, the offer set (ICE starts), the robot's answer set, the connection up. The
+ * media session's connection is the one with a video transceiver that got an answer (the console's warm-up offer
+ * is never set; the gateway's data-channel session has no video).
+ */
+const STEP_MARKS = `(() => {
+  const pcs = (window.__ffPcs = []);
+  const marksOf = (pc) => {
+    if (!pc.__ffMarks) { pc.__ffMarks = {}; pcs.push(pc); }
+    return pc.__ffMarks;
+  };
+  const mark = (pc, name) => { const m = marksOf(pc); if (m[name] === undefined) m[name] = performance.now(); };
+  const P = RTCPeerConnection.prototype;
+  const wrap = (name, before, after) => {
+    const orig = P[name];
+    P[name] = function (...args) {
+      if (before) mark(this, before);
+      const r = orig.apply(this, args);
+      if (after) r.then(() => mark(this, after), () => undefined);
+      if (name === 'setLocalDescription' && !this.__ffWatched) {
+        this.__ffWatched = true;
+        this.addEventListener('connectionstatechange', () => {
+          if (this.connectionState === 'connected') mark(this, 'connected');
+        });
+      }
+      return r;
+    };
+  };
+  wrap('createOffer', 'offer', 'offerMade');
+  wrap('setLocalDescription', null, 'offerSet');
+  wrap('setRemoteDescription', null, 'answerSet');
+})();`;
+
+/** The steps of one web run, in ms after the click. */
+type WebSteps = Record<string, number>;
+const WEB_STEPS = ['offer', 'offerMade', 'offerSet', 'answerSet', 'connected', 'frame'] as const;
+
+function stepsLine(cold: WebSteps, warm: WebSteps[]): string {
+  const med = (k: string): number => summarize(warm.map((w) => w[k] ?? NaN).filter((x) => !isNaN(x))).p50;
+  const fmt = (k: string, v: number | undefined): string => `${k} ${v === undefined ? '-' : v.toFixed(0)}`;
+  return (
+    `  steps after the click, cold: ${WEB_STEPS.map((k) => fmt(k, cold[k])).join(', ')}\n` +
+    `  steps after the click, warm p50: ${WEB_STEPS.map((k) => fmt(k, med(k))).join(', ')}`
+  );
+}
+
 /** Click the robot in the console -> its front camera's first presented frame, timed inside the page. */
-async function webFirstFrame(page: Page): Promise<number> {
+async function webFirstFrame(page: Page): Promise<WebSteps> {
   return page.evaluate(
     async ([button, front, timeoutMs]) => {
       // No named helper functions in here: tsx's esbuild wraps them in a __name() call the page does not have.
@@ -74,7 +121,7 @@ async function webFirstFrame(page: Page): Promise<number> {
         el = document.querySelector<HTMLVideoElement>(front);
       }
       const video = el;
-      return await Promise.race([
+      const frame = await Promise.race([
         new Promise<number>((resolve) =>
           video.requestVideoFrameCallback(() => resolve(performance.now() - t0)),
         ),
@@ -82,6 +129,18 @@ async function webFirstFrame(page: Page): Promise<number> {
           setTimeout(() => reject(new Error('no front frame presented')), deadline - performance.now()),
         ),
       ]);
+      const pcs =
+        (window as unknown as { __ffPcs?: (RTCPeerConnection & { __ffMarks: Record<string, number> })[] })
+          .__ffPcs ?? [];
+      const media = pcs.find(
+        (pc) =>
+          pc.__ffMarks['answerSet'] !== undefined &&
+          pc.getTransceivers().some((t) => t.receiver.track.kind === 'video'),
+      );
+      const marks = media?.__ffMarks ?? {};
+      const steps: Record<string, number> = { frame };
+      for (const [k, v] of Object.entries(marks)) if (v >= t0) steps[k] = v - t0;
+      return steps;
     },
     [ROBOT_BUTTON, FRONT, RUN_TIMEOUT_MS] as const,
   );
@@ -170,8 +229,9 @@ async function main(): Promise<void> {
       viewport: { width: 1280, height: 800 },
     });
     closers.push(() => chromium.close());
+    await chromium.context.addInitScript(STEP_MARKS);
     const webToken = await keys.appWith('bench-web', { [ROBOT]: ['view', 'talk', 'drive'] }, 3600);
-    const webRun = async (): Promise<number> => {
+    const webRun = async (): Promise<WebSteps> => {
       const page = await chromium.context.newPage();
       try {
         await page.goto(`${origin}/#token=${webToken}`);
@@ -189,9 +249,11 @@ async function main(): Promise<void> {
       }
     };
     const webCold = await webRun();
-    const web: number[] = [];
-    for (let i = 0; i < RUNS; i++) web.push(await webRun());
-    console.log(line('web app (click robot -> first frame presented)', webCold, web));
+    const webSteps: WebSteps[] = [];
+    for (let i = 0; i < RUNS; i++) webSteps.push(await webRun());
+    const web = webSteps.map((w) => w['frame'] ?? NaN);
+    console.log(line('web app (click robot -> first frame presented)', webCold['frame'] ?? NaN, web));
+    console.log(stepsLine(webCold, webSteps));
 
     // WHEP through the edge, from a page on another origin (CORS), as any player would.
     const player = await launchMediaAppBrowser();

@@ -80,6 +80,16 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
     context.on('weberror', (e) => {
       if (/Content Security Policy/i.test(e.error().message)) cspViolations.push(e.error().message);
     });
+    // Every peer connection a page made an offer on, to see the console's WebRTC warm-up (and that it is closed).
+    await context.addInitScript(() => {
+      const offered = new Set<RTCPeerConnection>();
+      (window as unknown as { __offered: Set<RTCPeerConnection> }).__offered = offered;
+      const createOffer = RTCPeerConnection.prototype.createOffer;
+      RTCPeerConnection.prototype.createOffer = function (this: RTCPeerConnection, ...args: never[]) {
+        offered.add(this);
+        return (createOffer as (...a: never[]) => Promise<RTCSessionDescriptionInit>).apply(this, args);
+      } as typeof createOffer;
+    });
     page = await context.newPage();
   });
 
@@ -102,6 +112,16 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
     assert.match(await text(page, ROBOT), /sim-robot · gateway \+ media · 2 cam/);
     assert.equal(await attr(page, '[data-testid=signaling-state]', 'data-state'), 'ready');
     await shot('01-robot-list');
+    // Before any robot is opened, the console has warmed WebRTC up with one offer on a connection it closed.
+    const warmUp = await page.waitForFunction(
+      () => {
+        const pcs = [...(window as unknown as { __offered: Set<RTCPeerConnection> }).__offered];
+        return pcs.length > 0 && pcs.every((pc) => pc.signalingState === 'closed') && pcs.length;
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
+    assert.equal(await warmUp.jsonValue(), 1, 'one warm-up offer, no more');
   });
 
   test('opening the robot plays every camera: frames are not blank and change over time', async () => {

@@ -17,6 +17,7 @@ import { RobotDirectory } from './robot-directory.js';
 import { RobotList } from './views/robot-list.js';
 import { RobotView } from './views/robot-view.js';
 import { signInView } from './views/sign-in.js';
+import { warmUpWebRtc } from './webrtc-warm-up.js';
 
 const root = document.getElementById('app')!;
 const EXPIRY_WARNING_MS = 10 * 60_000;
@@ -72,6 +73,7 @@ function start(token: string): void {
   }
   storeToken(info.token);
   session?.stop();
+  warmUpWebRtc();
 
   const client = new SignalingClient({
     url: signalingUrl(),
