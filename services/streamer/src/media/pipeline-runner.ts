@@ -41,6 +41,7 @@ export class PipelineRunner {
   /** Parses and plays; the bus poll holds one libuv thread until the pipeline stops. */
   start(): GstNativePipeline {
     if (this.native) return this.native;
+    const t0 = performance.now();
     const native = parseLaunch(this.description);
     this.native = native;
     // The addon's bus poll waits without a timeout and queues itself again after each message while the pipeline
@@ -51,7 +52,8 @@ export class PipelineRunner {
     native['auto-flush-bus'] = false;
     native.pollBus((msg: GstBusMessage) => this.onBusMessage(native, msg));
     native.play();
-    this.log.debug({ pipeline: this.name }, 'pipeline playing');
+    // How long parse and play held the event loop (both are synchronous calls into GStreamer).
+    this.log.debug({ pipeline: this.name, ms: Math.round(performance.now() - t0) }, 'pipeline playing');
     return native;
   }
 
