@@ -138,7 +138,7 @@ async function webFirstFrame(page: Page): Promise<WebSteps> {
           pc.getTransceivers().some((t) => t.receiver.track.kind === 'video'),
       );
       const marks = media?.__ffMarks ?? {};
-      const steps: Record<string, number> = { frame };
+      const steps: Record<string, number> = { frame, clickEpochMs: performance.timeOrigin + t0 };
       for (const [k, v] of Object.entries(marks)) if (v >= t0) steps[k] = v - t0;
       return steps;
     },
@@ -254,6 +254,9 @@ async function main(): Promise<void> {
     const web = webSteps.map((w) => w['frame'] ?? NaN);
     console.log(line('web app (click robot -> first frame presented)', webCold['frame'] ?? NaN, web));
     console.log(stepsLine(webCold, webSteps));
+    // To line the cold run up with the stack's logs (one clock: the containers share the host's).
+    if (process.env.BENCH_KEEP_LOGS === '1')
+      console.log(`  cold click at epoch ${webCold['clickEpochMs']?.toFixed(0)} ms`);
 
     // WHEP through the edge, from a page on another origin (CORS), as any player would.
     const player = await launchMediaAppBrowser();

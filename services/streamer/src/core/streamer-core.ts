@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import type { IceServerConfig, StreamerConfig, VideoCodecName } from '../config.js';
 import { LayeredBitrate } from '../media/layered-bitrate.js';
 import { detectEncoders, type EncoderDetection } from '../media/encoders.js';
-import { SinkPipeline, type SinkSnapshot } from '../media/sinks.js';
+import { SinkPipeline, preloadDecoders, type DecodedCodec, type SinkSnapshot } from '../media/sinks.js';
 import { SourceHub } from '../media/source-hub.js';
 import type { FloorSnapshot } from '../media/speaker-floor.js';
 import type { VoiceActivity, VoiceActivitySnapshot } from '../media/voice-activity.js';
@@ -106,6 +106,24 @@ export class StreamerCore {
       this.log.warn(
         { err: (err as Error).message },
         'transport warm-up failed: the first session may take a few hundred ms longer',
+      );
+    }
+  }
+
+  /** Loads the decoders of the app media this robot plays (its audio, its camera), so the first session does not. */
+  preloadDecoders(): void {
+    const codecs: DecodedCodec[] = [
+      ...(this.sinkEnabled('audio') ? (['opus'] as const) : []),
+      ...(this.sinkEnabled('video') ? (['h264', 'vp8'] as const) : []),
+    ];
+    if (codecs.length === 0) return;
+    try {
+      const ms = preloadDecoders(codecs, this.log);
+      this.log.info({ codecs, ms: Math.round(ms) }, 'decoders loaded');
+    } catch (err) {
+      this.log.warn(
+        { err: (err as Error).message },
+        'decoder preload failed: the first session builds its sinks cold',
       );
     }
   }
