@@ -17,7 +17,6 @@ import type {
   PeerSessionOptions,
   PeerSession,
   PeerSessionFactory,
-  RemoteTrack,
 } from '../transport/peer-session.js';
 import { createWeriftPeerSession, parseOfferedMedia } from '../transport/werift/werift-peer-session.js';
 import { warmUpTransport } from '../transport/werift/warm-up.js';
@@ -187,12 +186,6 @@ export class StreamerCore {
     const bindings: MediaBinding[] = [];
     const sinkWork: (() => void)[] = [];
     let viewer: ViewerSession | null = null;
-    // Starting pipelines (synchronous GStreamer calls: 20-70 ms for one that starts cold, and a session may start
-    // three) waits until the answer is on its way: they are not needed before ICE and DTLS, which take longer.
-    let answered!: () => void;
-    const afterAnswer = new Promise<void>((resolve) => (answered = resolve)).then(
-      () => new Promise<void>((resolve) => setImmediate(resolve)),
-    );
     try {
       const offered = await session.applyOffer(offerSdp);
       ms.offer = Math.round(performance.now() - t0);
@@ -220,8 +213,7 @@ export class StreamerCore {
               pipelineFor: () => (m.kind === 'video' ? this.hub.video(sid, videoCodec) : this.hub.audio()),
             });
           }
-          if (receiving)
-            sinkWork.push(() => this.receiveInto(viewer as ViewerSession, session, m, afterAnswer));
+          if (receiving) sinkWork.push(() => this.receiveInto(viewer as ViewerSession, session, m));
         }
         bindings.push({ mid: m.mid, kind: m.kind, sourceId, receiving });
       }
@@ -232,29 +224,19 @@ export class StreamerCore {
       });
       viewer = new ViewerSession(id, videoCodec, session, this.log, bindings, '', options.failedGraceMs ?? 0);
       for (const work of sinkWork) work();
-      // Looked up now, so that an unknown camera or a missing encoder fails the session before it is answered.
-      const pipelines = tracks.map((t) => ({ ...t, pipeline: t.pipelineFor() }));
       viewer.answerSdp = await session.createAnswer();
       ms.answer = Math.round(performance.now() - t0);
-      const v = viewer;
-      void afterAnswer.then(() => {
-        if (v.isClosed) return;
-        try {
-          // Subscribing starts (or keeps) the shared pipelines warming while ICE and DTLS complete.
-          for (const t of pipelines) {
-            if (!t.pipeline) continue;
-            v.attachSend(
-              t.sourceId,
-              t.track,
-              t.pipeline,
-              t.pipeline.spec.bitrate ? this.bitrateFor(t.pipeline) : null,
-            );
-          }
-        } catch (err) {
-          this.log.error({ viewer: id, err: (err as Error).message }, 'cannot start the media of a viewer');
-          void v.close();
-        }
-      });
+      // Subscribing starts (or keeps) the shared pipelines warming while ICE and DTLS complete.
+      for (const t of tracks) {
+        const pipeline = t.pipelineFor();
+        if (!pipeline) continue;
+        viewer.attachSend(
+          t.sourceId,
+          t.track,
+          pipeline,
+          pipeline.spec.bitrate ? this.bitrateFor(pipeline) : null,
+        );
+      }
     } catch (err) {
       if (viewer) await viewer.close();
       else await session.close();
@@ -267,7 +249,6 @@ export class StreamerCore {
       { viewer: id, videoCodec, bindings, appMedia: options.appMedia ?? true, ms },
       'viewer opened',
     );
-    answered();
     return v;
   }
 
@@ -349,62 +330,54 @@ export class StreamerCore {
     return (kind === 'audio' ? this.config.audioSink : this.config.videoSink) !== 'none';
   }
 
-  /** Receives `m` (the answer's direction is set now); its sink is built once the answer is out (`after`). */
-  private receiveInto(
-    viewer: ViewerSession,
-    session: PeerSession,
-    m: OfferedMedia,
-    after: Promise<void>,
-  ): void {
-    session.receive(m.mid, (track) => void after.then(() => this.playInto(viewer, track, m)));
-  }
-
-  private playInto(viewer: ViewerSession, track: RemoteTrack, m: OfferedMedia): void {
-    if (viewer.isClosed) return;
-    const toVoice = track.kind === 'audio' && this.hub.speakerInVoicePipeline;
-    const threads = SinkPipeline.threadsNeeded(
-      track.kind,
-      this.config.audioSink,
-      this.config.videoSink,
-      toVoice,
-    );
-    let release: () => void;
-    try {
-      release = this.threads.reserve(threads, `the ${track.kind} sink of viewer ${viewer.id}`);
-    } catch (err) {
-      this.log.error({ viewer: viewer.id, err: (err as Error).message }, 'cannot play app media');
-      return;
-    }
-    try {
-      const talker = `${viewer.id}/${m.mid}`;
-      if (toVoice) {
-        // The speaker plays in the voice pipeline: it runs while someone may talk, listened to or not.
-        const releaseThreads = release;
-        const keepVoice = this.hub.audio()?.subscribe(() => undefined);
-        release = () => {
-          releaseThreads();
-          keepVoice?.();
-          this.hub.speakerFloor.release(talker);
-        };
-      }
-      const sink = new SinkPipeline(
-        `sink/${talker}`,
+  private receiveInto(viewer: ViewerSession, session: PeerSession, m: OfferedMedia): void {
+    session.receive(m.mid, (track) => {
+      if (viewer.isClosed) return;
+      const toVoice = track.kind === 'audio' && this.hub.speakerInVoicePipeline;
+      const threads = SinkPipeline.threadsNeeded(
         track.kind,
-        track.codec,
-        { audio: this.config.audioSink, video: this.config.videoSink },
-        this.log,
-        toVoice ? (pcm) => this.hub.speakerFloor.push(talker, pcm) : null,
+        this.config.audioSink,
+        this.config.videoSink,
+        toVoice,
       );
-      viewer.attachSink(sink, release);
-      track.onRtp((packet) => sink.push(packet));
-      if (track.kind === 'video') track.requestKeyframe();
-    } catch (err) {
-      release();
-      this.log.error(
-        { viewer: viewer.id, mid: m.mid, err: (err as Error).message },
-        'cannot build sink pipeline',
-      );
-    }
+      let release: () => void;
+      try {
+        release = this.threads.reserve(threads, `the ${track.kind} sink of viewer ${viewer.id}`);
+      } catch (err) {
+        this.log.error({ viewer: viewer.id, err: (err as Error).message }, 'cannot play app media');
+        return;
+      }
+      try {
+        const talker = `${viewer.id}/${m.mid}`;
+        if (toVoice) {
+          // The speaker plays in the voice pipeline: it runs while someone may talk, listened to or not.
+          const releaseThreads = release;
+          const keepVoice = this.hub.audio()?.subscribe(() => undefined);
+          release = () => {
+            releaseThreads();
+            keepVoice?.();
+            this.hub.speakerFloor.release(talker);
+          };
+        }
+        const sink = new SinkPipeline(
+          `sink/${talker}`,
+          track.kind,
+          track.codec,
+          { audio: this.config.audioSink, video: this.config.videoSink },
+          this.log,
+          toVoice ? (pcm) => this.hub.speakerFloor.push(talker, pcm) : null,
+        );
+        viewer.attachSink(sink, release);
+        track.onRtp((packet) => sink.push(packet));
+        if (track.kind === 'video') track.requestKeyframe();
+      } catch (err) {
+        release();
+        this.log.error(
+          { viewer: viewer.id, mid: m.mid, err: (err as Error).message },
+          'cannot build sink pipeline',
+        );
+      }
+    });
   }
 
   /**
