@@ -37,9 +37,14 @@ test('only removed addresses are reported; loopback and new addresses are not', 
   assert.deepEqual(reports.at(-1), ['10.64.3.7%wwan0']);
 });
 
-test('the nudge sends one authenticated binding request on the selected pair', () => {
+test('the nudge sends one authenticated binding request on the selected pair, claiming a priority above it', () => {
   const sent: { request: unknown; addr: unknown; key: string; options: unknown }[] = [];
   const built: unknown[] = [];
+  const attributes: [string, unknown][] = [];
+  const request = {
+    binding: true,
+    setAttribute: (name: string, value: unknown) => attributes.push([name, value]),
+  };
   const pc = {
     iceTransports: [
       {
@@ -48,10 +53,10 @@ test('the nudge sends one authenticated binding request on the selected pair', (
           remoteUsername: 'app',
           remotePassword: 'secret',
           iceControlling: false,
-          buildRequest: (o: unknown) => (built.push(o), { binding: true }),
+          buildRequest: (o: unknown) => (built.push(o), request),
           nominated: {
             remoteAddr: ['203.0.113.5', 50000],
-            localCandidate: { transport: 'udp' },
+            localCandidate: { transport: 'udp', priority: 2130706431 },
             protocol: {
               request: (request: unknown, addr: unknown, key: Buffer, options: unknown) => {
                 sent.push({ request, addr, key: key.toString(), options });
@@ -70,12 +75,14 @@ test('the nudge sends one authenticated binding request on the selected pair', (
       localUsername: 'robo',
       remoteUsername: 'app',
       iceControlling: false,
-      localCandidate: { transport: 'udp' },
+      localCandidate: { transport: 'udp', priority: 2130706431 },
     },
   ]);
+  // Above the pair's own host candidate: the app's new (peer-reflexive) pair outranks the dead one at once.
+  assert.deepEqual(attributes, [['PRIORITY', 2130706432]]);
   assert.deepEqual(sent, [
     {
-      request: { binding: true },
+      request,
       addr: ['203.0.113.5', 50000],
       key: 'secret',
       options: { retransmissions: 2 },
@@ -93,6 +100,15 @@ test('a real werift peer connection has the internals; before a pair is selected
     assert.ok(connection, 'werift exposes its ICE connection');
     assert.equal(typeof connection['buildRequest'], 'function');
     assert.equal(typeof connection['remotePassword'], 'string');
+    // Its requests can take the nudge's PRIORITY.
+    const built = (connection['buildRequest'] as (o: object) => { setAttribute?: unknown }).call(connection, {
+      nominate: false,
+      localUsername: 'a',
+      remoteUsername: 'b',
+      iceControlling: false,
+      localCandidate: { transport: 'udp' },
+    });
+    assert.equal(typeof built.setAttribute, 'function');
     assert.equal(nudgeIce(pc), false, 'no selected pair yet');
   } finally {
     await pc.close();
