@@ -62,8 +62,7 @@ try {
         token: o.token,
         robotId: o.robot,
       });
-      app.send({ v: 1, type: 'auth', token: o.token });
-      await app.next('welcome');
+      await app.authenticate(o.token);
       app.send({ v: 1, type: 'lock.take' });
       await app.next('lock.state');
       // From here on, frames are handled directly (the app's received[] would grow without bound).

@@ -71,8 +71,7 @@ try {
                 token: o.token,
                 robotId: o.robot,
               });
-              app.send({ v: 1, type: 'auth', token: o.token });
-              await app.next('welcome');
+              await app.authenticate(o.token);
               const ms = performance.now() - t0;
               app.close();
               return ms;

@@ -125,8 +125,13 @@ export class LabStack {
    */
   async launchBrowsers(apps: string[], baseline: boolean): Promise<void> {
     for (const app of apps) await this.browser(app);
-    if (baseline)
-      this.baselineSender ??= await launchLabBrowser(this.lab.robotNs, ROBOT_CPU, this.lab.robotAddress);
+    if (baseline) await this.baselineBrowser();
+  }
+
+  /** The baseline sender's Chromium, in the robot namespace on the robot's CPU. */
+  private async baselineBrowser(): Promise<LabBrowser> {
+    this.baselineSender ??= await launchLabBrowser(this.lab.robotNs, ROBOT_CPU, this.lab.robotAddress);
+    return this.baselineSender;
   }
 
   private async browser(app: string): Promise<LabBrowser> {
@@ -152,8 +157,7 @@ export class LabStack {
    * over the same path, sampler running. Returns [receiver, sender].
    */
   async baseline(app = 'app', maxKbps = 2000): Promise<[LabPage, LabPage]> {
-    this.baselineSender ??= await launchLabBrowser(this.lab.robotNs, ROBOT_CPU, this.lab.robotAddress);
-    const sender = await LabPage.open(this.baselineSender);
+    const sender = await LabPage.open(await this.baselineBrowser());
     const receiver = await LabPage.open(await this.browser(app));
     await receiver.baselineFrom(sender, maxKbps);
     await receiver.startSampler();

@@ -7,7 +7,7 @@
  * (no program sees it) and it counts in a metrics registry of its own (the gateway's counters stay true).
  */
 import { RTCPeerConnection, type RTCDataChannel } from 'werift';
-import type { EndpointLog, SessionContext } from '@robostream/protocol/client';
+import type { EndpointLog, MaybeCandidate } from '@robostream/protocol/client';
 import { withoutImplicitStun } from '@robostream/protocol/ice-server-probe';
 import { GatewayMetrics } from '../hub/metrics.js';
 import { DataChannelSession } from './datachannel-session.js';
@@ -23,9 +23,9 @@ export async function warmUpDataChannels(timeoutMs: number): Promise<number> {
     iceAdditionalHostAddresses: ['127.0.0.1'],
   });
   // Candidates of the answer, trickled to the offerer once it has the answer.
-  const pending: Parameters<SessionContext['localCandidate']>[0][] = [];
+  const pending: MaybeCandidate[] = [];
   let answered = false;
-  const toOfferer = (c: Parameters<SessionContext['localCandidate']>[0]): void => {
+  const toOfferer = (c: MaybeCandidate): void => {
     if (!answered) pending.push(c);
     else if (c)
       void offerer

@@ -177,6 +177,12 @@ export class BrowserGatewayApp {
     (lossy ? this.lossy : this.reliable).send(JSON.stringify(msg));
   }
 
+  /** Authenticates the link with an app token (the first frame on the reliable channel); resolves with `welcome`. */
+  authenticate(token: string): Promise<Received> {
+    this.send({ v: 1, type: 'auth', token });
+    return this.next('welcome');
+  }
+
   /** Sends a command of any size on the reliable channel: a large one as paced chunks. Resolves once sent. */
   async sendCommand(msg: { id: string; service: string; [k: string]: unknown }): Promise<boolean> {
     return this.large.send(JSON.stringify(msg), msg.id, msg.service);

@@ -84,8 +84,7 @@ export function dataChannelRoundTrip(
       relayOnly: !!o.relayOnly,
     });
     window.apps[o.key] = app;
-    app.send({ v: 1, type: 'auth', token: o.token });
-    const welcome = await app.next('welcome');
+    const welcome = await app.authenticate(o.token);
     app.send({ v: 1, type: 'lock.takeover', id: `${o.id}-lock` });
     await app.next('lock.state');
     app.send({ v: 1, type: 'command', id: o.id, service: o.service, payload: { n: 1 } });
