@@ -32,12 +32,19 @@ test('no speaker, no canceller: the echo probe and the speaker branch are left o
   const c = loadConfig({ STREAMER_AUDIO_SINK: 'none' });
   assert.equal(voiceSettings(c).echoCancel, false);
   const d = voicePipelineDescription(c, { probe: 'probe1', channel: 'c1' }, 'fakesink');
-  assert.ok(d && !d.includes('webrtcechoprobe') && !d.includes('appsrc'));
+  assert.ok(d && !d.includes('webrtcechoprobe') && !d.includes('appsrc') && !d.includes('audiointerleave'));
   assert.match(d, /webrtcdsp name=voice echo-cancel=false/);
   const all = voicePipelineDescription(loadConfig({}), { probe: 'probe1', channel: 'c1' }, 'fakesink');
+  // The speaker's and the microphone's blocks are paired by timestamp; the probe gets each speaker block just
+  // before the canceller gets the microphone block of the same moment.
   assert.match(
     all ?? '',
-    /webrtcechoprobe name=probe1 .* webrtcdsp name=voice probe=probe1 echo-cancel=true/,
+    new RegExp(
+      'speakerout\\. ! queue [^!]*! probe1-pair\\.sink_0 .* ! probe1-pair\\.sink_1 ' +
+        'audiointerleave name=probe1-pair .*! deinterleave name=probe1-split ' +
+        'probe1-split\\.src_0 ! [^!]+ ! webrtcechoprobe name=probe1 ! fakesink .*' +
+        'probe1-split\\.src_1 ! [^!]+ ! webrtcdsp name=voice probe=probe1 echo-cancel=true',
+    ),
   );
   assert.equal(
     voicePipelineDescription(

@@ -117,9 +117,8 @@ function microphone(source: Exclude<AudioSourceConfig, { kind: 'none' }>, speake
  *
  * The speaker side plays like a sound card: the operators' PCM arrives in bursts (network, jitter buffer, the
  * JS hand-over), goes into an interaudiosink, and an interaudiosrc reads it back at the clock's pace, 10 ms at a
- * time, silence when there is none. The probe sits after that, so the canceller's reference is as steady as what
- * a loudspeaker plays: right after the appsrc, the probe's buffer (which the canceller reads 10 ms at a time)
- * would grow and shrink with each burst, moving the reference against the echo.
+ * time, silence when there is none. The canceller's reference is taken after that, as steady as what a
+ * loudspeaker plays, and paired with the microphone by timestamp (echoPairFragment).
  */
 export function voicePipelineDescription(
   config: StreamerConfig,
@@ -129,7 +128,6 @@ export function voicePipelineDescription(
   const source = config.audioSource;
   if (source.kind === 'none') return null;
   const s = voiceSettings(config);
-  const probe = s.echoCancel ? `webrtcechoprobe name=${names.probe} ! ` : '';
   // A talker that stalls and bursts must not build latency up: the queue keeps at most 200 ms.
   const speaker = s.speaker
     ? `appsrc name=${SPEAKER_APPSRC} is-live=true do-timestamp=true format=time caps="${VOICE_PCM_CAPS}" ! ` +
@@ -138,19 +136,55 @@ export function voicePipelineDescription(
       // whole pipeline out of PLAYING, so the robot's microphone sent nothing until an operator spoke.
       `interaudiosink channel=${names.channel} sync=false async=false ` +
       `interaudiosrc channel=${names.channel} buffer-time=200000000 latency-time=20000000 ` +
-      `period-time=10000000 ! ${VOICE_PCM_CAPS} ! ${probe}` +
+      `period-time=10000000 ! ${VOICE_PCM_CAPS} ! ` +
       `tee name=speakerout ! queue max-size-time=200000000 leaky=downstream ! audioconvert ! audioresample ! ` +
       `${speakerElement(config.audioSink)} `
     : '';
   const dsp = dspActive(s)
-    ? ` ! webrtcdsp name=${VOICE_DSP}${s.echoCancel ? ` probe=${names.probe}` : ''} echo-cancel=${s.echoCancel} ` +
+    ? `webrtcdsp name=${VOICE_DSP}${s.echoCancel ? ` probe=${names.probe}` : ''} echo-cancel=${s.echoCancel} ` +
       `echo-suppression-level=${s.echoSuppression} delay-agnostic=true extended-filter=true ` +
       `noise-suppression=${s.noiseSuppression} gain-control=${s.gainControl} ` +
-      `voice-detection=${s.voiceActivity} voice-detection-frame-size-ms=30`
+      `voice-detection=${s.voiceActivity} voice-detection-frame-size-ms=30 ! `
     : '';
   const mic = microphone(source, s.speaker);
-  return `${speaker}${mic}${dsp} ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 ! ${tail}`;
+  const out = `${dsp}audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 ! ${tail}`;
+  if (!s.echoCancel) return `${speaker}${mic} ! ${out}`;
+  const pair = echoPairNames(names.probe);
+  return (
+    `${speaker}speakerout. ! queue max-size-time=200000000 leaky=downstream ! ${pair.reference} ` +
+    `${mic} ! ${pair.microphone} ${echoPairFragment(names.probe, out)}`
+  );
 }
+
+/** Where echoPairFragment takes its two inputs: the speaker's audio and the microphone's, both VOICE_PCM_CAPS. */
+export function echoPairNames(probe: string): { reference: string; microphone: string } {
+  return { reference: `${probe}-pair.sink_0`, microphone: `${probe}-pair.sink_1` };
+}
+
+/**
+ * The speaker's and the microphone's 10 ms blocks, paired by timestamp, then handed to the probe and to `rest`
+ * (starting with webrtcdsp) one pair at a time, in one thread: the probe gets the speaker block for a moment, then
+ * the canceller the microphone block of the same moment. webrtcdsp hands the canceller whatever the probe holds
+ * when a microphone block comes; paired by arrival instead, a microphone that lags and then catches up (a loaded
+ * CPU, a late capture thread) moved the speaker audio against its echo by 10-20 ms at a time and the canceller
+ * kept re-adapting (see docs/streamer.md). The pairing adds about 10 ms to the microphone's way (measured by
+ * bench/streamer/voice.ts); `latency` is how much longer a late input is waited for before the other goes on alone
+ * (with silence in its place). `start-time-selection=first`: counting from
+ * zero, the live aggregator sometimes gave up waiting before its inputs' formats had arrived and failed the
+ * pipeline ("not negotiated", about one start in 25); from the first buffer, it waits for that.
+ */
+export function echoPairFragment(probe: string, rest: string): string {
+  const pair = `${probe}-pair`;
+  const split = `${probe}-split`;
+  return (
+    `audiointerleave name=${pair} latency=${ECHO_PAIR_WAIT_MS * 1_000_000} start-time-selection=first ! deinterleave name=${split} ` +
+    `${split}.src_0 ! ${VOICE_PCM_CAPS} ! webrtcechoprobe name=${probe} ! fakesink sync=false async=false ` +
+    `${split}.src_1 ! ${VOICE_PCM_CAPS} ! ${rest}`
+  );
+}
+
+/** How long the pairing waits for a late speaker or microphone block. */
+const ECHO_PAIR_WAIT_MS = 40;
 
 /** Voice activity from webrtcdsp's bus messages (sent on every change of its decision). */
 export function voiceActivityOf(msg: GstBusMessage): boolean | null {
