@@ -8,7 +8,8 @@
 //     spill into those lines), so no echo reduction beyond "echo off minus floor" can be read here.
 //  2. Added CPU, in-process: the processor's own cost, without the call around it (whose CPU varies by more).
 //  3. Added latency, in-process: one live tick source split in two, straight to one appsink and through the
-//     voice processor (paired with a silent speaker, all features on) to another; the difference in when each tick's onset is pulled.
+//     voice processor (paired with a silent speaker, all features on) to another; the difference in when each
+//     tick's onset is pulled.
 // Ends with one line: voice aec_erle_db=.. near_end_change_db=.. floor_headroom_db=.. cpu_pct=.. latency_ms=..
 // Run: npm run bench -- streamer/voice (LATENCY_ONLY=1: parts 2 and 3 alone)
 import { pino } from 'pino';
@@ -52,10 +53,10 @@ function onsets(sink: GstAppSink, count: number, out: number[], done: () => void
 
 async function latencyMs(): Promise<number> {
   const probe = 'benchprobe';
-  // 100 ms bursts of 1 kHz every 500 ms, in 10 ms buffers (the processor's own block size).
   const pair = echoPairNames(probe);
-  // The microphone path as the streamer builds it: paired with the speaker (silent here) by timestamp, then
-  // webrtcdsp with every feature on.
+  // 100 ms bursts of 1 kHz every 500 ms, in 10 ms buffers (the processor's own block size), through the
+  // microphone path as the streamer builds it: paired with the speaker (silent here) by timestamp, then webrtcdsp
+  // with every feature on.
   const pipeline = parseLaunch(
     `audiotestsrc is-live=true wave=silence samplesperbuffer=480 ! ${VOICE_PCM_CAPS} ! ${pair.reference} ` +
       `audiotestsrc is-live=true wave=ticks freq=1000 tick-interval=500000000 sine-periods-per-tick=100 ` +

@@ -168,16 +168,17 @@ export function echoPairNames(probe: string): { reference: string; microphone: s
  * when a microphone block comes; paired by arrival instead, a microphone that lags and then catches up (a loaded
  * CPU, a late capture thread) moved the speaker audio against its echo by 10-20 ms at a time and the canceller
  * kept re-adapting (see docs/streamer.md). The pairing adds about 10 ms to the microphone's way (measured by
- * bench/streamer/voice.ts); `latency` is how much longer a late input is waited for before the other goes on alone
- * (with silence in its place). `start-time-selection=first`: counting from
- * zero, the live aggregator sometimes gave up waiting before its inputs' formats had arrived and failed the
- * pipeline ("not negotiated", about one start in 25); from the first buffer, it waits for that.
+ * bench/streamer/voice.ts); `latency` is how much longer a late input is waited for before the other goes on
+ * alone (with silence in its place). `start-time-selection=first`: counting from zero, the live aggregator
+ * sometimes gave up waiting before its inputs' formats had arrived and failed the pipeline ("not negotiated",
+ * about one start in 25); from the first buffer, it waits for that.
  */
 export function echoPairFragment(probe: string, rest: string): string {
   const pair = `${probe}-pair`;
   const split = `${probe}-split`;
   return (
-    `audiointerleave name=${pair} latency=${ECHO_PAIR_WAIT_MS * 1_000_000} start-time-selection=first ! deinterleave name=${split} ` +
+    `audiointerleave name=${pair} latency=${ECHO_PAIR_WAIT_MS * 1_000_000} start-time-selection=first ! ` +
+    `deinterleave name=${split} ` +
     `${split}.src_0 ! ${VOICE_PCM_CAPS} ! webrtcechoprobe name=${probe} ! fakesink sync=false async=false ` +
     `${split}.src_1 ! ${VOICE_PCM_CAPS} ! ${rest}`
   );
