@@ -158,8 +158,12 @@ export function voicePipelineDescription(
 
 /** Where echoPairFragment takes its two inputs: the speaker's audio and the microphone's, both VOICE_PCM_CAPS. */
 export function echoPairNames(probe: string): { reference: string; microphone: string } {
-  return { reference: `${probe}-pair.sink_0`, microphone: `${probe}-pair.sink_1` };
+  const pair = pairElement(probe);
+  return { reference: `${pair}.sink_0`, microphone: `${pair}.sink_1` };
 }
+
+/** The pairing's elements are named after the probe, which is unique in the process. */
+const pairElement = (probe: string): string => `${probe}-pair`;
 
 /**
  * The speaker's and the microphone's 10 ms blocks, paired by timestamp, then handed to the probe and to `rest`
@@ -174,7 +178,7 @@ export function echoPairNames(probe: string): { reference: string; microphone: s
  * about one start in 25); from the first buffer, it waits for that.
  */
 export function echoPairFragment(probe: string, rest: string): string {
-  const pair = `${probe}-pair`;
+  const pair = pairElement(probe);
   const split = `${probe}-split`;
   return (
     `audiointerleave name=${pair} latency=${ECHO_PAIR_WAIT_MS * 1_000_000} start-time-selection=first ! ` +
