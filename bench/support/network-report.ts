@@ -23,7 +23,7 @@ function describe(label: string, a: Analysis): string {
   const f = a.figures;
   return (
     `  ${label}: freeze ${f.freezeMs} ms (${f.freezeCount}), ${f.fps} fps, g2g p50 ${fmt(f.g2gP50)} / p95 ${fmt(f.g2gP95)} ms ` +
-    `(n=${f.g2gSamples}), ${f.recoverMs === null ? 'recovery n/a' : f.recovered ? `recovered in ${f.recoverMs} ms` : `NOT recovered within ${f.recoverMs} ms`}, ` +
+    `(n=${f.g2gSamples}; Chromium's estimate p50 ${fmt(f.g2gEstimatedP50)}), ${f.recoverMs === null ? 'recovery n/a' : f.recovered ? `recovered in ${f.recoverMs} ms` : `NOT recovered within ${f.recoverMs} ms`}, ` +
     `clean ${f.cleanKbps} kbit/s ${f.cleanFps} fps, impaired ${f.impairedKbps} kbit/s, ` +
     `nack ${f.nackCount} pli ${f.pliCount} lost ${f.packetsLost}, sessions ${f.sessionsOpened}, ice restarts ${f.iceRestarts}, ` +
     `jitter buffer clean ${fmt(f.jitterBufferCleanMs)} / impaired ${fmt(f.jitterBufferImpairedMs)} ms`

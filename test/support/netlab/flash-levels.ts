@@ -13,3 +13,12 @@ export const FLASH_LEVELS_LUMA = FLASH_LEVELS_ARGB.map((argb) => {
 /** The CSS colour of a level, for the baseline's canvas. */
 export const flashCss = (level: number): string =>
   `#${((FLASH_LEVELS_ARGB[level] ?? 0) & 0xffffff).toString(16).padStart(6, '0')}`;
+
+/** The level whose luma is nearest to `luma`. */
+export function flashLevel(luma: number): number {
+  let level = 0;
+  for (let k = 1; k < FLASH_LEVELS_LUMA.length; k++)
+    if (Math.abs(luma - (FLASH_LEVELS_LUMA[k] ?? 0)) < Math.abs(luma - (FLASH_LEVELS_LUMA[level] ?? 0)))
+      level = k;
+  return level;
+}

@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_EXECUTABLE, CHROMIUM_FLAGS } from '../chromium.js';
+import { ScreenWatch } from '../screen-watch.js';
 import type { GatewayRecord } from './browser/gateway-page.js';
 import type { LabSignal, PageResults } from './browser/lab-page.js';
+import { shownLevels } from './timeline.js';
 
 const bundles = new Map<string, Promise<string>>();
 /** A browser module of ./browser/ with its imports, as one ES module (built once per process). */
@@ -93,6 +95,7 @@ interface LabWindow {
 /** One page of the lab in a LabBrowser. */
 export class LabPage {
   private peer: LabPage | null = null;
+  private screen: ScreenWatch | null = null;
 
   private constructor(readonly page: Page) {}
 
@@ -139,8 +142,15 @@ export class LabPage {
     return this.page.evaluate(() => (window as unknown as LabWindow).lab.startSampler());
   }
 
-  collect(since = 0): Promise<PageResults> {
-    return this.page.evaluate((s) => (window as unknown as LabWindow).lab.collect(s), since);
+  /** Watches what the compositor swaps from now on: collect() then reports `shown` (glass-to-glass from it). */
+  async watchScreen(): Promise<void> {
+    this.screen ??= await ScreenWatch.start(this.page, 'video');
+  }
+
+  async collect(since = 0): Promise<PageResults> {
+    const r = await this.page.evaluate((s) => (window as unknown as LabWindow).lab.collect(s), since);
+    if (this.screen) r.shown = shownLevels(await this.screen.stop()).filter((x) => x.atEpochMs >= since);
+    return r;
   }
 
   framesSince(atEpochMs: number): Promise<number> {

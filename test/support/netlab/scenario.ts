@@ -75,6 +75,7 @@ async function runMode(scn: Scenario, stack: LabStack, mode: Mode, full: boolean
     pages.push(main);
     if (!(await main.waitFrames(60, 0, 45_000)))
       throw new Error(`${scn.name} (${mode}): no picture on a clean path`);
+    await main.watchScreen();
     const startMs = now();
     await sleep(scn.warmupMs(full));
     const impairStartMs = now();
@@ -84,6 +85,7 @@ async function runMode(scn: Scenario, stack: LabStack, mode: Mode, full: boolean
       mode,
       addViewer: async (app) => {
         const p = await open(app);
+        await p.watchScreen();
         pages.push(p);
         extra.set(app, p);
       },

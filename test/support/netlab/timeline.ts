@@ -1,6 +1,8 @@
 // From what a page recorded (stats samples, displayed frames, flash levels seen) and the sender's flips to the
 // figures of a scenario: freezes, frame rate, glass-to-glass, recovery, and the series the charts draw.
-import type { Flip, PageResults } from './browser/lab-page.js';
+import { medianLuma, type ScreenFrame } from '../screen-watch.js';
+import type { FlashSeen, Flip, PageResults } from './browser/lab-page.js';
+import { flashLevel } from './flash-levels.js';
 
 export interface ObservationWindow {
   /** Epoch ms: the observation starts (clean path, after the first frames). */
@@ -22,9 +24,12 @@ export interface Figures {
   freezeMs: number;
   freezeCount: number;
   fps: number;
+  /** From the compositor's swap times (PageResults.shown), or Chromium's estimate when no screen watch ran. */
   g2gP50: number | null;
   g2gP95: number | null;
   g2gSamples: number;
+  /** From requestVideoFrameCallback's expectedDisplayTime: one vsync off, its sign set by the renderer path. */
+  g2gEstimatedP50: number | null;
   /** Null when not a figure of the scenario; when not recovered, the time observed after the impairment. */
   recoverMs: number | null;
   recovered: boolean;
@@ -80,6 +85,20 @@ export function freezes(frames: number[], fromMs: number, toMs: number): [number
   };
   for (const f of frames) if (f > fromMs && f <= toMs) check(f);
   check(toMs);
+  return out;
+}
+
+/** The changes of level in what the compositor swapped. */
+export function shownLevels(frames: ScreenFrame[]): FlashSeen[] {
+  const out: FlashSeen[] = [];
+  let last = -1;
+  for (const f of frames) {
+    const luma = medianLuma(f);
+    if (luma === null) continue;
+    const level = flashLevel(luma);
+    if (level !== last) out.push({ level, atEpochMs: f.atEpochMs });
+    last = level;
+  }
   return out;
 }
 
@@ -189,8 +208,10 @@ export function analyze(
   const cleanFps = framesIn(r.frames, w.startMs, w.impairStartMs) / ((w.impairStartMs - w.startMs) / 1000);
   const cleanKbps = meanIn(kbps, w.startMs, w.impairStartMs);
   const frozen = freezes(r.frames, w.impairStartMs, w.endMs);
-  const g2g = glassToGlass(r.seen, flips);
-  const measured = g2g.filter(([t]) => t >= w.impairStartMs && t <= w.endMs).map(([, ms]) => ms);
+  const g2g = glassToGlass(r.shown ?? r.seen, flips);
+  const inWindow = (xs: [number, number][]): number[] =>
+    xs.filter(([t]) => t >= w.impairStartMs && t <= w.endMs).map(([, ms]) => ms);
+  const measured = inWindow(g2g);
   const rec = recovery(by, r.frames, kbps, w, cleanFps, cleanKbps);
   const rel = (t: number): number => Math.round((t - originMs) / 10) / 100;
   const fpsSeries: [number, number][] = [];
@@ -207,6 +228,7 @@ export function analyze(
       g2gP50: percentile(measured, 0.5),
       g2gP95: percentile(measured, 0.95),
       g2gSamples: measured.length,
+      g2gEstimatedP50: percentile(inWindow(glassToGlass(r.seen, flips)), 0.5),
       recoverMs: rec.ms,
       recovered: rec.recovered,
       cleanKbps: Math.round(cleanKbps),

@@ -7,7 +7,7 @@
 //   (its expected display time, and the flash level it shows, for freezes and glass-to-glass).
 import { SignalingClient } from '@robostream/protocol/client';
 import { MediaSession } from '@robostream/web/media-session';
-import { FLASH_LEVELS_LUMA, flashCss } from '../flash-levels.js';
+import { FLASH_LEVELS_LUMA, flashCss, flashLevel } from '../flash-levels.js';
 
 export interface StatsSample {
   atEpochMs: number;
@@ -42,7 +42,13 @@ export interface PageResults {
   samples: StatsSample[];
   /** Expected display time (epoch ms) of every frame the compositor was about to show. */
   frames: number[];
+  /** Each change of level as requestVideoFrameCallback reported it (expectedDisplayTime: Chromium's estimate). */
   seen: FlashSeen[];
+  /**
+   * Each change of level at the time the compositor swapped it (from the controller's screen watch, filled in
+   * outside the page; absent when none ran). Glass-to-glass is measured from this when present.
+   */
+  shown?: FlashSeen[];
   /** The baseline sender's flips (empty on a receiving page). */
   flips: Flip[];
   /** Media sessions opened (1 = the session survived everything). */
@@ -260,11 +266,7 @@ class LabPage {
           lumas.push(0.299 * (px[o] ?? 0) + 0.587 * (px[o + 1] ?? 0) + 0.114 * (px[o + 2] ?? 0));
         }
       lumas.sort((a, b) => a - b);
-      const y = lumas[7] ?? 0;
-      let level = 0;
-      for (let k = 1; k < FLASH_LEVELS_LUMA.length; k++)
-        if (Math.abs(y - (FLASH_LEVELS_LUMA[k] ?? 0)) < Math.abs(y - (FLASH_LEVELS_LUMA[level] ?? 0)))
-          level = k;
+      const level = flashLevel(lumas[7] ?? 0);
       if (level !== last) {
         this.results.seen.push({ level, atEpochMs: at });
         last = level;
