@@ -8,7 +8,7 @@
 // (default 40). Baseline in the same process: the same flips seen at the source's own output (the flash source
 // ! appsink, no encode, no network): a flip shows in the next captured frame, 0-33 ms later, as with a camera.
 // What the product adds is the difference.
-// Run: UV_THREADPOOL_SIZE=32 node --import tsx bench/streamer/glass-to-glass.ts
+// Run: npm run bench -- streamer/glass-to-glass (STREAMER_PLAYOUT_DELAY_MAX_MS=100 or -1 to compare bounds)
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { loadConfig } from '../../services/streamer/src/config.js';
@@ -84,7 +84,8 @@ async function main(): Promise<void> {
   const streamer = await startStreamerService(
     loadServiceConfig(await loopbackServiceEnv(keys, ROBOT, { directPort })),
     loadConfig(
-      {},
+      // The one setting that changes Chromium's display path (docs/streamer.md, Playout delay), to compare.
+      { STREAMER_PLAYOUT_DELAY_MAX_MS: process.env.STREAMER_PLAYOUT_DELAY_MAX_MS },
       {
         videoSources: [
           { id: 'front', kind: 'test', pattern: 'flash', width: 1280, height: 720, framerate: 30 },
