@@ -51,6 +51,10 @@ function onsets(sink: GstAppSink, count: number, out: number[], done: () => void
   pull();
 }
 
+/** The processor with every feature on, as both measurements below run it. */
+const processorAllOn = (probe: string): string =>
+  `webrtcdsp probe=${probe} delay-agnostic=true noise-suppression=true gain-control=true voice-detection=true`;
+
 async function latencyMs(): Promise<number> {
   const probe = 'benchprobe';
   const pair = echoPairNames(probe);
@@ -63,11 +67,7 @@ async function latencyMs(): Promise<number> {
       `volume=0.5 samplesperbuffer=480 ! ${VOICE_PCM_CAPS} ! tee name=t ` +
       `t. ! queue ! appsink name=direct sync=false ` +
       `t. ! queue ! ${pair.microphone} ` +
-      echoPairFragment(
-        probe,
-        `webrtcdsp probe=${probe} delay-agnostic=true noise-suppression=true gain-control=true ` +
-          `voice-detection=true ! appsink name=processed sync=false`,
-      ),
+      echoPairFragment(probe, `${processorAllOn(probe)} ! appsink name=processed sync=false`),
   );
   const direct: number[] = [];
   const processed: number[] = [];
@@ -99,9 +99,7 @@ async function latencyMs(): Promise<number> {
 async function processorCpuPct(): Promise<number> {
   const windowMs = Number(process.env.CPU_WINDOW_MS ?? 8000);
   const run = async (dsp: boolean): Promise<number> => {
-    const processor = dsp
-      ? `webrtcdsp probe=cpuprobe delay-agnostic=true noise-suppression=true gain-control=true voice-detection=true ! `
-      : '';
+    const processor = dsp ? `${processorAllOn('cpuprobe')} ! ` : '';
     const pipeline = parseLaunch(
       `audiotestsrc is-live=true wave=pink-noise volume=0.2 ! ${VOICE_PCM_CAPS} ! webrtcechoprobe name=cpuprobe ! ` +
         `fakesink sync=false audiotestsrc is-live=true wave=ticks freq=1000 ! ${VOICE_PCM_CAPS} ! ${processor}` +
