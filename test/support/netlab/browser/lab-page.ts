@@ -4,7 +4,8 @@
 // - a baseline: a Chromium sender (a canvas with the same flash) and a Chromium receiver, with Chromium's own
 //   congestion control, negotiated through the controller (so the baseline's signaling is not on the path);
 // - a sampler: getStats every 250 ms for the inbound video, and requestVideoFrameCallback on every displayed frame
-//   (its expected display time, and the flash level it shows, for freezes and glass-to-glass).
+//   (its expected display time, and the flash level it shows, for freezes; glass-to-glass is timed outside the
+//   page, by the compositor's swap: ../../screen-watch.ts).
 import { SignalingClient } from '@robostream/protocol/client';
 import { MediaSession } from '@robostream/web/media-session';
 import { FLASH_LEVELS_LUMA, flashCss, flashLevel } from '../flash-levels.js';
