@@ -33,7 +33,8 @@ const BATCH = 400;
 
 export class ScreenWatch {
   private readonly shots: Shot[] = [];
-  private stopped = false;
+  /** The frames as stop() read them, once. */
+  private read: Promise<ScreenFrame[]> | null = null;
 
   private constructor(
     private readonly page: Page,
@@ -61,13 +62,15 @@ export class ScreenWatch {
     return watch;
   }
 
-  /** Stops the screencast and reads every frame swapped since start. */
-  async stop(): Promise<ScreenFrame[]> {
-    if (!this.stopped) {
-      this.stopped = true;
-      await this.cdp.send('Page.stopScreencast').catch(() => undefined);
-      await this.cdp.detach().catch(() => undefined);
-    }
+  /** Stops the screencast and reads every frame swapped since start (once: later calls get the same frames). */
+  stop(): Promise<ScreenFrame[]> {
+    this.read ??= this.stopAndRead();
+    return this.read;
+  }
+
+  private async stopAndRead(): Promise<ScreenFrame[]> {
+    await this.cdp.send('Page.stopScreencast').catch(() => undefined);
+    await this.cdp.detach().catch(() => undefined);
     const out: ScreenFrame[] = [];
     for (let i = 0; i < this.shots.length; i += BATCH) {
       const batch = this.shots.slice(i, i + BATCH);

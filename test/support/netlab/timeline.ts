@@ -228,7 +228,9 @@ export function analyze(
       g2gP50: percentile(measured, 0.5),
       g2gP95: percentile(measured, 0.95),
       g2gSamples: measured.length,
-      g2gEstimatedP50: percentile(inWindow(glassToGlass(r.seen, flips)), 0.5),
+      g2gEstimatedP50: r.shown
+        ? percentile(inWindow(glassToGlass(r.seen, flips)), 0.5)
+        : percentile(measured, 0.5),
       recoverMs: rec.ms,
       recovered: rec.recovered,
       cleanKbps: Math.round(cleanKbps),
