@@ -71,11 +71,13 @@ test('velocity needs drive and the lock; the robot obeys in order and stops with
     driver.send({ v, type: 'lock.take' });
     await until(() => t.gw.stats().lock?.sub === 'driver', 'driver holds the lock');
     // 20 Hz for half a second.
+    // When the last command left (not after the pause that follows it): the robot's 250 ms count from there.
+    let lastSent = 0;
     for (let seq = 10; seq < 20; seq++) {
       driver.send(vel(seq, 0.5));
+      lastSent = Date.now();
       await new Promise((res) => setTimeout(res, 50));
     }
-    const lastSent = Date.now();
     await until(() => r.applied.some((a) => a.why === 'timeout'), 'the robot stops by itself');
     const stop = r.applied.find((a) => a.why === 'timeout')!;
     const stopMs = stop.at - lastSent;
