@@ -1,9 +1,11 @@
 // First frame in the `docker compose up` stack (issue 12): the project's images built from this checkout, compose.yaml
 // brought up under a project name of its own, and Chromium on the host as a user's browser would be, measuring
 //  - web app: the console served by the edge, signed in, robot list live; click the simulated robot -> the front
-//    camera's first frame presented in its <video> (requestVideoFrameCallback), timed inside the page;
+//    camera's first frame decoded (requestVideoFrameCallback's metadata: last packet's arrival plus decode time)
+//    and presented in its <video> (the callback), timed inside the page;
 //  - WHEP: the reference WHEP player of the streamer tests (services/streamer/test/support/browser/media-app.ts)
-//    POSTs a complete offer to the edge -> first decoded frame (inbound-rtp framesDecoded > 0), timed in the page.
+//    POSTs a complete offer to the edge -> first frame decoded (its decode time from requestVideoFrameCallback's
+//    metadata), timed in the page.
 // One cold run each (the source pipeline may have to start), then RUNS (default 10) measured runs; p50/p90 of those.
 // The stack goes down at the end, on failure and on Ctrl-C. LOG_LEVEL (default warn) is the stack's; with
 // BENCH_KEEP_LOGS=1 the simulated robot's log is written to bench-results/compose/sim-streamer.log.
@@ -84,6 +86,9 @@ const STEP_MARKS = `(() => {
         this.addEventListener('connectionstatechange', () => {
           if (this.connectionState === 'connected') mark(this, 'connected');
         });
+        this.addEventListener('iceconnectionstatechange', () => {
+          if (this.iceConnectionState === 'connected') mark(this, 'iceConnected');
+        });
       }
       return r;
     };
@@ -91,22 +96,35 @@ const STEP_MARKS = `(() => {
   wrap('createOffer', 'offer', 'offerMade');
   wrap('setLocalDescription', null, 'offerSet');
   wrap('setRemoteDescription', null, 'answerSet');
+  wrap('addIceCandidate', 'remoteCandidate', null);
+
 })();`;
 
 /** The steps of one web run, in ms after the click. */
 type WebSteps = Record<string, number>;
-const WEB_STEPS = ['offer', 'offerMade', 'offerSet', 'answerSet', 'connected', 'frame'] as const;
+const WEB_STEPS = [
+  'offer',
+  'offerMade',
+  'offerSet',
+  'answerSet',
+  'remoteCandidate',
+  'iceConnected',
+  'connected',
+  'frame',
+  'presented',
+] as const;
 
 function stepsLine(cold: WebSteps, warm: WebSteps[]): string {
   const med = (k: string): number => summarize(warm.map((w) => w[k] ?? NaN).filter((x) => !isNaN(x))).p50;
   const fmt = (k: string, v: number | undefined): string => `${k} ${v === undefined ? '-' : v.toFixed(0)}`;
   return (
     `  steps after the click, cold: ${WEB_STEPS.map((k) => fmt(k, cold[k])).join(', ')}\n` +
-    `  steps after the click, warm p50: ${WEB_STEPS.map((k) => fmt(k, med(k))).join(', ')}`
+    `  steps after the click, warm p50: ${WEB_STEPS.map((k) => fmt(k, med(k))).join(', ')}\n` +
+    warm.map((w, i) => `  run ${i + 1}: ${WEB_STEPS.map((k) => fmt(k, w[k])).join(', ')}`).join('\n')
   );
 }
 
-/** Click the robot in the console -> its front camera's first presented frame, timed inside the page. */
+/** Click the robot in the console -> its front camera's first frame decoded and presented, timed inside the page. */
 async function webFirstFrame(page: Page): Promise<WebSteps> {
   return page.evaluate(
     async ([button, front, timeoutMs]) => {
@@ -121,11 +139,20 @@ async function webFirstFrame(page: Page): Promise<WebSteps> {
         el = document.querySelector<HTMLVideoElement>(front);
       }
       const video = el;
-      const frame = await Promise.race([
-        new Promise<number>((resolve) =>
-          video.requestVideoFrameCallback(() => resolve(performance.now() - t0)),
+      const shown = await Promise.race([
+        new Promise<{ decoded: number; presented: number }>((resolve) =>
+          video.requestVideoFrameCallback((now, meta) =>
+            resolve({
+              // Its last packet's arrival plus its decode time, as the WHEP player reads it.
+              decoded:
+                meta.receiveTime !== undefined && meta.processingDuration !== undefined
+                  ? meta.receiveTime + meta.processingDuration * 1000 - t0
+                  : meta.presentationTime - t0,
+              presented: now - t0,
+            }),
+          ),
         ),
-        new Promise<number>((_, reject) =>
+        new Promise<never>((_, reject) =>
           setTimeout(() => reject(new Error('no front frame presented')), deadline - performance.now()),
         ),
       ]);
@@ -138,7 +165,11 @@ async function webFirstFrame(page: Page): Promise<WebSteps> {
           pc.getTransceivers().some((t) => t.receiver.track.kind === 'video'),
       );
       const marks = media?.__ffMarks ?? {};
-      const steps: Record<string, number> = { frame, clickEpochMs: performance.timeOrigin + t0 };
+      const steps: Record<string, number> = {
+        frame: shown.decoded,
+        presented: shown.presented,
+        clickEpochMs: performance.timeOrigin + t0,
+      };
       for (const [k, v] of Object.entries(marks)) if (v >= t0) steps[k] = v - t0;
       return steps;
     },
@@ -162,18 +193,18 @@ async function whepFirstFrame(page: MediaAppPage, url: string, token: string): P
               u: string,
               t: string,
             ): Promise<{ status: number; body: string; resource: string | null }>;
-            stats(): Promise<{ framesDecoded: number }>;
+            firstFrameAt: number | null;
           };
         }
       ).mediaApp;
       const t0 = performance.now();
       const res = await app.whepPlay(u, t);
       if (res.status !== 201) throw new Error(`WHEP POST answered ${res.status}: ${res.body}`);
-      while ((await app.stats()).framesDecoded === 0) {
+      while (app.firstFrameAt === null) {
         if (performance.now() - t0 > timeoutMs) throw new Error('no frame decoded from WHEP');
         await new Promise((r) => setTimeout(r, 5));
       }
-      return { ms: performance.now() - t0, resource: res.resource };
+      return { ms: app.firstFrameAt - t0, resource: res.resource };
     },
     [url, token, RUN_TIMEOUT_MS] as const,
   );
@@ -252,7 +283,11 @@ async function main(): Promise<void> {
     const webSteps: WebSteps[] = [];
     for (let i = 0; i < RUNS; i++) webSteps.push(await webRun());
     const web = webSteps.map((w) => w['frame'] ?? NaN);
-    console.log(line('web app (click robot -> first frame presented)', webCold['frame'] ?? NaN, web));
+    console.log(line('web app (click robot -> first frame decoded)', webCold['frame'] ?? NaN, web));
+    const presented = webSteps.map((w) => w['presented'] ?? NaN);
+    console.log(
+      line('web app (click robot -> first frame presented)', webCold['presented'] ?? NaN, presented),
+    );
     console.log(stepsLine(webCold, webSteps));
     // To line the cold run up with the stack's logs (one clock: the containers share the host's).
     if (process.env.BENCH_KEEP_LOGS === '1')

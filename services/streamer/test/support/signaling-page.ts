@@ -42,6 +42,7 @@ interface Window {
     whepStop(resource: string, token: string): Promise<number>;
     stats(): Promise<MediaAppStats>;
     timeline: StartTimeline;
+    firstFrameAt: number | null;
     startLumaProbe(): Promise<void>;
     lumaTransitions: LumaTransition[];
     close(): void;

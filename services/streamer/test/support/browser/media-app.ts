@@ -48,7 +48,7 @@ export interface StartTimeline {
   iceConnected?: number;
   /** DTLS up: pc.connectionState 'connected'. */
   connected?: number;
-  /** framesDecoded first above 0 (getStats polled every 5 ms in the page). */
+  /** The first video frame decoded (firstFrameAt). */
   firstFrame?: number;
 }
 
@@ -86,7 +86,13 @@ class MediaApp {
   /** Failures inside event handlers (which nothing else would see). */
   errors: string[] = [];
   candidatesReceived: string[] = [];
-  timeline: StartTimeline = {};
+  private steps: StartTimeline = {};
+  private startedAt = 0;
+  /** The steps of the last start(), the first frame included once it was decoded. */
+  get timeline(): StartTimeline {
+    const frame = this.firstFrameAt;
+    return frame === null ? { ...this.steps } : { ...this.steps, firstFrame: frame - this.startedAt };
+  }
 
   async connect(url: string, token: string): Promise<void> {
     this.client = new SignalingClient({ url, token, reconnect: { initialDelayMs: 100, maxDelayMs: 1000 } });
@@ -98,7 +104,8 @@ class MediaApp {
     if (!client) throw new Error('connect first');
     const t0 = performance.now();
     const timeline: StartTimeline = {};
-    this.timeline = timeline;
+    this.steps = timeline;
+    this.startedAt = t0;
     const mark = (step: keyof StartTimeline): void => {
       timeline[step] ??= performance.now() - t0;
     };
@@ -112,7 +119,6 @@ class MediaApp {
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'connected') mark('connected');
     });
-    void this.watchFirstFrame(pc, () => mark('firstFrame'));
     await this.addMedia(pc, o.cameras, o.mic, o.camera ?? false);
     if (o.videoCodec) this.onlyCodec(pc, o.videoCodec);
     pc.onicecandidate = (e) => {
@@ -164,18 +170,6 @@ class MediaApp {
     client.sendOffer(sessionId, pc.localDescription?.sdp ?? '');
     mark('offerSent');
     return sessionId;
-  }
-
-  private async watchFirstFrame(pc: RTCPeerConnection, seen: () => void): Promise<void> {
-    const deadline = performance.now() + 20_000;
-    while (pc.connectionState !== 'closed' && performance.now() < deadline) {
-      let decoded = 0;
-      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'video') decoded += Number(s.framesDecoded ?? 0);
-      });
-      if (decoded > 0) return seen();
-      await new Promise((r) => setTimeout(r, 5));
-    }
   }
 
   /**
@@ -312,7 +306,42 @@ class MediaApp {
       iceTransportPolicy: relay ? 'relay' : 'all',
     });
     this.pc = pc;
+    this.firstFrameAt = null;
+    this.watchFirstFrame(pc);
     return pc;
+  }
+
+  /** When the first video frame of the current peer connection was decoded (performance.now()), or null. */
+  firstFrameAt: number | null = null;
+
+  /**
+   * Plays the first video track in a hidden <video> and takes the first frame's decode time from
+   * requestVideoFrameCallback's metadata (its last packet's arrival plus its decode time). Polling getStats for
+   * framesDecoded would not do: Chromium caches a stats report for 50 ms, which read as up to 50 ms more.
+   */
+  private watchFirstFrame(pc: RTCPeerConnection): void {
+    let watching = false;
+    pc.addEventListener('track', (e) => {
+      if (watching || e.track.kind !== 'video') return;
+      watching = true;
+      const video = document.createElement('video');
+      video.muted = true;
+      video.playsInline = true;
+      video.width = video.height = 16;
+      video.srcObject = new MediaStream([e.track]);
+      document.body.append(video);
+      void video.play().catch(() => undefined);
+      video.requestVideoFrameCallback((_now, meta) => {
+        if (this.pc !== pc) return;
+        this.firstFrameAt =
+          meta.receiveTime !== undefined && meta.processingDuration !== undefined
+            ? meta.receiveTime + meta.processingDuration * 1000
+            : meta.presentationTime;
+      });
+      pc.addEventListener('connectionstatechange', () => {
+        if (pc.connectionState === 'closed') video.remove();
+      });
+    });
   }
 
   private async addMedia(
