@@ -1,6 +1,7 @@
 // Keyframe rate limiting on a real x264 pipeline: PLIs inside the window are deferred and coalesced, while a
 // viewer that just connected (urgent) waits at most JOIN_KEYFRAME_MIN_INTERVAL_MS, and its keyframe also
-// answers the deferred request (no extra keyframe after it).
+// answers the deferred request (no extra keyframe after it); a request while a forced keyframe is still in the
+// encoder is answered by it.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -24,22 +25,42 @@ test('PLIs coalesce within the window; a joining viewer gets its keyframe within
   const release = pipeline.subscribe(() => undefined);
   try {
     const forced = (): number => pipeline.snapshot().forcedKeyUnits;
+    const out = (): number => pipeline.snapshot().keyframesOut;
+    /** Until the keyframe forced last has come out of the encoder. */
+    const keyframeOut = async (before: number): Promise<void> => {
+      const deadline = Date.now() + 2000;
+      while (out() === before) {
+        assert.ok(Date.now() < deadline, 'the forced keyframe never came out');
+        await sleep(2);
+      }
+    };
+    let seen = out();
     assert.equal(pipeline.requestKeyframe(), 'sent');
     assert.equal(forced(), 1);
+    // While that keyframe is being encoded, it answers any request (a viewer connecting right after the robot
+    // asked for its joining keyframe).
+    assert.equal(pipeline.requestKeyframe(true), 'pending');
+    assert.equal(pipeline.requestKeyframe(), 'pending');
+    await keyframeOut(seen);
     assert.equal(pipeline.requestKeyframe(), 'scheduled'); // a PLI inside the 1 s window
     assert.equal(pipeline.requestKeyframe(), 'coalesced');
     assert.equal(forced(), 1);
 
     // A viewer connects 150 ms later: past the join window, so its keyframe goes out now, not at 1 s.
     await sleep(JOIN_KEYFRAME_MIN_INTERVAL_MS + 50);
+    seen = out();
     assert.equal(pipeline.requestKeyframe(true), 'sent');
     assert.equal(forced(), 2);
     // ...and it answered the deferred PLI too: nothing more when the 1 s window ends.
     await sleep(1100);
     assert.equal(forced(), 2);
+    assert.ok(out() > seen, 'the joining keyframe came out');
 
-    // Two joins in a row: the second waits for the join window, not the PLI window.
+    // Two joins in a row, the second after the first's keyframe is out: it waits for the join window, not the
+    // PLI window.
+    seen = out();
     assert.equal(pipeline.requestKeyframe(true), 'sent');
+    await keyframeOut(seen);
     assert.equal(pipeline.requestKeyframe(true), 'scheduled');
     await sleep(JOIN_KEYFRAME_MIN_INTERVAL_MS + 80);
     assert.equal(forced(), 4);

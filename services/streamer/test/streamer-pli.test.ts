@@ -1,4 +1,5 @@
-// A PLI from the app produces a keyframe, and a burst of PLIs is rate-limited. The app here is a werift peer,
+// A new viewer's stream starts on a keyframe; a PLI from the app produces a keyframe, and a burst of PLIs is
+// rate-limited. The app here is a werift peer,
 // because a browser sends PLIs only when it decides to; it also sends Opus, the case in which werift misroutes
 // PLIs to the audio receiver (the transport's workaround is what makes this pass).
 import assert from 'node:assert/strict';
@@ -47,11 +48,14 @@ test(
       let keyframes = 0;
       let packets = 0;
       let videoSsrc: number | undefined;
+      /** The RTP timestamps of the frames the app received before its first keyframe packet. */
+      const framesBeforeKeyframe = new Set<number>();
       video.onTrack.subscribe((track) => {
         track.onReceiveRtp.subscribe((rtp) => {
           packets++;
           videoSsrc = rtp.header.ssrc;
           if (startsKeyframe('h264', rtp.serialize())) keyframes++;
+          if (keyframes === 0) framesBeforeKeyframe.add(rtp.header.timestamp);
         });
       });
       const appCandidates: IceCandidateInit[] = [];
@@ -86,11 +90,17 @@ test(
         });
       pump();
 
-      // The keyframe forced when the connection came up.
+      // The keyframe asked for when the robot answered (held until DTLS was up) or when the connection came up.
       await waitFor(
         () => keyframes,
         (k) => k >= 1,
         'the keyframe sent on connect',
+      );
+      // The stream started on it: nothing the app could not decode came first (at most the keyframe's own SPS/PPS
+      // packet, which carries its timestamp).
+      assert.ok(
+        framesBeforeKeyframe.size <= 1,
+        `the app got ${framesBeforeKeyframe.size - 1} frame(s) before its first keyframe`,
       );
       await waitFor(
         () => core.introspect().sinks.find((s) => s.kind === 'audio')?.decodedBuffers ?? 0,

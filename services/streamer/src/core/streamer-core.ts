@@ -37,6 +37,11 @@ export interface ViewerOptions {
   videoSources?: string[];
   /** Local ICE candidates as they are gathered (null ends them), including those gathered before the answer is returned. */
   onIceCandidate?: (candidate: IceCandidateInit | null) => void;
+  /**
+   * The app takes no trickled candidates (WHEP): wait for every local candidate before answering. By default only
+   * a caller without onIceCandidate gets a complete answer; with it, ICE servers' candidates follow the answer.
+   */
+  completeAnswer?: boolean;
   /** How long a 'failed' viewer waits for an ICE restart before closing; 0 (default) closes it at once. */
   failedGraceMs?: number;
   /**
@@ -181,6 +186,7 @@ export class StreamerCore {
       videoCodec,
       playoutDelayMaxMs: this.config.playoutDelayMaxMs < 0 ? null : this.config.playoutDelayMaxMs,
       bandwidth: this.transportBounds(offeredMedia, options.videoSources?.length),
+      completeAnswer: options.completeAnswer ?? options.onIceCandidate === undefined,
     });
     if (options.onIceCandidate) session.onLocalCandidate(options.onIceCandidate);
     const bindings: MediaBinding[] = [];

@@ -9,6 +9,7 @@ import type { SinkPipeline, SinkSnapshot } from '../media/sinks.js';
 import type { SourcePipeline } from '../media/source-pipeline.js';
 import type {
   IceCandidateInit,
+  KeyframeReason,
   MediaKind,
   PeerConnectionState,
   PeerSession,
@@ -185,11 +186,16 @@ export class ViewerSession {
         fw.switchTo(layer);
       });
     }
-    track.onKeyframeRequest((reason) => {
+    const requestKeyframe = (reason: KeyframeReason | 'joining'): void => {
       // The app's keyframe request goes to the encoding it is watching.
-      const outcome = (link.forwarder?.pipeline ?? pipeline).requestKeyframe(reason === 'connected');
+      const joining = reason === 'connected' || reason === 'ice-connected' || reason === 'joining';
+      const outcome = (link.forwarder?.pipeline ?? pipeline).requestKeyframe(joining);
       this.log.debug({ viewer: this.id, mid: track.mid, reason, outcome }, 'keyframe request');
-    });
+    };
+    track.onKeyframeRequest(requestKeyframe);
+    // A new viewer's keyframe is encoded while ICE and DTLS complete; the send track holds it until they have.
+    if (pipeline.spec.kind === 'video' && this.session.connectionState !== 'connected')
+      requestKeyframe('joining');
     if (link.estimator && link.shared) {
       const { estimator, shared } = link;
       // The fallback for apps that do not send transport-wide feedback (REMB and receiver-report loss). It cannot

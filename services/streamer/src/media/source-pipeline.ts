@@ -64,7 +64,14 @@ export interface SourcePipelineSnapshot {
 /** Keyframes for joining viewers: at most one per this, whatever keyframeMinIntervalMs is (a join storm). */
 export const JOIN_KEYFRAME_MIN_INTERVAL_MS = 100;
 
-export type KeyframeRequestOutcome = 'sent' | 'scheduled' | 'coalesced' | 'not-running' | 'not-video';
+/**
+ * A forced keyframe not out of the encoder yet answers any request that comes meanwhile; past this, the encoder
+ * is taken to have missed it (an encoder may ignore the event) and requests are handled as usual.
+ */
+export const FORCED_KEYFRAME_PENDING_MS = 250;
+
+export type KeyframeRequestOutcome =
+  'sent' | 'scheduled' | 'coalesced' | 'pending' | 'not-running' | 'not-video';
 
 export class SourcePipeline {
   private readonly listeners = new Set<PacketListener>();
@@ -72,6 +79,8 @@ export class SourcePipeline {
   private lingerTimer: NodeJS.Timeout | null = null;
   private keyframeTimer: NodeJS.Timeout | null = null;
   private lastForcedAt = -Infinity;
+  /** A keyframe was forced and has not come out yet. */
+  private forcedPending = false;
   private bitrateKbps: number | null;
   private closed = false;
   private readonly counters = {
@@ -139,12 +148,16 @@ export class SourcePipeline {
    * deferred to its end (one deferred request stands for all that arrive meanwhile), so a burst of PLIs from
    * several viewers costs one keyframe. `urgent` is a viewer that just connected and can show nothing until a
    * keyframe comes: its window is JOIN_KEYFRAME_MIN_INTERVAL_MS only (measured: a viewer joining within 500 ms
-   * of another's keyframe waited ~400 ms more for its first frame).
+   * of another's keyframe waited ~400 ms more for its first frame). A request while a forced keyframe is still
+   * being encoded is answered by that keyframe ('pending'): a viewer connecting just after the robot asked for
+   * its joining keyframe would otherwise cost a second one.
    */
   requestKeyframe(urgent = false): KeyframeRequestOutcome {
     if (this.spec.kind !== 'video') return 'not-video';
     if (!this.runner) return 'not-running';
     this.counters.keyframeRequests++;
+    if (this.forcedPending && performance.now() - this.lastForcedAt < FORCED_KEYFRAME_PENDING_MS)
+      return 'pending';
     const interval = urgent
       ? Math.min(JOIN_KEYFRAME_MIN_INTERVAL_MS, this.options.keyframeMinIntervalMs)
       : this.options.keyframeMinIntervalMs;
@@ -213,6 +226,7 @@ export class SourcePipeline {
     this.runner = runner;
     this.counters.starts++;
     this.lastForcedAt = -Infinity;
+    this.forcedPending = false;
     const sink = runner.element(RTP_APPSINK) as GstAppSink | undefined;
     if (!sink) throw new Error(`${this.spec.key}: pipeline has no appsink named ${RTP_APPSINK}`);
     this.pullLoop(runner, sink);
@@ -232,8 +246,10 @@ export class SourcePipeline {
       if (this.seqShift !== 0 && buf.length >= 12)
         buf.writeUInt16BE((buf.readUInt16BE(2) - this.seqShift) & 0xffff, 2);
       this.counters.packetsOut++;
-      if (this.spec.kind === 'video' && startsKeyframe(this.spec.codec as VideoCodecName, buf))
+      if (this.spec.kind === 'video' && startsKeyframe(this.spec.codec as VideoCodecName, buf)) {
         this.counters.keyframesOut++;
+        this.forcedPending = false;
+      }
       for (const listener of this.listeners) {
         try {
           listener(buf);
@@ -254,6 +270,7 @@ export class SourcePipeline {
     if (this.keyframeTimer) clearTimeout(this.keyframeTimer);
     this.keyframeTimer = null;
     this.lastForcedAt = performance.now();
+    this.forcedPending = true;
     this.counters.forcedKeyUnits++;
     this.runner.forceKeyUnit(RTP_APPSINK);
   }

@@ -89,6 +89,8 @@ class ViewerRobotSession implements RobotSession {
         // Without `talk` nothing the app sends is received, let alone decoded.
         appMedia: this.ctx.grants.includes('talk'),
         onIceCandidate: (c) => this.onLocalCandidate(c),
+        // A WHEP answer carries every candidate; apps on the signaling protocol take the slow ones trickled.
+        completeAnswer: this.whep,
       });
       if (this.closed) {
         await viewer.close();

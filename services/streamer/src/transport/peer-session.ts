@@ -25,12 +25,22 @@ export interface IceCandidateInit {
   usernameFragment?: string | null;
 }
 
+/**
+ * Why the app needs a keyframe: its PLI or FIR; its connection just came up without one held for it
+ * (`connected`); or ICE is up and what is held would be too old by the time DTLS is (`ice-connected`).
+ */
+export type KeyframeReason = 'pli' | 'fir' | 'connected' | 'ice-connected';
+
 /** What the robot sends on one m-line. Feedback arrives from the app's RTCP for this sender's SSRC. */
 export interface SendTrack {
   readonly mid: string;
   readonly codec: SendCodec;
+  /**
+   * Video written before the transport is up is held from the latest keyframe on and sent first once it is up
+   * (../transport/join-buffer.ts); the app's stream starts on a keyframe.
+   */
   write(rtpPacket: Buffer): void;
-  onKeyframeRequest(listener: (reason: 'pli' | 'fir' | 'connected') => void): void;
+  onKeyframeRequest(listener: (reason: KeyframeReason) => void): void;
   /** Receiver-report fraction lost, in [0, 1]. */
   onLossReport(listener: (fractionLost: number) => void): void;
   onRemb(listener: (bitsPerSecond: number) => void): void;
@@ -84,6 +94,11 @@ export interface PeerSessionOptions {
   playoutDelayMaxMs: number | null;
   /** Bounds and start of the send-side estimate for everything this session sends (kbit/s). */
   bandwidth: { minKbps: number; maxKbps: number; startKbps: number };
+  /**
+   * The answer lists every local candidate (WHEP: nothing is trickled). Otherwise it goes out with the host
+   * candidates and the ICE servers' candidates follow through onLocalCandidate, so no answer waits for a server.
+   */
+  completeAnswer: boolean;
 }
 
 export interface PeerSession {

@@ -2,40 +2,93 @@
 // number for the bandwidth estimator; RTCP feedback for its SSRC is fed in by the session's feedback router.
 import { RtpPacket, type MediaStreamTrack } from 'werift';
 import { TypedEmitter } from '@robostream/protocol/client';
-import type { SendCodec, SendTrack } from '../peer-session.js';
+import type { KeyframeReason, SendCodec, SendTrack } from '../peer-session.js';
 import type { RetransmissionHistory } from './retransmission.js';
+import type { JoinBuffer } from '../join-buffer.js';
 
 export interface SendTrackEvents {
-  keyframe: 'pli' | 'fir' | 'connected';
+  keyframe: KeyframeReason;
   loss: number;
   remb: number;
   /** Sequence numbers the app reported lost (a generic NACK). */
   nack: readonly number[];
 }
 
-/** The transport-wide sequence counter werift keeps on its DTLS transport (one per bundled transport). */
-export interface TransportSequence {
+/** The DTLS transport werift sends on (one per bundled transport): its transport-wide counter and its state. */
+export interface SendTransport {
   readonly transportSequenceNumber: number;
+  readonly state: string;
+}
+
+export interface SendTrackOptions {
+  /** A header extension werift does not know, stamped on every packet (playout delay). */
+  extraExtension?: { id: number; payload: Buffer } | null;
+  /** Answers the NACKs werift's own short history cannot (video). */
+  history?: RetransmissionHistory | null;
+  /** Holds a joining viewer's first frames until DTLS is up (video). */
+  join?: JoinBuffer | null;
 }
 
 export class WeriftSendTrack extends TypedEmitter<SendTrackEvents> implements SendTrack {
+  private readonly extraExtension: { id: number; payload: Buffer } | null;
+  private readonly history: RetransmissionHistory | null;
+  /** Set until the app's stream has started on a keyframe (a transport that fails later never comes back). */
+  private join: JoinBuffer | null;
+
   constructor(
     readonly mid: string,
     readonly codec: SendCodec,
     readonly ssrc: number,
     private readonly track: MediaStreamTrack,
-    private readonly transport: () => TransportSequence | undefined,
+    private readonly transport: () => SendTransport | undefined,
     private readonly onSent: (wireSeq: number, size: number) => void,
-    /** A header extension werift does not know, stamped on every packet (playout delay), or null. */
-    private readonly extraExtension: { id: number; payload: Buffer } | null = null,
-    /** Answers the NACKs werift's own short history cannot (video), or null. */
-    private readonly history: RetransmissionHistory | null = null,
+    options: SendTrackOptions = {},
   ) {
     super();
+    this.extraExtension = options.extraExtension ?? null;
+    this.history = options.history ?? null;
+    this.join = options.join ?? null;
+    const history = this.history;
     if (history) this.on('nack', (lost) => history.onNack(lost, performance.now()));
   }
 
   write(rtpPacket: Buffer): void {
+    const join = this.join;
+    if (!join) return this.send(rtpPacket);
+    // werift drops what it cannot send yet: hold it. Once DTLS is up, the run from the latest keyframe goes out
+    // first, and until there is one nothing does (frames a new viewer could not decode).
+    join.push(rtpPacket, performance.now());
+    if (this.transport()?.state === 'connected') this.releaseHeld();
+  }
+
+  /**
+   * The transport is up: sends the held run. False when it held no keyframe recent enough: the app needs one
+   * (and gets nothing before it).
+   */
+  connected(): boolean {
+    return this.join === null || this.releaseHeld();
+  }
+
+  /**
+   * ICE is up and DTLS follows within a round trip or two: true when the keyframe held by then would be too old
+   * to send (none held yet, or held for more than half the hold's limit), so one more is worth asking for now.
+   */
+  wantsFreshKeyframe(): boolean {
+    const join = this.join;
+    if (!join) return false;
+    const age = join.heldAgeMs(performance.now());
+    return age === null || age > join.maxAgeMs / 2;
+  }
+
+  private releaseHeld(): boolean {
+    const held = this.join?.take(performance.now()) ?? [];
+    if (held.length === 0) return false;
+    this.join = null;
+    for (const packet of held) this.send(packet);
+    return true;
+  }
+
+  private send(rtpPacket: Buffer): void {
     const t = this.transport();
     const before = t?.transportSequenceNumber;
     let packet: Buffer | RtpPacket = rtpPacket;
@@ -57,10 +110,11 @@ export class WeriftSendTrack extends TypedEmitter<SendTrackEvents> implements Se
   }
 
   stop(): void {
+    this.join?.clear();
     this.track.stop();
   }
 
-  onKeyframeRequest(listener: (reason: 'pli' | 'fir' | 'connected') => void): void {
+  onKeyframeRequest(listener: (reason: KeyframeReason) => void): void {
     this.on('keyframe', listener);
   }
   onLossReport(listener: (fractionLost: number) => void): void {

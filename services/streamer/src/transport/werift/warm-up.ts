@@ -32,6 +32,7 @@ export async function warmUpTransport(createSession: PeerSessionFactory, timeout
     videoCodec: 'h264',
     playoutDelayMaxMs: 0,
     bandwidth: { minKbps: 150, maxKbps: 4000, startKbps: 1000 },
+    completeAnswer: false,
   });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -87,7 +88,8 @@ async function handshake(offerer: RTCPeerConnection, session: PeerSession): Prom
   });
   // Packets of each kind, through SRTP both ways (and the offerer's RTCP back).
   for (let i = 0; i < PACKETS; i++)
-    for (const [k, track] of tracks.entries()) track.write(rtp(k === 0 ? 96 : 111, i, 600));
+    for (const [k, track] of tracks.entries())
+      track.write(rtp(k === 0 ? 96 : 111, i, 600, k === 0 && i === 0));
   await received;
 }
 
@@ -98,13 +100,17 @@ function gathered(pc: RTCPeerConnection): Promise<void> {
   });
 }
 
-/** A minimal RTP packet (the send track rewrites what the session negotiated). */
-function rtp(payloadType: number, seq: number, payloadBytes: number): Buffer {
+/**
+ * A minimal RTP packet (the send track rewrites what the session negotiated). The first video packet is an H.264
+ * IDR slice: a video send track sends nothing to a new app before a keyframe.
+ */
+function rtp(payloadType: number, seq: number, payloadBytes: number, keyframe = false): Buffer {
   const b = Buffer.alloc(12 + payloadBytes);
   b[0] = 0x80;
   b[1] = 0x80 | payloadType;
   b.writeUInt16BE(seq, 2);
   b.writeUInt32BE(seq * 3000, 4);
   b.writeUInt32BE(0x1234, 8);
+  if (keyframe) b[12] = 0x65;
   return b;
 }

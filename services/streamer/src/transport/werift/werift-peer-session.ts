@@ -1,12 +1,14 @@
 // PeerSession on werift 0.24.4 (the last release that runs on Node 20): the adapter. Its parts live beside it:
 // codecs.ts (what is negotiated), send-track.ts (a sender), rtcp-feedback.ts (RTCP routed by SSRC),
 // ice-nudge.ts (a STUN request at once after a hand-over), @robostream/gateway/werift-dtls-start (the DTLS
-// handshake without werift's 100 ms wait), retransmission.ts (NACKs answered from a longer history than werift's,
+// handshake without werift's 100 ms wait), trickle-gathering.ts (no answer waits for an ICE server),
+// retransmission.ts (NACKs answered from a longer history than werift's,
 // each with a new transport-wide number), silence-watchdog.ts (werift never reports 'disconnected'),
 // werift-stats.ts (getStats), ../sdp.ts (SDP fixes), ../congestion/ (the send-side bandwidth estimator fed by
 // transport-wide feedback).
 // werift behaviours worked around here:
-//  - a keyframe is requested when the connection becomes 'connected': packets sent before DTLS is up are dropped;
+//  - werift drops packets written before DTLS is up: video is held from the latest keyframe (../join-buffer.ts)
+//    and sent when DTLS is up; without a recent keyframe held, one is requested when the connection is 'connected';
 //  - an ICE-restart offer is mistaken for renomination when the offer has an inactive m-line, so the restart is
 //    done by hand before the offer is applied, and the new checks are started after the answer;
 //  - werift's answer bundles m-lines the offer left out of its group (narrowed, see ../sdp.ts).
@@ -49,7 +51,14 @@ import { fixSenderReportClock } from './sender-report-clock.js';
 import { RetransmissionHistory } from './retransmission.js';
 import { startDtlsAtOnce } from '@robostream/gateway/werift-dtls-start';
 import { WeriftSendTrack } from './send-track.js';
+import { JoinBuffer, JOIN_HOLD_MAX_MS } from '../join-buffer.js';
+import { startsKeyframe } from '../../media/rtp-keyframe.js';
 import { SilenceWatchdog } from './silence-watchdog.js';
+import {
+  trickleServerCandidates,
+  withoutEndOfCandidates,
+  type TrickledGathering,
+} from './trickle-gathering.js';
 import { mapStats } from './werift-stats.js';
 
 export { parseOfferedMedia } from './codecs.js';
@@ -75,6 +84,9 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
   private offeredBundle: string[] | null = null;
   private readonly playoutDelayMaxMs: number | null;
   private readonly iceServers: IceServerConfig[];
+  private readonly completeAnswer: boolean;
+  /** Gatherings whose server candidates are trickled after the answer (none for a complete answer). */
+  private readonly trickled: TrickledGathering[] = [];
 
   constructor(
     readonly id: string,
@@ -83,6 +95,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     super();
     this.playoutDelayMaxMs = options.playoutDelayMaxMs;
     this.iceServers = options.iceServers;
+    this.completeAnswer = options.completeAnswer;
     const { minKbps, maxKbps, startKbps } = options.bandwidth;
     this.estimator = new BandwidthEstimator({ minKbps, maxKbps }, startKbps);
     this.pc = new RTCPeerConnection({
@@ -103,18 +116,29 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
       this.emit('state', silent ? 'disconnected' : 'connected');
     });
     this.pc.onIceCandidate.subscribe((c) => {
-      const init = c
-        ? { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null }
-        : null;
-      this.deliverCandidate(init);
+      // The end is announced once, below, when the candidates still coming from ICE servers are in too.
+      if (c)
+        this.deliverCandidate({
+          candidate: c.candidate,
+          sdpMid: c.sdpMid ?? null,
+          sdpMLineIndex: c.sdpMLineIndex ?? null,
+        });
     });
     this.pc.iceGatheringStateChange.subscribe((state) => {
-      if (state === 'complete') this.deliverCandidate(null);
+      if (state !== 'complete') return;
+      void Promise.all(this.trickled.map((g) => g.allGathered())).then(() => this.deliverCandidate(null));
+    });
+    this.pc.iceConnectionStateChange.subscribe((state) => {
+      // A slow path (TURN, a long round trip): the keyframe asked for at the answer may be too old to send when
+      // DTLS is up; one asked for now is encoded while DTLS completes.
+      if (state !== 'connected' || this.pc.connectionState === 'connected') return;
+      for (const s of this.videoSenders()) if (s.wantsFreshKeyframe()) s.fire('keyframe', 'ice-connected');
     });
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') {
         this.silence.start();
-        this.requestKeyframes();
+        // Held frames go out first; only a sender that held no keyframe asks for one.
+        for (const s of this.videoSenders()) if (!s.connected()) s.fire('keyframe', 'connected');
       } else if (state === 'failed' || state === 'closed') {
         this.silence.stop();
       }
@@ -132,8 +156,12 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     else this.candidateQueue.push(c);
   }
 
+  private videoSenders(): WeriftSendTrack[] {
+    return [...this.sendersByMid.values()].filter((s) => s.codec !== 'opus');
+  }
+
   private requestKeyframes(): void {
-    for (const s of this.sendersByMid.values()) if (s.codec !== 'opus') s.fire('keyframe', 'connected');
+    for (const s of this.videoSenders()) s.fire('keyframe', 'connected');
   }
 
   async applyOffer(offerSdp: string): Promise<OfferedMedia[]> {
@@ -146,7 +174,11 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     this.remoteUfrag = ufrag;
     this.offeredBundle = bundleMids(offerSdp);
     await this.pc.setRemoteDescription({ type: 'offer', sdp: oneIceGeneration(offerSdp) });
-    for (const dtls of this.pc.dtlsTransports) startDtlsAtOnce(dtls);
+    for (const dtls of this.pc.dtlsTransports) {
+      startDtlsAtOnce(dtls);
+      const gathering = this.completeAnswer ? null : trickleServerCandidates(dtls.iceTransport);
+      if (gathering && !this.trickled.includes(gathering)) this.trickled.push(gathering);
+    }
     this.subscribeRtcp();
     return parseOfferedMedia(offerSdp);
   }
@@ -173,14 +205,20 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
       track,
       () => this.pc.dtlsTransports[0],
       onSent,
-      this.playoutDelayExtension(t),
-      t.kind === 'video'
-        ? RetransmissionHistory.attach(t.sender, onSent, {
-            queueMs: () => this.estimator.pathQueueMs,
-            // Without transport-wide feedback there is no send-side estimate to hold resends to.
-            rateKbps: () => (this.estimator.active ? this.estimator.targetKbps : Infinity),
-          })
-        : null,
+      t.kind === 'video' && codec !== 'opus'
+        ? {
+            extraExtension: this.playoutDelayExtension(t),
+            history: RetransmissionHistory.attach(t.sender, onSent, {
+              queueMs: () => this.estimator.pathQueueMs,
+              // Without transport-wide feedback there is no send-side estimate to hold resends to.
+              rateKbps: () => (this.estimator.active ? this.estimator.targetKbps : Infinity),
+            }),
+            join:
+              this.pc.connectionState === 'connected'
+                ? null
+                : new JoinBuffer((p) => startsKeyframe(codec, p), JOIN_HOLD_MAX_MS),
+          }
+        : {},
     );
     fixSenderReportClock(t.sender);
     this.senders.set(t.sender.ssrc, send);
@@ -222,7 +260,9 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     const local = this.pc.localDescription;
     if (!local) throw new Error('no local description after setLocalDescription');
     this.startRestartedIce();
-    return narrowBundle(local.sdp, this.offeredBundle);
+    // Candidates from ICE servers may still come (trickled); werift marks the answer complete regardless.
+    const sdp = this.trickled.length > 0 ? withoutEndOfCandidates(local.sdp) : local.sdp;
+    return narrowBundle(sdp, this.offeredBundle);
   }
 
   // werift 0.24.4 answering an ICE-restart offer gathers anew but never starts the new ICE checks: its connect()
