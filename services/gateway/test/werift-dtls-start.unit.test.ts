@@ -1,5 +1,6 @@
 // The answering werift peer starts its DTLS handshake inside start() (src/signaling/werift-dtls-start.ts), not
-// after werift's fixed 100 ms wait, with exactly one handshake; two real werift peers in this process, a data
+// after werift's fixed 100 ms wait, and start() runs as soon as ICE has nominated a pair (while werift's ICE
+// transport still reads 'checking'), with exactly one handshake; two real werift peers in this process, a data
 // channel between them to show the handshake completes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,8 +8,8 @@ import { DtlsClient, RTCPeerConnection } from 'werift';
 import { startDtlsAtOnce } from '../src/signaling/werift-dtls-start.js';
 
 async function connectPair(
-  patch: boolean,
-): Promise<{ inStart: number[]; total: () => number; echoed: string }> {
+  patch: false | { atNomination: boolean },
+): Promise<{ inStart: number[]; iceStateAtStart: string[]; total: () => number; echoed: string }> {
   // Counts the DTLS client handshakes actually started (the method the wrapper binds).
   const original = DtlsClient.prototype.connect;
   let calls = 0;
@@ -28,12 +29,15 @@ async function connectPair(
     await offerer.setLocalDescription(await offerer.createOffer());
     await answerer.setRemoteDescription(offerer.localDescription!);
     const inStart: number[] = [];
+    const iceStateAtStart: string[] = [];
     for (const transport of answerer.dtlsTransports) {
-      if (patch) assert.equal(startDtlsAtOnce(transport), true);
-      // Outermost: how many handshakes had started when start() returned (synchronously, before any wait).
+      if (patch) assert.equal(startDtlsAtOnce(transport, patch), true);
+      // Outermost: how many handshakes had started when start() returned (synchronously, before any wait), and
+      // where werift's ICE transport was at each call.
       const start = transport.start.bind(transport);
       transport.start = () => {
         const before = calls;
+        iceStateAtStart.push(transport.iceTransport.state);
         const p = start();
         inStart.push(calls - before);
         return p;
@@ -49,7 +53,7 @@ async function connectPair(
     const echoed = await received;
     // werift's own delayed connect() has run by now (100 ms after start).
     await new Promise((r) => setTimeout(r, 150));
-    return { inStart, total: () => calls, echoed };
+    return { inStart, iceStateAtStart, total: () => calls, echoed };
   } finally {
     DtlsClient.prototype.connect = original;
     await offerer.close();
@@ -60,13 +64,23 @@ async function connectPair(
 test('werift alone waits before its ClientHello (what the wrapper is for): none started inside start()', async () => {
   const r = await connectPair(false);
   assert.deepEqual(r.inStart, [0]);
+  assert.deepEqual(r.iceStateAtStart, ['connected'], 'werift starts DTLS once its ICE connect() returned');
   assert.equal(r.echoed, 'over DTLS');
 });
 
 test('wrapped: the handshake starts inside start(), once, and completes', async () => {
-  const r = await connectPair(true);
+  const r = await connectPair({ atNomination: false });
   assert.deepEqual(r.inStart, [1], 'ClientHello sent as start() ran');
+  assert.deepEqual(r.iceStateAtStart, ['connected']);
   assert.equal(r.total(), 1, "werift's own later connect() joined the same handshake");
+  assert.equal(r.echoed, 'over DTLS');
+});
+
+test('wrapped at nomination: the handshake starts before werift noticed it, once, and completes', async () => {
+  const r = await connectPair({ atNomination: true });
+  assert.equal(r.inStart[0], 1, 'ClientHello sent as start() ran');
+  assert.equal(r.iceStateAtStart[0], 'checking', 'started before werift noticed the nomination');
+  assert.equal(r.total(), 1, "werift's own later start() joined the same handshake");
   assert.equal(r.echoed, 'over DTLS');
 });
 

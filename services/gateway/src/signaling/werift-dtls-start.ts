@@ -11,34 +11,61 @@
 //
 // So start() is wrapped on each transport: right after werift builds its DTLS client, connect() is called at once,
 // and werift's own call 100 ms later gets the same handshake instead of a second one.
+//
+// With `atNomination` (media sessions), start() is also called as soon as ICE has nominated a pair. werift calls it
+// when its ICE connect() returns, which notices the nomination only at the next turn of its check-scheduling loop
+// (one every 20 ms): in the compose stack the ClientHello left 0-26 ms after the nomination (werift's own debug log,
+// 10 sessions). werift's own call gets the same handshake. Not for data channels: werift then finds DTLS up when
+// its ICE connect() returns and skips connecting SCTP (measured: the channel opened ~330 ms later).
 import { DtlsClient } from 'werift';
 
 /** The werift 0.24.4 RTCDtlsTransport parts this touches (its `dtls` field is not in its typings). */
 export interface DtlsTransportInternals {
   start(): Promise<void>;
   dtls?: unknown;
+  state?: string;
+  iceTransport?: { connection?: IceConnectionInternals };
+}
+
+/** werift 0.24.4's ICE connection: checkComplete(pair) runs after every finished check and sets `nominated`. */
+interface IceConnectionInternals {
+  nominated?: unknown;
+  checkComplete?: (pair: unknown) => void;
 }
 
 const wrapped = new WeakSet<object>();
 
 /** Wraps `transport.start` once; false when the transport does not look like werift 0.24.4's (left alone). */
-export function startDtlsAtOnce(transport: unknown): boolean {
+export function startDtlsAtOnce(transport: unknown, options: { atNomination?: boolean } = {}): boolean {
   const t = transport as Partial<DtlsTransportInternals> | null;
   if (!t || typeof t.start !== 'function') return false;
   if (wrapped.has(t)) return true;
   wrapped.add(t);
   const start = t.start.bind(t);
-  t.start = () => {
-    const started = start(); // runs synchronously up to werift's 100 ms wait, with `dtls` built
-    const client = t.dtls;
-    if (client instanceof DtlsClient) {
-      const connect = client.connect.bind(client);
-      let handshake: Promise<void> | null = null;
-      client.connect = () => (handshake ??= connect());
-      // Failures reach werift through its own later call, which gets this same promise.
-      client.connect().catch(() => undefined);
-    }
-    return started;
-  };
+  let starting: Promise<void> | null = null;
+  t.start = () =>
+    (starting ??= (() => {
+      const started = start(); // runs synchronously up to werift's 100 ms wait, with `dtls` built
+      const client = t.dtls;
+      if (client instanceof DtlsClient) {
+        const connect = client.connect.bind(client);
+        let handshake: Promise<void> | null = null;
+        client.connect = () => (handshake ??= connect());
+        // Failures reach werift through its own later call, which gets this same promise.
+        client.connect().catch(() => undefined);
+      }
+      return started;
+    })());
+  const ice = t.iceTransport?.connection;
+  const checkComplete = ice?.checkComplete;
+  if (options.atNomination && ice && typeof checkComplete === 'function') {
+    ice.checkComplete = (pair: unknown) => {
+      const before = ice.nominated;
+      checkComplete.call(ice, pair);
+      // Only a first handshake: after an ICE restart DTLS is up already (not 'new').
+      if (before === undefined && ice.nominated !== undefined && t.state === 'new')
+        t.start?.().catch(() => undefined); // failures reach werift through its own call (same promise)
+    };
+  }
   return true;
 }

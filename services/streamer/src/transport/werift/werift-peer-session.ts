@@ -175,7 +175,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     this.offeredBundle = bundleMids(offerSdp);
     await this.pc.setRemoteDescription({ type: 'offer', sdp: oneIceGeneration(offerSdp) });
     for (const dtls of this.pc.dtlsTransports) {
-      startDtlsAtOnce(dtls);
+      startDtlsAtOnce(dtls, { atNomination: true });
       const gathering = this.completeAnswer ? null : trickleServerCandidates(dtls.iceTransport);
       if (gathering && !this.trickled.includes(gathering)) this.trickled.push(gathering);
     }
