@@ -15,9 +15,11 @@
 interface ProtocolInternals {
   localIp?: string;
   localCandidate?: { type?: string };
+  close?: () => unknown;
 }
 
 interface GatheringInternals {
+  state?: string;
   protocols: ProtocolInternals[];
   options: { forceTurn?: boolean };
   localCandidatesEnd?: boolean;
@@ -71,12 +73,17 @@ export function trickleServerCandidates(iceTransport: unknown): TrickledGatherin
   };
   const appendLocalCandidate = connection.appendLocalCandidate.bind(connection);
   connection.appendLocalCandidate = (candidate) => {
+    const protocol = connection.protocols.find((p) => p.localCandidate === candidate);
+    if (connection.state === 'closed') {
+      // The session ended while the server answered: werift's close() has already closed the sockets it knew,
+      // not this one (its TURN allocation would be refreshed for ever).
+      void Promise.resolve(protocol?.close?.()).catch(() => undefined);
+      return;
+    }
     appendLocalCandidate(candidate);
     // A relayed candidate after the checks were formed: pair its socket with the app's candidates known by now
     // (werift pairs a TURN socket only when the checks start; later app candidates are paired as they come).
-    if (!connection.localCandidatesEnd) return;
-    const protocol = connection.protocols.find((p) => p.localCandidate === candidate);
-    if (protocol) connection.pairLocalProtocol(protocol);
+    if (connection.localCandidatesEnd && protocol) connection.pairLocalProtocol(protocol);
   };
   const gathering: TrickledGathering = { allGathered: () => pending };
   installed.set(connection, gathering);

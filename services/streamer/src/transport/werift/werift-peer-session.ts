@@ -126,7 +126,9 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     });
     this.pc.iceGatheringStateChange.subscribe((state) => {
       if (state !== 'complete') return;
-      void Promise.all(this.trickled.map((g) => g.allGathered())).then(() => this.deliverCandidate(null));
+      void Promise.all(this.trickled.map((g) => g.allGathered())).then(() => {
+        if (this.pc.connectionState !== 'closed') this.deliverCandidate(null);
+      });
     });
     this.pc.iceConnectionStateChange.subscribe((state) => {
       // A slow path (TURN, a long round trip): the keyframe asked for at the answer may be too old to send when
