@@ -125,7 +125,7 @@ async function main(): Promise<void> {
         if (frameBytes > 1000) bigFramesOut.push(performance.timeOrigin + performance.now());
         frameBytes = 0;
       });
-      const screen = await ScreenWatch.start(page.page, 'video');
+      const screen = await ScreenWatch.start(page.page, 'video[data-probe="luma"]');
       await sleep(1000);
       const flips: { bright: boolean; atEpochMs: number }[] = [];
       for (let i = 0; i < FLIPS; i++) {

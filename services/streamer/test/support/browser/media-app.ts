@@ -256,6 +256,7 @@ class MediaApp {
     const video = document.createElement('video');
     video.muted = true;
     video.playsInline = true;
+    video.dataset['probe'] = 'luma';
     video.srcObject = new MediaStream([track]);
     document.body.append(video);
     await video.play();
@@ -332,6 +333,8 @@ class MediaApp {
       document.body.append(video);
       void video.play().catch(() => undefined);
       video.requestVideoFrameCallback((_now, meta) => {
+        // Its job is done: it leaves the page (the glass-to-glass probe plays the track in a <video> of its own).
+        video.remove();
         if (this.pc !== pc) return;
         this.firstFrameAt =
           meta.receiveTime !== undefined && meta.processingDuration !== undefined
