@@ -1,6 +1,7 @@
 // No answer waits for an ICE server: with a TURN server configured, the robot answers with its host candidates
 // and the relayed one follows, trickled, before the end of candidates; the app that adds it connects and gets
 // video that starts on a keyframe. A caller that wants a complete answer (WHEP) still gets every candidate in it.
+// End to end: a relay-only Chromium through signaling gets video from a robot that trickles its relayed candidate.
 // Real coturn (TURN REST credentials), the real x264 pipeline and werift as the app.
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -12,7 +13,14 @@ import { StreamerCore } from '../src/core/streamer-core.js';
 import { startsKeyframe } from '../src/media/rtp-keyframe.js';
 import type { IceCandidateInit } from '../src/transport/peer-session.js';
 import { startCoturn, type Coturn } from '../../../test/support/coturn.js';
-import { waitFor } from './support/chromium-app.js';
+import { eventually, startSignaling, type RunningSignaling } from '../../../test/support/signaling.js';
+import { TestKeys } from '../../../test/support/tokens.js';
+import { detectEncoders } from '../src/media/encoders.js';
+import { loadServiceConfig } from '../src/service-config.js';
+import { startStreamerService, type StreamerService } from '../src/streamer-service.js';
+import { loopbackServiceEnv } from './support/service-env.js';
+import { waitFor, type AppBrowser } from './support/chromium-app.js';
+import { MediaAppPage, launchMediaAppBrowser } from './support/signaling-page.js';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 
@@ -135,5 +143,52 @@ describe('the answer and the ICE servers', { timeout: 120_000 }, () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('trickled server candidates, end to end', { timeout: 120_000 }, () => {
+  const keys = new TestKeys();
+  const secret = randomBytes(24).toString('hex');
+  const ROBOT = 'robot-trickle';
+  let turn: Coturn;
+  let signaling: RunningSignaling;
+  let streamer: StreamerService;
+  let app: AppBrowser;
+  let page: MediaAppPage;
+
+  before(async () => {
+    turn = await startCoturn({ secret, maxAllocateLifetimeSec: 30 });
+    signaling = await startSignaling(keys, { TURN_URLS: turn.url, TURN_SECRET: secret });
+    // The robot gathers everything (host and relayed); its relayed candidate is trickled after the answer.
+    streamer = await startStreamerService(
+      loadServiceConfig(await loopbackServiceEnv(keys, ROBOT, { signalingUrl: signaling.url })),
+      loadConfig({}, { audioSource: { kind: 'none' }, audioSink: 'none', videoSink: 'none', lingerMs: 1000 }),
+      { log, encoders: await detectEncoders('auto'), defaultMetrics: false },
+    );
+    await eventually(
+      () => streamer.clients.get('signaling-1')?.state === 'ready',
+      10_000,
+      'robot registered',
+    );
+    app = await launchMediaAppBrowser();
+    page = await MediaAppPage.open(app);
+  });
+
+  after(async () => {
+    await page?.close();
+    await app?.close();
+    await streamer?.close();
+    await signaling?.stop();
+    await turn?.kill();
+  });
+
+  test('a relay-only Chromium gets video from a robot that trickles its relayed candidate', async () => {
+    await page.connect(signaling.url, await keys.app('operator', [ROBOT]));
+    await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: true });
+    const s = await page.framesBeyond(30, 'frames decoded by a relay-only app', 30_000);
+    assert.equal(s.localCandidateType, 'relay');
+    const viewer = streamer.core.viewers()[0];
+    assert.ok(viewer);
+    assert.equal((await viewer.stats()).state, 'connected');
   });
 });
