@@ -7,16 +7,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { loadConfig } from '../src/config.js';
-import { detectEncoders } from '../src/media/encoders.js';
-import { loadServiceConfig } from '../src/service-config.js';
-import { loopbackServiceEnv } from './support/service-env.js';
-import { startStreamerService, type StreamerService } from '../src/streamer-service.js';
-import { eventually, startSignaling, type RunningSignaling } from '../../../test/support/signaling.js';
+import type { StreamerService } from '../src/streamer-service.js';
+import { eventually, type RunningSignaling } from '../../../test/support/signaling.js';
 import { TestKeys } from '../../../test/support/tokens.js';
 import type { AppBrowser } from './support/chromium-app.js';
 import { startCoturn, type Coturn } from '../../../test/support/coturn.js';
-import { MediaAppPage, launchMediaAppBrowser } from './support/signaling-page.js';
+import { MediaAppPage } from './support/signaling-page.js';
+import { startTurnRobot, type TurnRobot } from './support/turn-robot.js';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const ROBOT = 'robot-relay';
@@ -29,34 +26,20 @@ describe('relay-only media through coturn', { timeout: 240_000 }, () => {
   let streamer: StreamerService;
   let app: AppBrowser;
   let page: MediaAppPage;
+  let robot: TurnRobot | undefined;
 
   before(async () => {
     turn = await startCoturn({ secret });
-    signaling = await startSignaling(keys, { TURN_URLS: turn.url, TURN_SECRET: secret });
-    streamer = await startStreamerService(
-      loadServiceConfig(
-        await loopbackServiceEnv(keys, ROBOT, {
-          signalingUrl: signaling.url,
-          extra: { STREAMER_ICE_TRANSPORT_POLICY: 'relay' },
-        }),
-      ),
-      loadConfig({}, { audioSource: { kind: 'none' }, audioSink: 'none', videoSink: 'none', lingerMs: 1000 }),
-      { log, encoders: await detectEncoders('auto'), defaultMetrics: false },
-    );
-    await eventually(
-      () => streamer.clients.get('signaling-1')?.state === 'ready',
-      10_000,
-      'robot registered',
-    );
-    app = await launchMediaAppBrowser();
-    page = await MediaAppPage.open(app);
+    robot = await startTurnRobot(keys, ROBOT, turn, {
+      log,
+      robotEnv: { STREAMER_ICE_TRANSPORT_POLICY: 'relay' },
+    });
+    ({ signaling, streamer, app, page } = robot);
   });
 
   after(async () => {
     await page?.close();
-    await app?.close();
-    await streamer?.close();
-    await signaling?.stop();
+    await robot?.close();
     await turn?.kill();
   });
 

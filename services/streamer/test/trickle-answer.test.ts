@@ -13,14 +13,12 @@ import { StreamerCore } from '../src/core/streamer-core.js';
 import { startsKeyframe } from '../src/media/rtp-keyframe.js';
 import type { IceCandidateInit } from '../src/transport/peer-session.js';
 import { startCoturn, type Coturn } from '../../../test/support/coturn.js';
-import { eventually, startSignaling, type RunningSignaling } from '../../../test/support/signaling.js';
+import type { RunningSignaling } from '../../../test/support/signaling.js';
 import { TestKeys } from '../../../test/support/tokens.js';
-import { detectEncoders } from '../src/media/encoders.js';
-import { loadServiceConfig } from '../src/service-config.js';
-import { startStreamerService, type StreamerService } from '../src/streamer-service.js';
-import { loopbackServiceEnv } from './support/service-env.js';
-import { waitFor, type AppBrowser } from './support/chromium-app.js';
-import { MediaAppPage, launchMediaAppBrowser } from './support/signaling-page.js';
+import type { StreamerService } from '../src/streamer-service.js';
+import { waitFor } from './support/chromium-app.js';
+import type { MediaAppPage } from './support/signaling-page.js';
+import { startTurnRobot, type TurnRobot } from './support/turn-robot.js';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 
@@ -153,32 +151,19 @@ describe('trickled server candidates, end to end', { timeout: 120_000 }, () => {
   let turn: Coturn;
   let signaling: RunningSignaling;
   let streamer: StreamerService;
-  let app: AppBrowser;
   let page: MediaAppPage;
+  let robot: TurnRobot | undefined;
 
   before(async () => {
     turn = await startCoturn({ secret, maxAllocateLifetimeSec: 30 });
-    signaling = await startSignaling(keys, { TURN_URLS: turn.url, TURN_SECRET: secret });
     // The robot gathers everything (host and relayed); its relayed candidate is trickled after the answer.
-    streamer = await startStreamerService(
-      loadServiceConfig(await loopbackServiceEnv(keys, ROBOT, { signalingUrl: signaling.url })),
-      loadConfig({}, { audioSource: { kind: 'none' }, audioSink: 'none', videoSink: 'none', lingerMs: 1000 }),
-      { log, encoders: await detectEncoders('auto'), defaultMetrics: false },
-    );
-    await eventually(
-      () => streamer.clients.get('signaling-1')?.state === 'ready',
-      10_000,
-      'robot registered',
-    );
-    app = await launchMediaAppBrowser();
-    page = await MediaAppPage.open(app);
+    robot = await startTurnRobot(keys, ROBOT, turn, { log });
+    ({ signaling, streamer, page } = robot);
   });
 
   after(async () => {
     await page?.close();
-    await app?.close();
-    await streamer?.close();
-    await signaling?.stop();
+    await robot?.close();
     await turn?.kill();
   });
 

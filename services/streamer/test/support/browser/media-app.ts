@@ -316,7 +316,7 @@ class MediaApp {
   firstFrameAt: number | null = null;
 
   /**
-   * Plays the first video track in a hidden <video> and takes the first frame's decode time from
+   * Plays the first video track in a small <video> and takes the first frame's decode time from
    * requestVideoFrameCallback's metadata (its last packet's arrival plus its decode time). Polling getStats for
    * framesDecoded would not do: Chromium caches a stats report for 50 ms, which read as up to 50 ms more.
    */
