@@ -5,9 +5,11 @@
 // camera-to-screen latency covers after the sensor: waiting for the next captured frame (up to one frame
 // interval, 33 ms at 30 fps), encode, packetize, werift, the network (loopback here), Chromium's jitter buffer,
 // decode and compositing. Direct mode, host candidates, 1280x720@30, H.264 (x264) and VP8, FLIPS flips each
-// (default 40). Baseline in the same process: the same flips seen at the source's own output (the flash source
+// (default 60). Baseline in the same process: the same flips seen at the source's own output (the flash source
 // ! appsink, no encode, no network): a flip shows in the next captured frame, 0-33 ms later, as with a camera.
-// What the product adds is the difference.
+// What the product adds is the difference of the two medians. Both carry that uniform 0-33 ms wait, so a median of
+// 40 flips moves by a few ms from run to run on its own: the baseline takes 3 x FLIPS flips (it needs only short
+// gaps) and the stream FLIPS, at gaps just long enough for the slowest frame to reach the screen.
 // Run: npm run bench -- streamer/glass-to-glass (STREAMER_PLAYOUT_DELAY_MAX_MS=100 or -1 to compare bounds)
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
@@ -26,7 +28,7 @@ import { ScreenWatch, medianLuma } from '../../test/support/screen-watch.js';
 import { TestKeys } from '../../test/support/tokens.js';
 import { summarize } from '../support/stats.js';
 
-const FLIPS = Number(process.env.FLIPS ?? 40);
+const FLIPS = Number(process.env.FLIPS ?? 60);
 const ROBOT = 'bench-robot';
 const FLASH_SOURCE = {
   id: 'front',
@@ -37,10 +39,13 @@ const FLASH_SOURCE = {
   framerate: 30,
 } as const;
 
-/** Irregular gaps, so the flips do not lock to the 30 fps capture clock. */
-const gap = (): Promise<void> => sleep(350 + Math.random() * 300);
+/** Irregular gaps, so the flips do not lock to the 30 fps capture clock; longer than the slowest flip's way. */
+const gap = (): Promise<void> => sleep(250 + Math.random() * 200);
+/** The source alone shows a flip within one frame interval. */
+const baselineGap = (): Promise<void> => sleep(100 + Math.random() * 100);
+const BASELINE_FLIPS = 3 * FLIPS;
 
-/** Flip -> first frame out of the source fragment itself, FLIPS times. */
+/** Flip -> first frame out of the source fragment itself, BASELINE_FLIPS times. */
 async function sourceBaseline(): Promise<number[]> {
   const pipeline = parseLaunch(`${videoSourceFragment(FLASH_SOURCE)} ! appsink name=out sync=false`);
   pipeline.play();
@@ -61,12 +66,12 @@ async function sourceBaseline(): Promise<number[]> {
   pull();
   const out: number[] = [];
   await sleep(500);
-  for (let i = 0; i < FLIPS; i++) {
+  for (let i = 0; i < BASELINE_FLIPS; i++) {
     const bright = i % 2 === 0;
     const seen = new Promise<number>((resolve) => (pending = { bright, at: performance.now(), resolve }));
     setFlash(element, bright);
     out.push(await seen);
-    await gap();
+    await baselineGap();
   }
   running = false;
   pipeline.stop();
@@ -104,6 +109,7 @@ async function main(): Promise<void> {
     const sourceOnly = await sourceBaseline();
     const baseline = summarize(sourceOnly).p50;
     console.log(`baseline, the flash source alone (no encode, no network): ${describe(sourceOnly)}`);
+    const added: Partial<Record<'h264' | 'vp8', number>> = {};
     for (const codec of ['h264', 'vp8'] as const) {
       const page = await MediaAppPage.open(app);
       await page.connect(`ws://127.0.0.1:${directPort}/v1/ws`, token);
@@ -167,6 +173,7 @@ async function main(): Promise<void> {
         if (hit.decodeMs !== null) decode.push(hit.decodeMs);
       }
       const p50 = summarize(latencies).p50;
+      added[codec] = p50 - baseline;
       const median = (xs: number[]): string => (xs.length ? summarize(xs).p50.toFixed(1) : '-');
       console.log(
         `glass-to-glass ${codec} 1280x720@30 direct, ${latencies.length}/${FLIPS} flips seen: ${describe(latencies)}; ` +
@@ -179,6 +186,11 @@ async function main(): Promise<void> {
       );
       await page.close();
     }
+    const fmt = (ms: number | undefined): string => (ms === undefined ? '-' : ms.toFixed(1));
+    console.log(
+      `glass-to-glass h264_added_ms=${fmt(added.h264)} vp8_added_ms=${fmt(added.vp8)} ` +
+        `source_p50_ms=${baseline.toFixed(1)} flips=${FLIPS} baseline_flips=${BASELINE_FLIPS}`,
+    );
   } finally {
     await app.close();
     await streamer.close();
