@@ -2,6 +2,8 @@
 // page's SignalingClient) to the first decoded frame in Chromium, p50/p90 over RUNS runs (default 10), for
 //  - direct mode: the page talks to the streamer's embedded signaling server (LAN case), host candidates;
 //  - TURN: cloud-style signaling handing out TURN REST credentials, relay-only ICE on both ends through coturn.
+// Each path twice: the app's first offer sent with the session request (as the web app does), and sent once the
+// robot accepted (the protocol's other way).
 // The source pipeline lingers between runs (a robot that had a viewer a moment ago); each run is a fresh page.
 // Run: npm run bench -- streamer/signaling-first-frame (BENCH_LOG=debug for the streamers' logs on stdout)
 import { randomBytes } from 'node:crypto';
@@ -61,10 +63,10 @@ async function main(): Promise<void> {
   const appToken = await keys.app('bench-app', [ROBOT]);
   try {
     // Timed in the page (its own clock, getStats every 5 ms), not by polling it from here.
-    const firstFrame = async (url: string, relay: boolean): Promise<StartTimeline> => {
+    const firstFrame = async (url: string, relay: boolean, offerInOpen: boolean): Promise<StartTimeline> => {
       const page = await MediaAppPage.open(app);
       await page.connect(url, appToken);
-      await page.start({ robotId: ROBOT, cameras: 1, mic: true, relay, receiverRtt: true });
+      await page.start({ robotId: ROBOT, cameras: 1, mic: true, relay, receiverRtt: true, offerInOpen });
       await eventually(async () => (await page.timeline()).firstFrame !== undefined, 15_000, 'first frame');
       const t = await page.timeline();
       await page.close();
@@ -75,32 +77,40 @@ async function main(): Promise<void> {
         runs.map((r) => r[step] ?? NaN),
         50,
       ).toFixed(0);
-    for (const [name, url, relay] of [
+    const paths = [
       ['direct mode (embedded signaling, host candidates)', `ws://127.0.0.1:${directPort}/v1/ws`, false],
       ['signaling + TURN (relay-only both ends)', signaling.url, true],
-    ] as const) {
-      const coldRun = await firstFrame(url, relay);
-      const cold = coldRun.firstFrame!;
-      const runs: StartTimeline[] = [];
-      for (let i = 0; i < RUNS; i++) runs.push(await firstFrame(url, relay));
-      const warm = runs.map((r) => r.firstFrame!);
-      console.log(
-        `${name}: first decoded frame after openSession, cold ${cold.toFixed(0)} ms; warm ${RUNS} runs p50 ` +
-          `${percentile(warm, 50).toFixed(0)} ms, p90 ${percentile(warm, 90).toFixed(0)} ms, ` +
-          `min ${Math.min(...warm).toFixed(0)}, max ${Math.max(...warm).toFixed(0)}`,
-      );
-      console.log(
-        `  steps (p50, ms after openSession): accepted ${median(runs, 'accepted')}, offer sent ` +
-          `${median(runs, 'offerSent')}, answer ${median(runs, 'answer')}, ICE connected ` +
-          `${median(runs, 'iceConnected')}, DTLS connected ${median(runs, 'connected')}, first frame ` +
-          `${median(runs, 'firstFrame')}`,
-      );
-      console.log(
-        `  cold run's steps: accepted ${median([coldRun], 'accepted')}, offer sent ${median([coldRun], 'offerSent')}, ` +
-          `answer ${median([coldRun], 'answer')}, ICE connected ${median([coldRun], 'iceConnected')}, DTLS connected ` +
-          `${median([coldRun], 'connected')}, first frame ${median([coldRun], 'firstFrame')}`,
-      );
-    }
+    ] as const;
+    const modes = [
+      [true, 'offer with the request'],
+      [false, 'offer after acceptance'],
+    ] as const;
+    for (const [path, url, relay] of paths)
+      for (const [offerInOpen, mode] of modes) {
+        const name = `${path}, ${mode}`;
+        const coldRun = await firstFrame(url, relay, offerInOpen);
+        const cold = coldRun.firstFrame!;
+        const runs: StartTimeline[] = [];
+        for (let i = 0; i < RUNS; i++) runs.push(await firstFrame(url, relay, offerInOpen));
+        const warm = runs.map((r) => r.firstFrame!);
+        console.log(
+          `${name}: first decoded frame after openSession, ${offerInOpen ? 'cold' : 'first run (source already warm)'} ` +
+            `${cold.toFixed(0)} ms; warm ${RUNS} runs p50 ` +
+            `${percentile(warm, 50).toFixed(0)} ms, p90 ${percentile(warm, 90).toFixed(0)} ms, ` +
+            `min ${Math.min(...warm).toFixed(0)}, max ${Math.max(...warm).toFixed(0)}`,
+        );
+        console.log(
+          `  steps (p50, ms after openSession): accepted ${median(runs, 'accepted')}, offer sent ` +
+            `${median(runs, 'offerSent')}, answer ${median(runs, 'answer')}, ICE connected ` +
+            `${median(runs, 'iceConnected')}, DTLS connected ${median(runs, 'connected')}, first frame ` +
+            `${median(runs, 'firstFrame')}`,
+        );
+        console.log(
+          `  cold run's steps: accepted ${median([coldRun], 'accepted')}, offer sent ${median([coldRun], 'offerSent')}, ` +
+            `answer ${median([coldRun], 'answer')}, ICE connected ${median([coldRun], 'iceConnected')}, DTLS connected ` +
+            `${median([coldRun], 'connected')}, first frame ${median([coldRun], 'firstFrame')}`,
+        );
+      }
   } finally {
     await app.close();
     await direct.close();

@@ -71,6 +71,17 @@ describe('bad input', () => {
       ['{"type":"offer","ref":"t7","sessionId":"abc"}', 'bad_message', 't7'],
       ['{"type":"ping","ref":"t8","extra":true}', 'bad_message', 't8'],
       [Buffer.from([0, 1, 2, 3]), 'bad_message'],
+      // An opening offer is an SDP string like any offer.
+      [
+        '{"type":"session_open","ref":"t10","robotId":"r1","endpoint":"media","offer":42}',
+        'bad_message',
+        't10',
+      ],
+      [
+        '{"type":"session_open","ref":"t11","robotId":"r1","endpoint":"media","offer":""}',
+        'bad_message',
+        't11',
+      ],
     ];
     for (const [frame, code, ref] of cases) {
       ws.sendRaw(frame);

@@ -143,6 +143,37 @@ for (const mode of ['local', 'redis'] as const) {
       app.close();
     });
 
+    test('an offer sent with session_open reaches the robot right after it accepts; the answer comes back', async () => {
+      const robot = await RawSocket.open(a.url);
+      const app = await RawSocket.open(b.url);
+      await robot.authenticate(await keys.robot('rover-9'));
+      await app.authenticate(await keys.app('operator', ['rover-9']));
+      robot.send({ type: 'register', ref: 'reg', endpoint: 'media' });
+      await robot.next('registered');
+      const sdp = `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n${'a=x:'.padEnd(4000, 'z')}\r\n`;
+      app.send({ type: 'session_open', ref: 'open', robotId: 'rover-9', endpoint: 'media', offer: sdp });
+      await app.next('session_created', (m) => m.ref === 'open');
+      const { sessionId } = await robot.next('session_request');
+      robot.send({ type: 'session_accept', ref: 'acc', sessionId });
+      await robot.next('session_accepted', (m) => m.ref === 'acc');
+      const offer = await robot.next('offer');
+      assert.deepEqual([offer.sessionId, offer.sdp], [sessionId, sdp]);
+      await app.next('session_accepted', (m) => m.sessionId === sessionId);
+      robot.send({ type: 'answer', sessionId, sdp: 'v=0 answer' });
+      assert.equal((await app.next('answer')).sdp, 'v=0 answer');
+      // Exactly once: a second copy from the app's instance would come before what the app sends next.
+      const candidate = {
+        candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host',
+        sdpMid: '0',
+        sdpMLineIndex: 0,
+      };
+      app.send({ type: 'candidate', sessionId, candidate });
+      await robot.next('candidate', (m) => m.sessionId === sessionId);
+      assert.equal(robot.received.filter((m) => m.type === 'offer').length, 0);
+      robot.close();
+      app.close();
+    });
+
     test('the robot rejects; a robot that disconnects ends its sessions', async () => {
       const robot = await RawSocket.open(a.url);
       const app = await RawSocket.open(b.url);

@@ -180,6 +180,45 @@ describe('sessions', () => {
     assert.equal(h.sessions.size, 0);
   });
 
+  test('an offer sent with session_open reaches the robot right after its acceptance, before anything else', async () => {
+    const h = new Harness();
+    const robot = await h.robot('rover', 'media');
+    const app = await h.app('alice', ['rover']);
+    await h.send(app, { type: 'session_open', robotId: 'rover', endpoint: 'media', offer: 'v=0 opening' });
+    const { sessionId } = app.one('session_created');
+    // The request itself does not carry it: a robot only gets offers for sessions it accepted.
+    assert.equal(robot.one('session_request').sessionId, sessionId);
+    assert.equal(robot.take('offer').length, 0);
+
+    await h.send(robot, { type: 'session_accept', sessionId, ref: 'acc' });
+    const [accepted, offer] = robot.sent.splice(0, 2);
+    assert.deepEqual(accepted, { type: 'session_accepted', ref: 'acc', sessionId });
+    assert.deepEqual(offer, { type: 'offer', sessionId, sdp: 'v=0 opening' });
+    await settle();
+    assert.deepEqual(app.one('session_accepted'), { type: 'session_accepted', sessionId });
+    // Handed over once: the app's side does not relay it again.
+    assert.equal(robot.take('offer').length, 0);
+    assert.equal(h.sessions.get(app.peerId, sessionId)?.heldOffer, undefined);
+    assert.equal(h.sessions.get(robot.peerId, sessionId)?.heldOffer, undefined);
+
+    await h.send(robot, { type: 'answer', sessionId, sdp: 'v=0 answer' });
+    assert.equal(app.one('answer').sdp, 'v=0 answer');
+  });
+
+  test("an opening offer the robot's instance did not hand over (an older version) is relayed by the app's", async () => {
+    const h = new Harness();
+    const robot = await h.robot('rover', 'media');
+    const app = await h.app('alice', ['rover']);
+    await h.send(app, { type: 'session_open', robotId: 'rover', endpoint: 'media', offer: 'v=0 opening' });
+    const { sessionId } = app.one('session_created');
+    robot.take('session_request');
+    // What an instance that knows nothing of opening offers sends back: an acceptance without offerHanded.
+    h.routed.handle(app, { kind: 'session_accepted', sessionId, from: robot.peerId });
+    await settle();
+    assert.deepEqual(app.one('session_accepted'), { type: 'session_accepted', sessionId });
+    assert.deepEqual(robot.one('offer'), { type: 'offer', sessionId, sdp: 'v=0 opening' });
+  });
+
   test('a robot that rejects: the app hears why and the session is gone on both sides', async () => {
     const h = new Harness();
     const robot = await h.robot('rover', 'media');

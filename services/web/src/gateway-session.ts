@@ -66,17 +66,7 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
 
   async start(): Promise<void> {
     this.set('opening', 'asking the robot for a gateway session');
-    let sessionId: string;
-    try {
-      sessionId = await this.client.openSession(this.robotId, 'gateway', { console: consoleId() });
-    } catch (err) {
-      this.set('failed', err instanceof Error ? err.message : String(err));
-      return;
-    }
-    if (this.closed) {
-      this.client.closeSession(sessionId, 'closed by the operator');
-      return;
-    }
+    // The peer connection and its offer come first: the offer goes with the session request.
     const pc = new RTCPeerConnection({
       iceServers: this.client.iceServers as RTCIceServer[],
       bundlePolicy: 'max-bundle',
@@ -105,14 +95,24 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
       else if (s === 'connected' && this._state === 'reconnecting')
         this.set(this.model.link ? 'ready' : 'authenticating', 'back');
     });
-    this.peer = new OfferingPeer(this.client, sessionId, pc, {
+    const peer = new OfferingPeer(this.client, pc, {
       onIceRestartNeeded: (why) => void this.restart(why),
       onSessionClosed: (reason, by) => {
         if (by === 'peer' || this._state !== 'ready') this.close(`session closed: ${reason}`);
       },
     });
-    this.set('connecting', 'offer sent');
-    if (!(await this.peer.negotiate())) this.set('failed', 'signaling is not connected');
+    this.peer = peer;
+    try {
+      await peer.open(this.robotId, 'gateway', { console: consoleId() });
+    } catch (err) {
+      if (this.closed) return;
+      peer.dispose('session not opened');
+      pc.close();
+      this.set('failed', err instanceof Error ? err.message : String(err));
+      return;
+    }
+    // The data channel may be open already (the robot answers as it accepts): keep the more advanced state.
+    if (!this.closed && this._state === 'opening') this.set('connecting', 'the robot accepted; connecting');
   }
 
   command(service: string, payload: unknown): string | null {

@@ -89,26 +89,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   async start(): Promise<void> {
     this.set('opening', 'asking the robot for a media session');
     const { client } = this.o;
-    let sessionId: string;
-    try {
-      sessionId = await client.openSession(this.o.robotId, 'media', {
-        cameras: this.o.cameras.join(','),
-        console: consoleId(),
-      });
-    } catch (err) {
-      this.set('failed', err instanceof Error ? err.message : String(err));
-      return;
-    }
-    if (this.closed) {
-      client.closeSession(sessionId, 'closed by the operator');
-      return;
-    }
-    this.sessionLive = true;
-    // Sessions are bound to the signaling connection: after a reconnect this one is gone (media keeps flowing).
-    const offState = client.on('state', (s) => {
-      if (s !== 'ready') this.sessionLive = false;
-    });
-    this.offs.push(offState);
+    // The peer connection and its offer come first: the offer goes with the session request.
     const pc = new RTCPeerConnection({
       iceServers: client.iceServers as RTCIceServer[],
       bundlePolicy: 'max-bundle',
@@ -128,7 +109,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       if (camera) this.emit('video', { camera, stream: new MediaStream([e.track]) });
     });
     pc.addEventListener('connectionstatechange', () => this.onConnectionState(pc.connectionState));
-    this.peer = new OfferingPeer(client, sessionId, pc, {
+    const peer = new OfferingPeer(client, pc, {
       onIceRestartNeeded: (why) => void this.restartIce(why),
       onSessionClosed: (reason, by) => {
         this.sessionLive = false;
@@ -136,8 +117,26 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
         if (by === 'peer' || this._state !== 'connected') this.set('closed', `session closed: ${reason}`);
       },
     });
-    this.set('connecting', 'offer sent');
-    if (!(await this.peer.negotiate())) this.set('failed', 'signaling is not connected');
+    this.peer = peer;
+    try {
+      await peer.open(this.o.robotId, 'media', { cameras: this.o.cameras.join(','), console: consoleId() });
+    } catch (err) {
+      if (this.closed) return;
+      peer.dispose('session not opened');
+      pc.close();
+      this.set('failed', err instanceof Error ? err.message : String(err));
+      return;
+    }
+    if (this.closed) return;
+    this.sessionLive = true;
+    // Sessions are bound to the signaling connection: after a reconnect this one is gone (media keeps flowing).
+    this.offs.push(
+      client.on('state', (s) => {
+        if (s !== 'ready') this.sessionLive = false;
+      }),
+    );
+    // ICE may have connected already (the robot answers as it accepts): keep the more advanced state.
+    if (this._state === 'opening') this.set('connecting', 'the robot accepted; connecting');
   }
 
   /** The operator's microphone to the robot, without renegotiation (replaceTrack on the audio sender). */

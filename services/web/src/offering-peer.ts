@@ -1,44 +1,53 @@
 /**
  * The app side of one signaling session: the app offers, the robot answers, both trickle candidates
- * (docs/protocol.md, media and gateway sessions). Remote candidates wait while an offer is outstanding, so that
- * after an ICE restart they are never applied to the previous ICE generation.
+ * (docs/protocol.md, media and gateway sessions). The first offer goes with the session request, so the robot
+ * has it as soon as it accepts. Remote candidates wait while an offer is outstanding, so that after an ICE restart
+ * they are never applied to the previous ICE generation; local ones wait until the robot accepted (signaling relays
+ * nothing for a pending session).
  */
 import { withReceiverRtt } from '@robostream/protocol/client';
+import type { RobotMeta } from '@robostream/protocol';
 import type { SignalingClient } from '@robostream/protocol/client';
 import { relaysLocally } from './media-stats.js';
 
 export class OfferingPeer {
   private readonly queued: (RTCIceCandidateInit | null)[] = [];
+  /** Local candidates gathered before the robot accepted. */
+  private readonly early: (RTCIceCandidateInit | null)[] = [];
   private readonly offs: (() => void)[] = [];
+  private id: string | null = null;
+  private accepted = false;
   private closed = false;
 
   constructor(
     private readonly client: SignalingClient,
-    readonly sessionId: string,
     readonly pc: RTCPeerConnection,
     handlers: {
       /** An ICE restart is due: the robot asked, or a relayed path must move onto renewed TURN credentials. */
       onIceRestartNeeded: (why: string) => void;
+      /** The accepted session ended (before acceptance, open() rejects instead). */
       onSessionClosed: (reason: string, by: string) => void;
     },
   ) {
     pc.addEventListener('icecandidate', (e) => {
       if (this.closed) return;
-      if (e.candidate) this.client.sendCandidate(sessionId, e.candidate.toJSON() as never);
-      else this.client.sendEndOfCandidates(sessionId);
+      const c = e.candidate ? (e.candidate.toJSON() as RTCIceCandidateInit) : null;
+      if (this.accepted) this.sendLocal(c);
+      else this.early.push(c);
     });
+    const mine = (m: { sessionId: string }): boolean => this.id !== null && m.sessionId === this.id;
     this.offs.push(
       client.on('answer', (m) => {
-        if (m.sessionId === sessionId) void this.onAnswer(m.sdp);
+        if (mine(m)) void this.onAnswer(m.sdp);
       }),
       client.on('candidate', (m) => {
-        if (m.sessionId === sessionId) void this.addRemote(m.candidate);
+        if (mine(m)) void this.addRemote(m.candidate);
       }),
       client.on('end_of_candidates', (m) => {
-        if (m.sessionId === sessionId) void this.addRemote(null);
+        if (mine(m)) void this.addRemote(null);
       }),
       client.on('ice_restart', (m) => {
-        if (m.sessionId === sessionId) handlers.onIceRestartNeeded('the robot asked for an ICE restart');
+        if (mine(m)) handlers.onIceRestartNeeded('the robot asked for an ICE restart');
       }),
       // Renewed TURN credentials only reach new allocations: a relayed path is moved onto them by an ICE restart
       // before the old ones expire (coturn refuses to refresh an allocation with an expired username).
@@ -50,24 +59,63 @@ export class OfferingPeer {
         });
       }),
       client.on('session_closed', (m) => {
-        if (m.sessionId === sessionId) handlers.onSessionClosed(m.reason, m.by);
+        if (mine(m) && this.accepted) handlers.onSessionClosed(m.reason, m.by);
       }),
     );
   }
 
-  /** Creates and sends an offer (with fresh ICE credentials when `iceRestart`). False when signaling is down. */
+  /** The session id; null until signaling created the session. */
+  get sessionId(): string | null {
+    return this.id;
+  }
+
+  /**
+   * Makes the first offer and opens the session with it; resolves with the session id once the robot accepted.
+   * Rejects (a SignalingError) when the robot is offline, refuses, or does not answer.
+   */
+  async open(robotId: string, endpoint: string, meta: RobotMeta): Promise<string> {
+    const offer = await this.createOffer(false);
+    const sessionId = await this.client.openSession(robotId, endpoint, meta, {
+      offer,
+      onCreated: (id) => (this.id = id),
+    });
+    this.id = sessionId;
+    if (this.closed) {
+      this.client.closeSession(sessionId, 'closed by the operator');
+      return sessionId;
+    }
+    this.accepted = true;
+    for (const c of this.early.splice(0)) this.sendLocal(c);
+    return sessionId;
+  }
+
+  /**
+   * A new offer in the accepted session (an ICE restart, with fresh ICE credentials). False when signaling is down
+   * or the session is not open yet.
+   */
   async negotiate(iceRestart = false): Promise<boolean> {
-    const offer = await this.pc.createOffer(iceRestart ? { iceRestart: true } : {});
-    await this.pc.setLocalDescription({ type: 'offer', sdp: withReceiverRtt(offer.sdp ?? '') });
-    const sdp = this.pc.localDescription?.sdp ?? offer.sdp ?? '';
-    return this.client.sendOffer(this.sessionId, sdp);
+    if (!this.accepted || this.id === null) return false;
+    return this.client.sendOffer(this.id, await this.createOffer(iceRestart));
   }
 
   dispose(reason: string): void {
     if (this.closed) return;
     this.closed = true;
     for (const off of this.offs) off();
-    this.client.closeSession(this.sessionId, reason);
+    // Before the session exists open() closes it once created; a pending one is closed here.
+    if (this.id !== null) this.client.closeSession(this.id, reason);
+  }
+
+  private async createOffer(iceRestart: boolean): Promise<string> {
+    const offer = await this.pc.createOffer(iceRestart ? { iceRestart: true } : {});
+    await this.pc.setLocalDescription({ type: 'offer', sdp: withReceiverRtt(offer.sdp ?? '') });
+    return this.pc.localDescription?.sdp ?? offer.sdp ?? '';
+  }
+
+  private sendLocal(c: RTCIceCandidateInit | null): void {
+    if (this.id === null) return;
+    if (c) this.client.sendCandidate(this.id, c as never);
+    else this.client.sendEndOfCandidates(this.id);
   }
 
   private async onAnswer(sdp: string): Promise<void> {

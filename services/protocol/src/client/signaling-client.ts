@@ -206,14 +206,31 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     await this.request({ type: 'unsubscribe_presence' }, ['unsubscribed']);
   }
 
-  /** Opens a session to a robot endpoint; resolves once the robot accepted it. */
-  async openSession(robotId: string, endpoint: string, meta?: RobotMeta): Promise<string> {
+  /**
+   * Opens a session to a robot endpoint; resolves once the robot accepted it. With `offer`, the app's first offer
+   * goes with the request and reaches the robot as it accepts (one round trip sooner than sending it after the
+   * acceptance); the robot's answer may then follow the acceptance at once, so `onCreated` gives the session id as
+   * soon as signaling assigns it, for the caller to recognize that answer.
+   */
+  async openSession(
+    robotId: string,
+    endpoint: string,
+    meta?: RobotMeta,
+    opening?: { offer: string; onCreated?: (sessionId: string) => void },
+  ): Promise<string> {
     const created = await this.request(
-      { type: 'session_open', robotId, endpoint, ...(meta ? { meta } : {}) },
+      {
+        type: 'session_open',
+        robotId,
+        endpoint,
+        ...(meta ? { meta } : {}),
+        ...(opening ? { offer: opening.offer } : {}),
+      },
       ['session_created'],
     );
     if (created.type !== 'session_created') throw new SignalingError('internal', 'unexpected reply');
     const { sessionId } = created;
+    opening?.onCreated?.(sessionId);
     return new Promise<string>((resolve, reject) => {
       const cleanup = () => {
         clearTimeout(timer);

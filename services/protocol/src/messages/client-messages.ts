@@ -34,6 +34,11 @@ export const SessionOpen = message('session_open', {
   endpoint: EndpointName,
   /** What the app wants from the endpoint, passed through to the robot (e.g. {video: "front", codec: "vp8"}). */
   meta: Type.Optional(RobotMeta),
+  /**
+   * The app's first offer, sent with the request instead of after `session_accepted`: signaling hands it to the
+   * robot as an ordinary `offer` right after the robot accepts, which saves the app one round trip to the robot.
+   */
+  offer: Type.Optional(Sdp),
 });
 export const SessionAccept = message('session_accept', { sessionId: SessionId });
 export const SessionReject = message('session_reject', { sessionId: SessionId, reason: Reason });

@@ -185,6 +185,7 @@ export class MessageHandlers {
         robotId: msg.robotId,
         endpoint: msg.endpoint,
         ...(msg.meta ? { meta: msg.meta } : {}),
+        ...(msg.offer !== undefined ? { offer: msg.offer } : {}),
       },
       ({ sessionId }) =>
         peer.send({
@@ -218,11 +219,19 @@ export class MessageHandlers {
         ...(msg.ref !== undefined ? { ref: msg.ref } : {}),
         sessionId: s.sessionId,
       });
+      // The offer the app opened with follows the acceptance on the same socket, so the robot has the session
+      // when it comes; the app's candidates can only follow (they wait for its session_accepted).
+      const offerHanded = s.heldOffer !== undefined;
+      if (offerHanded) {
+        peer.send({ type: 'offer', sessionId: s.sessionId, sdp: s.heldOffer! });
+        delete s.heldOffer;
+      }
       if (
         !(await this.ctx.deliver(s.remote, {
           kind: 'session_accepted',
           sessionId: s.sessionId,
           from: peer.peerId,
+          ...(offerHanded ? { offerHanded } : {}),
         }))
       ) {
         this.ctx.sessions.endLocally(peer, s.sessionId, 'app is not reachable');

@@ -28,6 +28,7 @@ export class RoutedHandlers {
           endpoint: m.endpoint,
           appSubject: m.app.subject,
           state: 'pending',
+          ...(m.offer !== undefined ? { heldOffer: m.offer } : {}),
         });
         peer.send({
           type: 'session_request',
@@ -42,6 +43,11 @@ export class RoutedHandlers {
         const s = this.own(peer, m.sessionId, m.from);
         if (!s) return;
         s.state = 'open';
+        // Queued before the app hears of the acceptance, so its candidates cannot overtake the offer.
+        sessions
+          .relayOpeningOffer(peer.peerId, s, m.offerHanded === true)
+          .then((ok) => ok || sessions.endLocally(peer, m.sessionId, 'robot is not reachable'))
+          .catch(() => sessions.endLocally(peer, m.sessionId, 'robot is not reachable'));
         peer.send({ type: 'session_accepted', sessionId: m.sessionId });
         return;
       }

@@ -144,7 +144,7 @@ export async function whepRoutes(app: FastifyInstance, opts: WhepOptions) {
       };
       // The viewer is a virtual peer from the moment its session exists, so that no robot reply is missed.
       const opened = await sessionService.open(
-        { peerId, claims, robotId, endpoint: 'media', meta: { whep: true } },
+        { peerId, claims, robotId, endpoint: 'media', meta: { whep: true }, offer },
         ({ sessionId, robotPeer }) => {
           const release = peers.addVirtualPeer(peerId, (m) => {
             if (m.from !== robotPeer) return;
@@ -156,16 +156,15 @@ export async function whepRoutes(app: FastifyInstance, opts: WhepOptions) {
         },
       );
       if (!opened.ok) throw new WhepError(opened.code, opened.message);
-      const { sessionId, robotPeer } = opened;
+      const { sessionId } = opened;
       try {
         if (!opened.delivered) throw new WhepError('robot_offline', `robot ${robotId} is not reachable`);
-        await replies.next((m) => m.kind === 'session_accepted');
-        await deliver(robotPeer, {
-          kind: 'relay',
-          sessionId,
-          from: peerId,
-          msg: { type: 'offer', sessionId, sdp: offer },
-        });
+        // The offer went with the request: the robot's instance hands it over as the robot accepts.
+        const accepted = await replies.next((m) => m.kind === 'session_accepted');
+        const entry = sessionService.get(peerId, sessionId);
+        const handed = accepted.kind === 'session_accepted' && accepted.offerHanded === true;
+        if (entry && !(await sessionService.relayOpeningOffer(peerId, entry, handed)))
+          throw new WhepError('robot_offline', `robot ${robotId} is not reachable`);
         const answer = await replies.next((m) => m.kind === 'relay' && m.msg.type === 'answer');
         if (answer.kind !== 'relay' || answer.msg.type !== 'answer')
           throw new WhepError('timeout', 'no answer');

@@ -14,8 +14,14 @@ export type RoutedMessage =
       robotId: string;
       endpoint: string;
       meta?: RobotMeta;
+      /** The app's first offer, for the robot's instance to hand over once the robot accepts. */
+      offer?: string;
     }
-  | { kind: 'session_accepted'; sessionId: string; from: string }
+  /**
+   * `offerHanded`: the robot's instance gave the robot the offer the app opened with. An instance of a version
+   * before offers rode with the request leaves it out; the app's instance then relays the offer itself.
+   */
+  | { kind: 'session_accepted'; sessionId: string; from: string; offerHanded?: boolean }
   | { kind: 'session_rejected'; sessionId: string; from: string; reason: string }
   | { kind: 'relay'; sessionId: string; from: string; msg: SessionRelayMessage }
   | { kind: 'session_closed'; sessionId: string; from: string; reason: string; by: 'peer' | 'service' }

@@ -12,6 +12,8 @@ export interface OpenRequest {
   robotId: string;
   endpoint: string;
   meta?: RobotMeta;
+  /** The app's first offer, sent with the request (see SessionOpen.offer). */
+  offer?: string;
 }
 
 export interface OpenedSession {
@@ -84,6 +86,8 @@ export class SessionService {
       endpoint,
       appSubject: claims.sub,
       state: 'pending',
+      // Kept until the robot accepts, in case its instance cannot hand it over (relayOpeningOffer).
+      ...(req.offer !== undefined ? { heldOffer: req.offer } : {}),
     });
     created?.({ sessionId, robotPeer });
     const delivered = await this.o.deliver(robotPeer, {
@@ -94,8 +98,26 @@ export class SessionService {
       robotId,
       endpoint,
       ...(req.meta ? { meta: req.meta } : {}),
+      ...(req.offer !== undefined ? { offer: req.offer } : {}),
     });
     return { ok: true, sessionId, robotPeer, delivered };
+  }
+
+  /**
+   * App side, on `session_accepted`: the offer the app opened with is no longer held here. When the robot's instance
+   * did not hand it to the robot (an older version), it goes now as an ordinary relayed offer, ahead of anything
+   * the app sends after learning of the acceptance. False when the robot's instance cannot be reached.
+   */
+  async relayOpeningOffer(peerId: string, s: SessionEntry, handed: boolean): Promise<boolean> {
+    const sdp = s.heldOffer;
+    delete s.heldOffer;
+    if (sdp === undefined || handed) return true;
+    return this.o.deliver(s.remote, {
+      kind: 'relay',
+      sessionId: s.sessionId,
+      from: peerId,
+      msg: { type: 'offer', sessionId: s.sessionId, sdp },
+    });
   }
 
   /** Ends a peer's side of a session and tells the other side; undefined when the peer had no such session. */

@@ -11,6 +11,8 @@ export interface SessionEntry {
   /** The app subject, for the per-app session limit. */
   appSubject: string;
   state: 'pending' | 'open';
+  /** Robot side, pending: the offer the app opened with, handed to the robot right after it accepts. */
+  heldOffer?: string;
 }
 
 /**

@@ -15,6 +15,11 @@ export interface StartOptions {
   videoCodec?: 'h264' | 'vp8';
   /** Ask the robot for the round trip as the web app does (RTCP XR receiver reference time). */
   receiverRtt?: boolean;
+  /**
+   * Send the first offer with the session request, as the web app does; without it the page opens the session
+   * first and offers once the robot accepted (the protocol's other way, which other apps may use).
+   */
+  offerInOpen?: boolean;
 }
 
 export interface WhepResult {
@@ -109,9 +114,19 @@ class MediaApp {
     const mark = (step: keyof StartTimeline): void => {
       timeline[step] ??= performance.now() - t0;
     };
-    const sessionId = await client.openSession(o.robotId, 'media', o.meta);
-    mark('accepted');
-    this.sessionId = sessionId;
+    let sessionId: string | null = null;
+    let accepted = false;
+    const early: (RTCIceCandidateInit | null)[] = [];
+    const sendLocal = (c: RTCIceCandidateInit | null): void => {
+      if (c) client.sendCandidate(sessionId!, c as never);
+      else client.sendEndOfCandidates(sessionId!);
+    };
+    if (!o.offerInOpen) {
+      sessionId = await client.openSession(o.robotId, 'media', o.meta);
+      this.sessionId = sessionId;
+      accepted = true;
+      mark('accepted');
+    }
     const pc = this.makePeer(o.relay, client.iceServers);
     pc.addEventListener('iceconnectionstatechange', () => {
       if (pc.iceConnectionState === 'connected') mark('iceConnected');
@@ -122,8 +137,9 @@ class MediaApp {
     await this.addMedia(pc, o.cameras, o.mic, o.camera ?? false);
     if (o.videoCodec) this.onlyCodec(pc, o.videoCodec);
     pc.onicecandidate = (e) => {
-      if (e.candidate) client.sendCandidate(sessionId, e.candidate.toJSON() as never);
-      else client.sendEndOfCandidates(sessionId);
+      const c = e.candidate ? e.candidate.toJSON() : null;
+      if (accepted) sendLocal(c);
+      else early.push(c);
     };
     client.on('answer', async (m) => {
       if (m.sessionId !== sessionId) return;
@@ -158,7 +174,7 @@ class MediaApp {
       // The robot asks, the app (the offerer) restarts: a new offer with new ICE credentials, same session.
       this.iceRestartsReceived++;
       await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
-      client.sendOffer(sessionId, pc.localDescription?.sdp ?? '');
+      client.sendOffer(sessionId!, pc.localDescription?.sdp ?? '');
     });
     client.on('session_closed', (m) => {
       if (m.sessionId === sessionId) this.sessionClosed = m.reason;
@@ -167,8 +183,20 @@ class MediaApp {
     await pc.setLocalDescription(
       o.receiverRtt ? { type: 'offer', sdp: withReceiverRtt(offer.sdp ?? '') } : offer,
     );
-    client.sendOffer(sessionId, pc.localDescription?.sdp ?? '');
+    const sdp = pc.localDescription?.sdp ?? '';
+    if (sessionId !== null) {
+      client.sendOffer(sessionId, sdp);
+      mark('offerSent');
+      return sessionId;
+    }
     mark('offerSent');
+    sessionId = await client.openSession(o.robotId, 'media', o.meta, {
+      offer: sdp,
+      onCreated: (id) => (sessionId = this.sessionId = id),
+    });
+    mark('accepted');
+    accepted = true;
+    for (const c of early.splice(0)) sendLocal(c);
     return sessionId;
   }
 
