@@ -29,6 +29,8 @@ export interface CoturnOptions {
    * pc.close(): with coturn's default 600 s a test process that closes werift peers would linger ~8 minutes.
    */
   maxAllocateLifetimeSec?: number;
+  /** --user-quota: allocations one username may hold at once (coturn answers 486 beyond it). */
+  userQuota?: number;
 }
 
 export async function freeUdpPort(): Promise<number> {
@@ -86,6 +88,7 @@ export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
       // Loopback tests only: peers on 127.0.0.1 would be refused otherwise. Never in a shipped config.
       '--allow-loopback-peers',
       ...(opts.maxAllocateLifetimeSec ? [`--max-allocate-lifetime=${opts.maxAllocateLifetimeSec}`] : []),
+      ...(opts.userQuota ? [`--user-quota=${opts.userQuota}`] : []),
       '--log-file=stdout',
       // Its own state file, so parallel coturns do not share one SQLite database.
       `--db=/tmp/robostream-turndb-${port}`,

@@ -10,6 +10,7 @@
  * bytes in 16-frame messages at about 34,000 frames a second (measured, one process, loopback).
  */
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
+import { releaseTurnAllocations } from '../signaling/werift-turn-release.js';
 import type { AppLink, DeliveryClass } from './app-link.js';
 
 const RELIABLE_LABEL = 'gateway-reliable';
@@ -221,7 +222,10 @@ export class DataChannelAppLink implements AppLink {
     const tick = setInterval(() => {
       if (open.every((dc) => dc.readyState === 'closed') || Date.now() - started > CHANNEL_CLOSE_MS) {
         clearInterval(tick);
-        void this.pc.close().catch(() => undefined);
+        // The TURN server frees the session's relay ports now, not at their expiry (werift-turn-release.ts).
+        void releaseTurnAllocations(this.pc)
+          .then(() => this.pc.close())
+          .catch(() => undefined);
       }
     }, 10);
     tick.unref();

@@ -12,6 +12,8 @@
 // candidates are the slow ones. Reads werift 0.24.4's ICE connection internals; a connection without them is left
 // alone (it gathers as before).
 
+import { releaseTurnAllocation } from '@robostream/gateway/werift-turn-release';
+
 interface ProtocolInternals {
   localIp?: string;
   localCandidate?: { type?: string };
@@ -76,8 +78,10 @@ export function trickleServerCandidates(iceTransport: unknown): TrickledGatherin
     const protocol = connection.protocols.find((p) => p.localCandidate === candidate);
     if (connection.state === 'closed') {
       // The session ended while the server answered: werift's close() has already closed the sockets it knew,
-      // not this one (its TURN allocation would be refreshed for ever).
-      void Promise.resolve(protocol?.close?.()).catch(() => undefined);
+      // not this one (its TURN allocation would be refreshed for ever); the server is told to delete it first.
+      void releaseTurnAllocation(protocol)
+        .then(() => protocol?.close?.())
+        .catch(() => undefined);
       return;
     }
     appendLocalCandidate(candidate);

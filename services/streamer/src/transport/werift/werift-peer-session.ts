@@ -50,6 +50,7 @@ import { raisePairRtt } from './pair-rtt.js';
 import { fixSenderReportClock } from './sender-report-clock.js';
 import { RetransmissionHistory } from './retransmission.js';
 import { startDtlsAtOnce } from '@robostream/gateway/werift-dtls-start';
+import { releaseTurnAllocations } from '@robostream/gateway/werift-turn-release';
 import { WeriftSendTrack } from './send-track.js';
 import { JoinBuffer, JOIN_HOLD_MAX_MS } from '../join-buffer.js';
 import { startsKeyframe } from '../../media/rtp-keyframe.js';
@@ -321,6 +322,8 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
   async close(): Promise<void> {
     this.silence.stop();
     for (const s of this.sendersByMid.values()) s.stop();
+    // The TURN server frees the session's relay ports now, not at their expiry (werift-turn-release).
+    await releaseTurnAllocations(this.pc);
     await this.pc.close();
   }
 

@@ -1,0 +1,67 @@
+// A closing session gives its TURN allocations back.
+//
+// werift 0.24.4's close() stops refreshing a TURN allocation and closes its socket, but does not tell the server:
+// the allocation, and its relay port, stay on the TURN server until its lifetime runs out (coturn's default is
+// 600 s) and count against the robot's quota meanwhile (this project's coturn: `user-quota=64` per username, and
+// every session of a robot shares one username until its credentials are renewed). A robot whose viewers come and
+// go, or whose app reconnects in a loop, ran out of relay ports in ten minutes where a browser, which deallocates,
+// would not. RFC 8656 (section 7): a Refresh with LIFETIME 0 deletes the allocation at once; sent on every TURN
+// allocation of the session just before werift closes it, waiting at most a moment for the answer (a server that
+// does not answer lets the allocation expire, as before).
+// Shared with the streamer (exported as @robostream/gateway/werift-turn-release).
+import { Message, classes, methods } from 'werift';
+
+/** werift 0.24.4's TurnProtocol: the parts a Refresh needs (requestWithRetry signs it and follows a stale nonce). */
+interface TurnInternals {
+  server: unknown;
+  transport?: { closed?: boolean };
+  requestWithRetry(request: Message, addr: unknown): Promise<unknown>;
+}
+
+function turnOf(protocol: unknown): TurnInternals | null {
+  const p = protocol as { type?: unknown; turn?: Partial<TurnInternals> } | null;
+  const turn = p?.type === 'turn' ? p.turn : undefined;
+  if (!turn || typeof turn.requestWithRetry !== 'function' || turn.server === undefined) return null;
+  return turn as TurnInternals;
+}
+
+/** The TURN allocations of a werift peer connection's ICE transports (none when its internals are not werift's). */
+export function turnAllocationsOf(pc: unknown): unknown[] {
+  const transports = (pc as { iceTransports?: { connection?: { protocols?: unknown } }[] } | null)?.iceTransports;
+  const found: unknown[] = [];
+  for (const t of Array.isArray(transports) ? transports : []) {
+    const protocols = t?.connection?.protocols;
+    if (Array.isArray(protocols)) for (const p of protocols) if (turnOf(p)) found.push(p);
+  }
+  return found;
+}
+
+/**
+ * Deletes one TURN allocation (a werift StunOverTurnProtocol) on its server: true when the server confirmed within
+ * `timeoutMs`. Never throws; the caller closes the socket afterwards as before.
+ */
+export async function releaseTurnAllocation(protocol: unknown, timeoutMs = 500): Promise<boolean> {
+  const turn = turnOf(protocol);
+  if (!turn || turn.transport?.closed) return false;
+  const request = new Message(methods.REFRESH, classes.REQUEST);
+  request.setAttribute('LIFETIME', 0);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const released = turn.requestWithRetry(request, turn.server).then(
+    () => true,
+    () => false,
+  );
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([released, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Deletes every TURN allocation of a werift peer connection, in parallel; resolves with how many were confirmed. */
+export async function releaseTurnAllocations(pc: unknown, timeoutMs = 500): Promise<number> {
+  const results = await Promise.all(turnAllocationsOf(pc).map((p) => releaseTurnAllocation(p, timeoutMs)));
+  return results.filter(Boolean).length;
+}
