@@ -27,7 +27,8 @@ function turnOf(protocol: unknown): TurnInternals | null {
 
 /** The TURN allocations of a werift peer connection's ICE transports (none when its internals are not werift's). */
 export function turnAllocationsOf(pc: unknown): unknown[] {
-  const transports = (pc as { iceTransports?: { connection?: { protocols?: unknown } }[] } | null)?.iceTransports;
+  const transports = (pc as { iceTransports?: { connection?: { protocols?: unknown } }[] } | null)
+    ?.iceTransports;
   const found: unknown[] = [];
   for (const t of Array.isArray(transports) ? transports : []) {
     const protocols = t?.connection?.protocols;
