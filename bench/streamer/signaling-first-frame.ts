@@ -2,6 +2,8 @@
 // page's SignalingClient) to the first decoded frame in Chromium, p50/p90 over RUNS runs (default 10), for
 //  - direct mode: the page talks to the streamer's embedded signaling server (LAN case), host candidates;
 //  - TURN: cloud-style signaling handing out TURN REST credentials, relay-only ICE on both ends through coturn.
+//  - the same with the app APP_DELAY_MS (default 40) one way from signaling (a TCP proxy that holds each chunk),
+//    where a signaling round trip costs what it costs on a real network.
 // Each path twice: the app's first offer sent with the session request (as the web app does), and sent once the
 // robot accepted (the protocol's other way).
 // The source pipeline lingers between runs (a robot that had a viewer a moment ago); each run is a fresh page.
@@ -18,8 +20,11 @@ import { MediaAppPage, launchMediaAppBrowser } from '../../services/streamer/tes
 import type { StartTimeline } from '../../services/streamer/test/support/browser/media-app.js';
 import { eventually, startSignaling } from '../../test/support/signaling.js';
 import { TestKeys } from '../../test/support/tokens.js';
+import { startDelayProxy, type DelayProxy } from '../support/delay-proxy.js';
 
 const RUNS = Number(process.env.RUNS ?? 10);
+/** The third path: the app's signaling connection through a proxy that delays each way by this much. */
+const APP_DELAY_MS = Number(process.env.APP_DELAY_MS ?? 40);
 const ROBOT = 'bench-robot';
 const percentile = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -60,6 +65,7 @@ async function main(): Promise<void> {
   );
   await eventually(() => relayed.clients.get('signaling-1')?.state === 'ready', 10_000);
   const app = await launchMediaAppBrowser();
+  const proxies: DelayProxy[] = [];
   const appToken = await keys.app('bench-app', [ROBOT]);
   try {
     // Timed in the page (its own clock, getStats every 5 ms), not by polling it from here.
@@ -77,9 +83,14 @@ async function main(): Promise<void> {
         runs.map((r) => r[step] ?? NaN),
         50,
       ).toFixed(0);
+    const far = new URL(signaling.url);
+    const proxy = await startDelayProxy({ host: far.hostname, port: Number(far.port) }, APP_DELAY_MS);
+    proxies.push(proxy);
+    far.host = proxy.hostPort;
     const paths = [
       ['direct mode (embedded signaling, host candidates)', `ws://127.0.0.1:${directPort}/v1/ws`, false],
       ['signaling + TURN (relay-only both ends)', signaling.url, true],
+      [`the same, the app ${APP_DELAY_MS} ms (one way) from signaling`, far.href, true],
     ] as const;
     const modes = [
       [true, 'offer with the request'],
@@ -112,6 +123,7 @@ async function main(): Promise<void> {
         );
       }
   } finally {
+    for (const p of proxies) await p.close();
     await app.close();
     await direct.close();
     await relayed.close();

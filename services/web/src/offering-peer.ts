@@ -75,10 +75,17 @@ export class OfferingPeer {
    */
   async open(robotId: string, endpoint: string, meta: RobotMeta): Promise<string> {
     const offer = await this.createOffer(false);
-    const sessionId = await this.client.openSession(robotId, endpoint, meta, {
-      offer,
-      onCreated: (id) => (this.id = id),
-    });
+    let sessionId: string;
+    try {
+      sessionId = await this.client.openSession(robotId, endpoint, meta, {
+        offer,
+        onCreated: (id) => (this.id = id),
+      });
+    } catch (err) {
+      // Refused, closed or timed out: signaling has no such session any more (the client closed a timed-out one).
+      this.id = null;
+      throw err;
+    }
     this.id = sessionId;
     if (this.closed) {
       this.client.closeSession(sessionId, 'closed by the operator');
