@@ -9,7 +9,8 @@
 // ! appsink, no encode, no network): a flip shows in the next captured frame, 0-33 ms later, as with a camera.
 // What the product adds is the difference of the two medians. Both carry that uniform 0-33 ms wait, so a median of
 // 40 flips moves by a few ms from run to run on its own: the baseline takes 3 x FLIPS flips (it needs only short
-// gaps) and the stream FLIPS, at gaps just long enough for the slowest frame to reach the screen.
+// gaps) and the stream FLIPS, at gaps just long enough for the slowest frame to reach the screen, spread over
+// SEGMENTS sessions (default 4) so that they fall on several phases of the display's refresh (see SEGMENTS).
 // Run: npm run bench -- streamer/glass-to-glass (STREAMER_PLAYOUT_DELAY_MAX_MS=100 or -1 to compare bounds)
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
@@ -44,6 +45,13 @@ const gap = (): Promise<void> => sleep(250 + Math.random() * 200);
 /** The source alone shows a flip within one frame interval. */
 const baselineGap = (): Promise<void> => sleep(100 + Math.random() * 100);
 const BASELINE_FLIPS = 3 * FLIPS;
+/**
+ * The stream's flips in this many sessions, each with a new capture pipeline: the capture clock and Chromium's
+ * 60 Hz compositor keep one phase for a pipeline's life, so one pipeline's flips all wait about as long for the
+ * swap (per run, last packet -> swap p50 was anywhere from 5 to 17 ms). Segments average over phases.
+ */
+const SEGMENTS = Number(process.env.SEGMENTS ?? 4);
+const FLIPS_PER_SEGMENT = Math.ceil(FLIPS / SEGMENTS);
 
 /** Flip -> first frame out of the source fragment itself, BASELINE_FLIPS times. */
 async function sourceBaseline(): Promise<number[]> {
@@ -99,6 +107,8 @@ async function main(): Promise<void> {
         audioSink: 'none',
         videoSink: 'none',
         iceIncludeLoopback: true,
+        // Each segment's pipeline stops with its viewer (see SEGMENTS).
+        lingerMs: 0,
       },
     ),
     { log: pino({ level: 'warn' }), encoders: await detectEncoders('auto'), defaultMetrics: false },
@@ -111,39 +121,6 @@ async function main(): Promise<void> {
     console.log(`baseline, the flash source alone (no encode, no network): ${describe(sourceOnly)}`);
     const added: Partial<Record<'h264' | 'vp8', number>> = {};
     for (const codec of ['h264', 'vp8'] as const) {
-      const page = await MediaAppPage.open(app);
-      await page.connect(`ws://127.0.0.1:${directPort}/v1/ws`, token);
-      await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: false, videoCodec: codec });
-      await eventually(async () => (await page.stats()).framesDecoded > 30, 15_000, 'video playing');
-      const used = (await page.stats()).videoCodec;
-      if (used !== `video/${codec}`) throw new Error(`asked for ${codec}, got ${used}`);
-      await page.startLumaProbe();
-      const source = streamer.core.sourcePipelines().find((p) => p.key === `video/front/${codec}`);
-      const element = source?.element(FLASH_ELEMENT);
-      if (!setFlash(element, false)) throw new Error('no flash source running');
-      // The flash pattern's frames are a few bytes (one solid colour) except the first frame after a flip: the end
-      // of each frame over 1 kB is when the encoded flip left the pipeline for werift.
-      const bigFramesOut: number[] = [];
-      let frameBytes = 0;
-      const unsubscribe = source!.subscribe((packet) => {
-        frameBytes += packet.length;
-        if ((packet[1]! & 0x80) === 0) return;
-        if (frameBytes > 1000) bigFramesOut.push(performance.timeOrigin + performance.now());
-        frameBytes = 0;
-      });
-      const screen = await ScreenWatch.start(page.page, 'video[data-probe="luma"]');
-      await sleep(1000);
-      const flips: { bright: boolean; atEpochMs: number }[] = [];
-      for (let i = 0; i < FLIPS; i++) {
-        const bright = i % 2 === 0;
-        flips.push({ bright, atEpochMs: performance.timeOrigin + performance.now() });
-        setFlash(element, bright);
-        await gap();
-      }
-      await sleep(300);
-      unsubscribe();
-      const seen = await page.lumaTransitions();
-      const swapped = await screen.stop();
       const latencies: number[] = [];
       const estimated: number[] = [];
       // Where the time goes: flip -> encoded frame out of the pipeline (source, encode), -> its last packet in
@@ -152,44 +129,86 @@ async function main(): Promise<void> {
       const toReceive: number[] = [];
       const toDisplay: number[] = [];
       const decode: number[] = [];
-      for (const [i, flip] of flips.entries()) {
-        const until = flips[i + 1]?.atEpochMs ?? Infinity;
-        const shown = swapped.find(
-          (f) =>
-            f.atEpochMs > flip.atEpochMs && f.atEpochMs < until && (medianLuma(f) ?? 0) > 128 === flip.bright,
-        );
-        if (shown) latencies.push(shown.atEpochMs - flip.atEpochMs);
-        const hit = seen.find(
-          (t) => t.bright === flip.bright && t.atEpochMs > flip.atEpochMs && t.atEpochMs < until,
-        );
-        if (!hit) continue;
-        estimated.push(hit.atEpochMs - flip.atEpochMs);
-        const encoded = bigFramesOut.find((t) => t > flip.atEpochMs && t < until);
-        if (encoded !== undefined) toEncoded.push(encoded - flip.atEpochMs);
-        if (hit.receivedEpochMs !== null) {
-          if (encoded !== undefined) toReceive.push(hit.receivedEpochMs - encoded);
-          if (shown) toDisplay.push(shown.atEpochMs - hit.receivedEpochMs);
+      const jitter: number[] = [];
+      for (let segment = 0; segment < SEGMENTS; segment++) {
+        const page = await MediaAppPage.open(app);
+        await page.connect(`ws://127.0.0.1:${directPort}/v1/ws`, token);
+        await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: false, videoCodec: codec });
+        await eventually(async () => (await page.stats()).framesDecoded > 30, 15_000, 'video playing');
+        const used = (await page.stats()).videoCodec;
+        if (used !== `video/${codec}`) throw new Error(`asked for ${codec}, got ${used}`);
+        await page.startLumaProbe();
+        const source = streamer.core.sourcePipelines().find((p) => p.key === `video/front/${codec}`);
+        const element = source?.element(FLASH_ELEMENT);
+        if (!source || !setFlash(element, false)) throw new Error('no flash source running');
+        // The flash pattern's frames are a few bytes (one solid colour) except the first frame after a flip: the
+        // end of each frame over 1 kB is when the encoded flip left the pipeline for werift.
+        const bigFramesOut: number[] = [];
+        let frameBytes = 0;
+        const unsubscribe = source.subscribe((packet) => {
+          frameBytes += packet.length;
+          if ((packet[1]! & 0x80) === 0) return;
+          if (frameBytes > 1000) bigFramesOut.push(performance.timeOrigin + performance.now());
+          frameBytes = 0;
+        });
+        const screen = await ScreenWatch.start(page.page, 'video[data-probe="luma"]');
+        await sleep(1000);
+        const flips: { bright: boolean; atEpochMs: number }[] = [];
+        for (let i = 0; i < FLIPS_PER_SEGMENT; i++) {
+          const bright = i % 2 === 0;
+          flips.push({ bright, atEpochMs: performance.timeOrigin + performance.now() });
+          setFlash(element, bright);
+          await gap();
         }
-        if (hit.decodeMs !== null) decode.push(hit.decodeMs);
+        await sleep(300);
+        unsubscribe();
+        const seen = await page.lumaTransitions();
+        const swapped = await screen.stop();
+        for (const [i, flip] of flips.entries()) {
+          const until = flips[i + 1]?.atEpochMs ?? Infinity;
+          const shown = swapped.find(
+            (f) =>
+              f.atEpochMs > flip.atEpochMs &&
+              f.atEpochMs < until &&
+              (medianLuma(f) ?? 0) > 128 === flip.bright,
+          );
+          if (shown) latencies.push(shown.atEpochMs - flip.atEpochMs);
+          const hit = seen.find(
+            (t) => t.bright === flip.bright && t.atEpochMs > flip.atEpochMs && t.atEpochMs < until,
+          );
+          if (!hit) continue;
+          estimated.push(hit.atEpochMs - flip.atEpochMs);
+          const encoded = bigFramesOut.find((t) => t > flip.atEpochMs && t < until);
+          if (encoded !== undefined) toEncoded.push(encoded - flip.atEpochMs);
+          if (hit.receivedEpochMs !== null) {
+            if (encoded !== undefined) toReceive.push(hit.receivedEpochMs - encoded);
+            if (shown) toDisplay.push(shown.atEpochMs - hit.receivedEpochMs);
+          }
+          if (hit.decodeMs !== null) decode.push(hit.decodeMs);
+        }
+        jitter.push((await page.stats()).videoJitterBufferMs ?? NaN);
+        await page.close();
+        // The next segment gets a new capture pipeline, whose frames fall on another phase of the display's vsync.
+        await eventually(() => !source.running, 10_000, 'the source pipeline stopped');
       }
       const p50 = summarize(latencies).p50;
       added[codec] = p50 - baseline;
       const median = (xs: number[]): string => (xs.length ? summarize(xs).p50.toFixed(1) : '-');
       console.log(
-        `glass-to-glass ${codec} 1280x720@30 direct, ${latencies.length}/${FLIPS} flips seen: ${describe(latencies)}; ` +
+        `glass-to-glass ${codec} 1280x720@30 direct, ${latencies.length}/${FLIPS_PER_SEGMENT * SEGMENTS} flips seen in ${SEGMENTS} sessions: ${describe(latencies)}; ` +
           `added to the source's own: p50 ${(p50 - baseline).toFixed(1)} ms; ` +
           `split (p50): flip->encoded ${median(toEncoded)} ms (source + encode), ` +
           `encoded->received ${median(toReceive)} ms (werift + network), ` +
           `received->swapped ${median(toDisplay)} ms (jitter buffer + decode + compositing), decode ${median(decode)} ms, ` +
-          `jitter buffer mean ${(await page.stats()).videoJitterBufferMs?.toFixed(1) ?? '-'} ms; ` +
+          `jitter buffer mean ${jitter.map((j) => j.toFixed(1)).join(' / ')} ms per segment; ` +
           `Chromium's own estimate (expectedDisplayTime) p50 ${median(estimated)} ms`,
       );
-      await page.close();
     }
     const fmt = (ms: number | undefined): string => (ms === undefined ? '-' : ms.toFixed(1));
     console.log(
       `glass-to-glass h264_added_ms=${fmt(added.h264)} vp8_added_ms=${fmt(added.vp8)} ` +
-        `source_p50_ms=${baseline.toFixed(1)} flips=${FLIPS} baseline_flips=${BASELINE_FLIPS}`,
+        `source_p50_ms=${baseline.toFixed(1)} flips=${FLIPS_PER_SEGMENT * SEGMENTS} segments=${SEGMENTS} ` +
+        `baseline_flips=${BASELINE_FLIPS}`,
     );
   } finally {
     await app.close();
