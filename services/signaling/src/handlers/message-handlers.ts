@@ -221,10 +221,11 @@ export class MessageHandlers {
       });
       // The offer the app opened with follows the acceptance on the same socket, so the robot has the session
       // when it comes; the app's candidates can only follow (they wait for its session_accepted).
-      const offerHanded = s.heldOffer !== undefined;
+      const offer = s.heldOffer;
+      const offerHanded = offer !== undefined;
       if (offerHanded) {
-        peer.send({ type: 'offer', sessionId: s.sessionId, sdp: s.heldOffer! });
-        delete s.heldOffer;
+        peer.send({ type: 'offer', sessionId: s.sessionId, sdp: offer });
+        s.heldOffer = undefined;
       }
       if (
         !(await this.ctx.deliver(s.remote, {

@@ -28,7 +28,7 @@ export class RoutedHandlers {
           endpoint: m.endpoint,
           appSubject: m.app.subject,
           state: 'pending',
-          ...(m.offer !== undefined ? { heldOffer: m.offer } : {}),
+          heldOffer: m.offer,
         });
         peer.send({
           type: 'session_request',

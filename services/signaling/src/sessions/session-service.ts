@@ -87,7 +87,7 @@ export class SessionService {
       appSubject: claims.sub,
       state: 'pending',
       // Kept until the robot accepts, in case its instance cannot hand it over (relayOpeningOffer).
-      ...(req.offer !== undefined ? { heldOffer: req.offer } : {}),
+      heldOffer: req.offer,
     });
     created?.({ sessionId, robotPeer });
     const delivered = await this.o.deliver(robotPeer, {
@@ -110,7 +110,7 @@ export class SessionService {
    */
   async relayOpeningOffer(peerId: string, s: SessionEntry, handed: boolean): Promise<boolean> {
     const sdp = s.heldOffer;
-    delete s.heldOffer;
+    s.heldOffer = undefined;
     if (sdp === undefined || handed) return true;
     return this.o.deliver(s.remote, {
       kind: 'relay',

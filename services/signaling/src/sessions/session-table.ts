@@ -11,8 +11,12 @@ export interface SessionEntry {
   /** The app subject, for the per-app session limit. */
   appSubject: string;
   state: 'pending' | 'open';
-  /** Robot side, pending: the offer the app opened with, handed to the robot right after it accepts. */
-  heldOffer?: string;
+  /**
+   * The offer the app opened with, until the robot accepts (robot side: handed to the robot then; app side: relayed
+   * if the robot's instance did not hand it over). Always present, undefined when none, and cleared by assignment:
+   * every entry keeps one shape, and relaying reads entries on every message.
+   */
+  heldOffer: string | undefined;
 }
 
 /**
