@@ -105,10 +105,7 @@ export class GatewaySession extends TypedEmitter<GatewaySessionEvents> {
     try {
       await peer.open(this.robotId, 'gateway', { console: consoleId() });
     } catch (err) {
-      if (this.closed) return;
-      peer.dispose('session not opened');
-      pc.close();
-      this.set('failed', err instanceof Error ? err.message : String(err));
+      if (!this.closed) this.set('failed', err instanceof Error ? err.message : String(err));
       return;
     }
     // The data channel may be open already (the robot answers as it accepts): keep the more advanced state.

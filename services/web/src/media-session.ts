@@ -121,10 +121,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     try {
       await peer.open(this.o.robotId, 'media', { cameras: this.o.cameras.join(','), console: consoleId() });
     } catch (err) {
-      if (this.closed) return;
-      peer.dispose('session not opened');
-      pc.close();
-      this.set('failed', err instanceof Error ? err.message : String(err));
+      if (!this.closed) this.set('failed', err instanceof Error ? err.message : String(err));
       return;
     }
     if (this.closed) return;

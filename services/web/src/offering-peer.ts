@@ -71,7 +71,8 @@ export class OfferingPeer {
 
   /**
    * Makes the first offer and opens the session with it; resolves with the session id once the robot accepted.
-   * Rejects (a SignalingError) when the robot is offline, refuses, or does not answer.
+   * Rejects (a SignalingError) when the robot is offline, refuses, or does not answer; this peer and its
+   * connection are closed then.
    */
   async open(robotId: string, endpoint: string, meta: RobotMeta): Promise<string> {
     const offer = await this.createOffer(false);
@@ -84,6 +85,8 @@ export class OfferingPeer {
     } catch (err) {
       // Refused, closed or timed out: signaling has no such session any more (the client closed a timed-out one).
       this.id = null;
+      this.dispose('session not opened');
+      this.pc.close();
       throw err;
     }
     this.id = sessionId;
