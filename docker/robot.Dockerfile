@@ -64,8 +64,12 @@ RUN useradd --system --uid 10001 --user-group --groups audio,video --create-home
   && mkdir -p /var/lib/robostream/recordings && chown robostream:robostream /var/lib/robostream/recordings
 WORKDIR /app
 COPY --from=build /out/ ./
-# GStreamer's appsink pulls and bus polls each hold a libuv pool thread (see the streamer README).
-ENV NODE_ENV=production UV_THREADPOOL_SIZE=16
+# GStreamer's appsink pulls and bus polls each hold a libuv pool thread (see the streamer README): two per running
+# pipeline, i.e. per camera, codec and layer, the microphone, and each viewer's sinks (the operator's microphone and
+# camera). 16 refused the second operator's microphone in the compose stack ("cannot play app media": 18 needed);
+# 64 covers two cameras in both codecs with their low layers and four viewers with microphone and camera. An idle
+# pool thread costs its stack's address space, not memory.
+ENV NODE_ENV=production UV_THREADPOOL_SIZE=64
 USER robostream
 # Streamer HTTP (health, metrics) and the gateway's direct LAN listener.
 EXPOSE 9110 7443
