@@ -21,6 +21,7 @@ import {
   docker,
   IMAGES,
   robotMicBuffers,
+  robotMicBuffersBySession,
   sessionOpen,
   waitFor,
 } from './support/docker-cli.js';
@@ -188,6 +189,42 @@ describe('robot container to Chromium, relay-only through the coturn container',
       assert.match(robotLogs, /"candidates":"relay\//, 'the robot side used its TURN relay too');
     } finally {
       await page.close();
+    }
+  });
+
+  test("four operators at once (the robot's viewer limit): each one's microphone is decoded in the robot", async () => {
+    // Each viewer's audio sink holds libuv pool threads in the robot: the image's pool must have room for every
+    // viewer the robot admits (with the former 16, the fourth operator here, and the second in the compose stack
+    // with its two cameras, was refused: "cannot play app media").
+    const count = (logs: string, msg: string): number => logs.split(`"msg":"${msg}"`).length - 1;
+    await waitFor(
+      async () => containerLogs(robot.getId()),
+      (logs) => count(logs, 'viewer closed') >= count(logs, 'viewer opened'),
+      'the first test viewer gone',
+    );
+    const before = new Set(robotMicBuffersBySession(await containerLogs(robot.getId())).keys());
+    const operators = ['operator-a', 'operator-b', 'operator-c', 'operator-d'];
+    const pages = await Promise.all(
+      operators.map(async (who) =>
+        browser.open({
+          signalingUrl: `ws://localhost:${signalingA.getMappedPort(8080)}/v1/ws`,
+          token: await keys.app(who, [ROBOT_ID], 3600),
+          robotId: ROBOT_ID,
+          relayOnly: true,
+        }),
+      ),
+    );
+    try {
+      const all = await waitFor(
+        async () => robotMicBuffersBySession(await containerLogs(robot.getId())),
+        (m) => [...m].filter(([session, n]) => !before.has(session) && n > 25).length >= operators.length,
+        'every microphone decoded in the robot container',
+        60_000,
+      );
+      assert.equal([...all].filter(([session]) => !before.has(session)).length, operators.length);
+      assert.doesNotMatch(await containerLogs(robot.getId()), /cannot play app media/);
+    } finally {
+      for (const page of pages) await page.close();
     }
   });
 });

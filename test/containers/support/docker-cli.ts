@@ -142,13 +142,19 @@ export function sessionOpen<T extends { sessionClosed: string | null }>(
 
 /** Robot stats lines the streamer logs every STREAMER_STATS_INTERVAL_MS: decoded buffers of the app's mic. */
 export function robotMicBuffers(logs: string): number {
-  let best = 0;
+  return Math.max(0, ...robotMicBuffersBySession(logs).values());
+}
+
+/** The same per robot session (the streamer's `session` field): the most each one's audio sink decoded. */
+export function robotMicBuffersBySession(logs: string): Map<string, number> {
+  const best = new Map<string, number>();
   for (const line of logs.split('\n')) {
     if (!line.includes('"session stats"')) continue;
     try {
-      const sinks = String((JSON.parse(line) as { sinks?: unknown }).sinks ?? '');
-      const m = /audio:(\d+)/.exec(sinks);
-      if (m) best = Math.max(best, Number(m[1]));
+      const entry = JSON.parse(line) as { sinks?: unknown; session?: unknown };
+      const m = /audio:(\d+)/.exec(String(entry.sinks ?? ''));
+      const session = String(entry.session ?? '');
+      if (m) best.set(session, Math.max(best.get(session) ?? 0, Number(m[1])));
     } catch {
       // not a JSON log line
     }
