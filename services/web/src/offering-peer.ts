@@ -5,9 +5,8 @@
  * they are never applied to the previous ICE generation; local ones wait until the robot accepted (signaling relays
  * nothing for a pending session).
  */
-import { withReceiverRtt } from '@robostream/protocol/client';
 import type { RobotMeta } from '@robostream/protocol';
-import type { SignalingClient } from '@robostream/protocol/client';
+import { SignalingError, withReceiverRtt, type SignalingClient } from '@robostream/protocol/client';
 import { relaysLocally } from './media-stats.js';
 
 export class OfferingPeer {
@@ -78,10 +77,7 @@ export class OfferingPeer {
     const offer = await this.createOffer(false);
     let sessionId: string;
     try {
-      sessionId = await this.client.openSession(robotId, endpoint, meta, {
-        offer,
-        onCreated: (id) => (this.id = id),
-      });
+      sessionId = await this.openWith(robotId, endpoint, meta, offer);
     } catch (err) {
       // Refused, closed or timed out: signaling has no such session any more (the client closed a timed-out one).
       this.id = null;
@@ -97,6 +93,24 @@ export class OfferingPeer {
     this.accepted = true;
     for (const c of this.early.splice(0)) this.sendLocal(c);
     return sessionId;
+  }
+
+  private async openWith(robotId: string, endpoint: string, meta: RobotMeta, offer: string): Promise<string> {
+    try {
+      return await this.client.openSession(robotId, endpoint, meta, {
+        offer,
+        onCreated: (id) => (this.id = id),
+      });
+    } catch (err) {
+      // A signaling instance of a version before the opening offer (met during a rolling deploy) refuses the
+      // field: open the classic way, then offer.
+      if (!(err instanceof SignalingError && err.code === 'bad_message' && /\/offer\b/.test(err.message)))
+        throw err;
+      const sessionId = await this.client.openSession(robotId, endpoint, meta);
+      this.id = sessionId;
+      this.client.sendOffer(sessionId, offer);
+      return sessionId;
+    }
   }
 
   /**
