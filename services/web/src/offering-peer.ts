@@ -63,11 +63,6 @@ export class OfferingPeer {
     );
   }
 
-  /** The session id; null until signaling created the session. */
-  get sessionId(): string | null {
-    return this.id;
-  }
-
   /**
    * Makes the first offer and opens the session with it; resolves with the session id once the robot accepted.
    * Rejects (a SignalingError) when the robot is offline, refuses, or does not answer; this peer and its
