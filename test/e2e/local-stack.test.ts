@@ -38,6 +38,13 @@ async function attr(page: Page, selector: string, name: string): Promise<string 
   return page.locator(selector).first().getAttribute(name, { timeout: 5_000 });
 }
 
+/** An offer a console page made: on a connection with video (media) or without (the gateway's data channel). */
+interface OfferSeen {
+  video: boolean;
+  /** A media connection of the page was connected when it was made. */
+  mediaUp: boolean;
+}
+
 async function logEntries(page: Page): Promise<string[]> {
   return page.locator('[data-testid=gateway-log] li').allTextContents();
 }
@@ -80,12 +87,25 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
     context.on('weberror', (e) => {
       if (/Content Security Policy/i.test(e.error().message)) cspViolations.push(e.error().message);
     });
-    // Every peer connection a page made an offer on, to see the console's WebRTC warm-up (and that it is closed).
+    // Every peer connection a page made an offer on, to see the console's WebRTC warm-up (and that it is closed),
+    // and each offer: whether it has video (media, or the gateway's data channel) and whether a media connection
+    // of the page was up at that moment.
     await context.addInitScript(() => {
       const offered = new Set<RTCPeerConnection>();
+      const offers: OfferSeen[] = [];
       (window as unknown as { __offered: Set<RTCPeerConnection> }).__offered = offered;
+      (window as unknown as { __offers: OfferSeen[] }).__offers = offers;
       const createOffer = RTCPeerConnection.prototype.createOffer;
       RTCPeerConnection.prototype.createOffer = function (this: RTCPeerConnection, ...args: never[]) {
+        // Inline on purpose: a named helper function would be wrapped by tsx in a __name() the page does not have.
+        offers.push({
+          video: this.getTransceivers().some((t) => t.receiver.track.kind === 'video'),
+          mediaUp: [...offered].some(
+            (pc) =>
+              pc.connectionState === 'connected' &&
+              pc.getTransceivers().some((t) => t.receiver.track.kind === 'video'),
+          ),
+        });
         offered.add(this);
         return (createOffer as (...a: never[]) => Promise<RTCSessionDescriptionInit>).apply(this, args);
       } as typeof createOffer;
@@ -401,6 +421,41 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
     await page.click(ROBOT);
     await page.waitForSelector('#robot-view[data-state="live"]', { timeout: 60_000 });
     await eventually(async () => (await sampleVideo(page, FRONT)) ?? undefined, 30_000, 'video back');
+  });
+
+  test('the gateway session opens once the media session is up, or a second later without it', async () => {
+    // Both opening at once compete for the page's WebRTC thread and the robot: the picture goes first.
+    await page.goto('about:blank'); // a new document (the console's URL differs in its hash only)
+    await page.goto(stack.url);
+    await page.click(ROBOT);
+    await page.waitForSelector('#robot-view[data-state="live"]', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid=gateway-state][data-state="ready"]', { timeout: 20_000 });
+    const offers = await page.evaluate(() => (window as unknown as { __offers: OfferSeen[] }).__offers);
+    const gateway = offers.filter((o) => !o.video);
+    assert.deepEqual(
+      gateway.map((o) => o.mediaUp),
+      [true],
+      `the gateway's offer made once the media connection was up: ${JSON.stringify(offers)}`,
+    );
+
+    // A media session that never gets going (its offer is never made) holds the gateway back one second only.
+    const stuck = await context.newPage();
+    try {
+      await stuck.addInitScript(() => {
+        const createOffer = RTCPeerConnection.prototype.createOffer;
+        RTCPeerConnection.prototype.createOffer = function (this: RTCPeerConnection, ...args: never[]) {
+          if (this.getTransceivers().some((t) => t.receiver.track.kind === 'video'))
+            return new Promise(() => {});
+          return (createOffer as (...a: never[]) => Promise<RTCSessionDescriptionInit>).apply(this, args);
+        } as typeof createOffer;
+      });
+      await stuck.goto(stack.url);
+      await stuck.click(ROBOT);
+      await stuck.waitForSelector('[data-testid=gateway-state][data-state="ready"]', { timeout: 20_000 });
+      assert.equal(await attr(stuck, '[data-testid=media-state]', 'data-state'), 'opening');
+    } finally {
+      await stuck.close();
+    }
   });
 
   test('the robot going offline shows it offline, and the view recovers when it is back', async () => {
