@@ -63,7 +63,8 @@ function line(name: string, cold: number, warm: number[]): string {
 
 /**
  * Marks, inside every console page, when each peer connection's WebRTC steps happen (performance.now()): its first
- * createOffer called and resolved, the offer set (ICE starts), the robot's answer set, the connection up. The
+ * createOffer called and resolved, the offer set (ICE starts), the robot's answer in the page (answerIn), given to
+ * and set by the connection (answerCall, answerSet: Chromium's own work), the connection up. The
  * media session's connection is the one with a video transceiver that got an answer (the console's warm-up offer
  * is never set; the gateway's data-channel session has no video).
  */
@@ -95,8 +96,19 @@ const STEP_MARKS = `(() => {
   };
   wrap('createOffer', 'offer', 'offerMade');
   wrap('setLocalDescription', null, 'offerSet');
-  wrap('setRemoteDescription', null, 'answerSet');
+  wrap('setRemoteDescription', 'answerCall', 'answerSet');
   wrap('addIceCandidate', 'remoteCandidate', null);
+  // When the robot's answer (the media one: it has a video m-line) reached the page's JS (the event's own time).
+  const WS = window.WebSocket;
+  window.WebSocket = class extends WS {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (ev) => {
+        if (typeof ev.data === 'string' && ev.data.includes('"answer"') && ev.data.includes('m=video'))
+          window.__ffAnswerIn ??= ev.timeStamp;
+      });
+    }
+  };
 
 })();`;
 
@@ -106,6 +118,8 @@ const WEB_STEPS = [
   'offer',
   'offerMade',
   'offerSet',
+  'answerIn',
+  'answerCall',
   'answerSet',
   'remoteCandidate',
   'iceConnected',
@@ -171,6 +185,9 @@ async function webFirstFrame(page: Page): Promise<WebSteps> {
         clickEpochMs: performance.timeOrigin + t0,
       };
       for (const [k, v] of Object.entries(marks)) if (v >= t0) steps[k] = v - t0;
+      const w = window as unknown as { __ffAnswerIn?: number };
+      if (w.__ffAnswerIn !== undefined && w.__ffAnswerIn >= t0) steps['answerIn'] = w.__ffAnswerIn - t0;
+      w.__ffAnswerIn = undefined;
       return steps;
     },
     [ROBOT_BUTTON, FRONT, RUN_TIMEOUT_MS] as const,
