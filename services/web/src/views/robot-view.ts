@@ -24,7 +24,7 @@ const OFFER_CAMERA_KEY = 'robostream.offerCamera';
  * The gateway session opens once the media session is connected (or failed), at most this long after the media
  * session started: both opening at once compete for the same threads in the browser (one WebRTC signaling thread
  * per page) and on the robot, and the operator's first need is the picture. Measured in the compose stack on a
- * 2-core machine: first frame p50 about 30 ms and p90 about 40 ms lower. The e-stop key opens it at once.
+ * 2-core machine: first frame p50 about 45 ms and p90 about 75 ms lower (docs/web.md). E-stop opens it at once.
  */
 const GATEWAY_AFTER_MEDIA_MAX_MS = 1_000;
 
