@@ -30,6 +30,8 @@ export const CloseCode = {
   Normal: 1000,
   GoingAway: 1001,
   ServiceRestart: 1012,
+  /** A client closes in order to reconnect at once (goaway, keepalive timeout): its sessions stay. */
+  Reconnecting: 4000,
   BadRequest: 4400,
   Unauthorized: 4401,
   Forbidden: 4403,
@@ -38,3 +40,15 @@ export const CloseCode = {
   TooManyRequests: 4429,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** The reasons clients before `CloseCode.Reconnecting` gave when they closed to reconnect. */
+const LEGACY_RECONNECT_REASONS = new Set(['goaway', 'keepalive timeout']);
+
+/**
+ * Whether a client's close says it is done for good: 1000, or 1001 (what a browser sends when its page goes away).
+ * An app's sessions then end at once, where a dropped connection (1006) or a reconnect leaves them running
+ * (media needs no signaling) until the app is back or their path dies. docs/protocol.md "Leaving".
+ */
+export function closedForGood(code: number, reason: string): boolean {
+  return (code === CloseCode.Normal || code === CloseCode.GoingAway) && !LEGACY_RECONNECT_REASONS.has(reason);
+}

@@ -25,6 +25,9 @@ class FakeSocket implements WebSocketLike {
     this.sent.push(JSON.parse(data) as ClientMessage);
   }
   close(code?: number, reason?: string): void {
+    // As a browser's WebSocket does (WHATWG: InvalidAccessError for any other code).
+    if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999))
+      throw new Error(`InvalidAccessError: close code ${code}`);
     this.closedBy = { code, reason };
     this.readyState = 3;
   }
@@ -308,8 +311,18 @@ describe('reconnecting', () => {
     client.on('goaway', (g) => goaways.push(g.reconnectInMs));
     ws.receive({ type: 'goaway', reason: 'draining', reconnectInMs: 0 });
     assert.deepEqual(goaways, [0]);
-    assert.equal(ws.closedBy?.code, CloseCode.Normal);
+    // Reconnecting, not leaving: signaling keeps this connection's sessions running (docs/protocol.md "Leaving").
+    assert.equal(ws.closedBy?.code, CloseCode.Reconnecting);
     await socketNo(sockets, 2);
+    client.close();
+  });
+
+  test('a connection that went quiet (half-open) is closed as a reconnect, with a code a browser accepts', async () => {
+    const { client, ws, sockets } = await connected({ pingIntervalMs: 10 });
+    // Nothing from the service for two ping intervals.
+    await socketNo(sockets, 2);
+    // A page may close a WebSocket only with 1000 or 3000-4999: 4000 (1001 would throw there and never reconnect).
+    assert.deepEqual(ws.closedBy, { code: CloseCode.Reconnecting, reason: 'keepalive timeout' });
     client.close();
   });
 

@@ -205,6 +205,38 @@ for (const mode of ['local', 'redis'] as const) {
       app.close();
     });
 
+    test('an app that leaves (1000, 1001) ends its sessions; one that drops or reconnects leaves them running', async () => {
+      const robot = await RawSocket.open(a.url);
+      await robot.authenticate(await keys.robot('rover-5'));
+      robot.send({ type: 'register', ref: 'r', endpoint: 'media' });
+      await robot.next('registered');
+      // How the app's connection ends -> what the robot is told (by 'peer': end it; by 'service': it may live on).
+      const cases: [string, (ws: RawSocket['ws']) => void, 'peer' | 'service', string][] = [
+        ['closed (1000)', (ws) => ws.close(1000), 'peer', 'the app left'],
+        ['page gone (1001)', (ws) => ws.close(1001), 'peer', 'the app left'],
+        ['reconnecting (4000)', (ws) => ws.close(4000, 'goaway'), 'service', 'peer disconnected'],
+        [
+          'an older client reconnecting (1000 goaway)',
+          (ws) => ws.close(1000, 'goaway'),
+          'service',
+          'peer disconnected',
+        ],
+        ['dropped', (ws) => ws.terminate(), 'service', 'peer disconnected'],
+      ];
+      for (const [how, end, by, reason] of cases) {
+        const app = await RawSocket.open(b.url);
+        await app.authenticate(await keys.app('leaver', ['rover-5']));
+        app.send({ type: 'session_open', ref: 'o', robotId: 'rover-5', endpoint: 'media' });
+        const req = await robot.next('session_request');
+        robot.send({ type: 'session_accept', sessionId: req.sessionId });
+        await app.next('session_accepted');
+        end(app.ws);
+        const closed = await robot.next('session_closed', (m) => m.sessionId === req.sessionId);
+        assert.deepEqual([closed.by, closed.reason], [by, reason], how);
+      }
+      robot.close();
+    });
+
     test('a second connection with the same robot identity replaces the first', async () => {
       const first = await RawSocket.open(a.url);
       await first.authenticate(await keys.robot('rover-3'));

@@ -423,7 +423,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       case 'goaway':
         this.emit('goaway', msg);
         // Reconnect (to another instance behind the load balancer) after the service's delay.
-        this.ws?.close(CloseCode.Normal, 'goaway');
+        this.ws?.close(CloseCode.Reconnecting, 'goaway');
         this.attempt = 0;
         this.scheduleReconnect(msg.reconnectInMs + Math.round(Math.random() * 250));
         return;
@@ -485,8 +485,8 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     this.pingTimer = setInterval(() => {
       if (Date.now() - this.lastHeard > this.pingIntervalMs * 2) {
         // Half-open TCP (a robot's Wi-Fi roam): drop it and reconnect.
-        this.ws?.close(CloseCode.GoingAway, 'keepalive timeout');
-        if (this.ws) this.onClose(this.ws, CloseCode.GoingAway, 'keepalive timeout');
+        this.ws?.close(CloseCode.Reconnecting, 'keepalive timeout');
+        if (this.ws) this.onClose(this.ws, CloseCode.Reconnecting, 'keepalive timeout');
         return;
       }
       this.send({ type: 'ping', t: Date.now() });

@@ -135,8 +135,10 @@ export class SessionService {
   /**
    * A connection ended: each of its sessions ends, and each other side is told. One that cannot be told (Redis is
    * away) does not keep the others from being told; it learns that its session is gone at its next message.
+   * `by` 'service' (the connection dropped) lets a robot keep an answered session running unsignaled; 'peer' (the
+   * app left) ends it.
    */
-  async closePeer(peerId: string, reason: string): Promise<void> {
+  async closePeer(peerId: string, reason: string, by: 'peer' | 'service' = 'service'): Promise<void> {
     await Promise.allSettled(
       this.table.removePeer(peerId).map((s) =>
         this.o.deliver(s.remote, {
@@ -144,7 +146,7 @@ export class SessionService {
           sessionId: s.sessionId,
           from: peerId,
           reason,
-          by: 'service',
+          by,
         }),
       ),
     );

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { CloseCode, type ClientMessage } from '@robostream/protocol';
+import { CloseCode, closedForGood, type ClientMessage } from '@robostream/protocol';
 import { appMayReach } from '@robostream/protocol/auth';
 import type { HandlerContext } from '../handlers/context.js';
 import { MessageHandlers } from '../handlers/message-handlers.js';
@@ -59,9 +59,9 @@ export class Hub {
       log: this.log,
       unavailableLog: this.unavailableLog,
       dispatch: (p, msg) => this.dispatch(p, msg),
-      closed: (p, wasReady) => {
+      closed: (p, wasReady, code, reason) => {
         if (wasReady)
-          this.peerClosed(p).catch((err: unknown) =>
+          this.peerClosed(p, code, reason).catch((err: unknown) =>
             p.log.warn({ err: (err as Error).message }, 'cleanup after disconnect failed'),
           );
         else this.peers.delete(p.peerId);
@@ -85,15 +85,20 @@ export class Hub {
     return byRole;
   }
 
-  private async peerClosed(peer: Peer): Promise<void> {
+  private async peerClosed(peer: Peer, code: number, reason: string): Promise<void> {
     this.peers.delete(peer.peerId);
-    await this.ctx.sessions.closePeer(peer.peerId, 'peer disconnected');
+    // An app that closed for good (its page went away, or it closed its client) has left: its sessions end, as if
+    // it had closed each (its own session_close may not have gone out: a browser tearing a page down can drop
+    // what the page sent last). Otherwise (dropped, reconnecting) they are left to run without signaling.
+    if (peer.claims?.role === 'app' && closedForGood(code, reason))
+      await this.ctx.sessions.closePeer(peer.peerId, 'the app left', 'peer');
+    else await this.ctx.sessions.closePeer(peer.peerId, 'peer disconnected');
     if (peer.claims?.role === 'robot') {
       for (const endpoint of peer.endpoints)
         await this.ctx.router.unregisterEndpoint(peer.claims.sub, endpoint, peer.peerId);
       this.metrics.presenceEndpoints.dec(peer.endpoints.size);
     }
-    peer.log.info('disconnected');
+    peer.log.info({ code, reason }, 'disconnected');
   }
 
   private onRouted(to: string, message: RoutedMessage): void {

@@ -31,7 +31,8 @@ export interface PeerOptions {
   /** Runs a valid message: authenticate while unauthenticated, anything else once ready. */
   dispatch: (peer: Peer, msg: ClientMessage) => Promise<void>;
   /** The socket closed; `wasReady` tells whether it had authenticated. */
-  closed: (peer: Peer, wasReady: boolean) => void;
+  /** The socket closed, with the client's close code and reason (1006 and none when the connection dropped). */
+  closed: (peer: Peer, wasReady: boolean, code: number, reason: string) => void;
 }
 
 /** One WebSocket connection: framing, limits, auth state and the robot endpoints it registered. */
@@ -67,7 +68,7 @@ export class Peer implements Connection {
       }
     }, l.authTimeoutMs);
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
-    ws.on('close', () => this.onClosed());
+    ws.on('close', (code, reason) => this.onClosed(code, reason.toString()));
     // Socket errors are logged (rate-limited) by the plugin's error handler, which closes the socket.
   }
 
@@ -196,13 +197,13 @@ export class Peer implements Connection {
     });
   }
 
-  private onClosed(): void {
+  private onClosed(code: number, reason: string): void {
     if (this.state === 'closed') return;
     const wasReady = this.state === 'ready';
     this.state = 'closed';
     clearTimeout(this.authTimer);
     clearTimeout(this.expiryTimer);
-    this.o.closed(this, wasReady);
+    this.o.closed(this, wasReady, code, reason);
   }
 }
 
