@@ -226,6 +226,40 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
     assert.equal(silent.videoRttMeasurements, 0);
   });
 
+  test('a page that closes its connection without a word is let go at once (its DTLS close), not after its silence', async () => {
+    // A browser tearing a page down closes its peer connections but may drop what the page said last to
+    // signaling; the robot must not keep the viewer (a seat, a layer, bandwidth) until it hears nothing.
+    const page = await MediaAppPage.open(app);
+    try {
+      await page.connect(signaling.url, await keys.app('leaving-operator', [ROBOT]));
+      const sessionId = await page.start({ robotId: ROBOT, cameras: 1, mic: false, relay: false });
+      await page.framesBeyond(10, 'frames decoded', 20_000);
+      const viewerId = streamer.endpoint.list().find((e) => e.id === sessionId)?.viewerId;
+      assert.ok(viewerId, 'the session has its viewer');
+      const stateOf = () =>
+        streamer.core.introspect().viewers.find((v) => v.id === viewerId)?.state ?? 'gone';
+      assert.equal(stateOf(), 'connected');
+      await page.closePeerOnly();
+      const seen: string[] = [];
+      await eventually(
+        () => {
+          const state = stateOf();
+          if (seen.at(-1) !== state) seen.push(state);
+          return state === 'gone';
+        },
+        15_000,
+        'the viewer to end',
+      );
+      assert.deepEqual(
+        seen.filter((x) => x === 'disconnected' || x === 'failed'),
+        [],
+        `ended by the close, not by silence: ${seen.join(' -> ')}`,
+      );
+    } finally {
+      await page.close();
+    }
+  });
+
   test('past STREAMER_MAX_VIEWERS the robot rejects the session with a reason', async () => {
     const apps = await Promise.all(
       ['a', 'b', 'c'].map(async (n) => {

@@ -45,6 +45,7 @@ interface Window {
     firstFrameAt: number | null;
     startLumaProbe(): Promise<void>;
     lumaTransitions: LumaTransition[];
+    closePeerOnly(): void;
     close(): void;
   };
 }
@@ -113,6 +114,10 @@ export class MediaAppPage {
 
   lumaTransitions(): Promise<LumaTransition[]> {
     return this.page.evaluate(() => (window as unknown as Window).mediaApp.lumaTransitions);
+  }
+
+  closePeerOnly(): Promise<void> {
+    return this.page.evaluate(() => (window as unknown as Window).mediaApp.closePeerOnly());
   }
 
   async close(): Promise<void> {

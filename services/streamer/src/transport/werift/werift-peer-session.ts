@@ -88,6 +88,10 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
   private readonly completeAnswer: boolean;
   /** Gatherings whose server candidates are trickled after the answer (none for a complete answer). */
   private readonly trickled: TrickledGathering[] = [];
+  private readonly watchedDtls = new WeakSet<object>();
+  private closing = false;
+  /** The app closed its end (DTLS close_notify): final, whatever ICE still says. */
+  private closedByPeer = false;
 
   constructor(
     readonly id: string,
@@ -150,6 +154,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
   }
 
   get connectionState(): PeerConnectionState {
+    if (this.closedByPeer) return 'closed';
     const state = this.pc.connectionState;
     return state === 'connected' && this.silence.silent ? 'disconnected' : state;
   }
@@ -178,6 +183,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     this.offeredBundle = bundleMids(offerSdp);
     await this.pc.setRemoteDescription({ type: 'offer', sdp: oneIceGeneration(offerSdp) });
     for (const dtls of this.pc.dtlsTransports) {
+      this.watchPeerClose(dtls);
       startDtlsAtOnce(dtls, { atNomination: true });
       const gathering = this.completeAnswer ? null : trickleServerCandidates(dtls.iceTransport);
       if (gathering && !this.trickled.includes(gathering)) this.trickled.push(gathering);
@@ -319,7 +325,26 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     return sdp ? narrowBundle(sdp, this.offeredBundle) : null;
   }
 
+  /**
+   * An app that closes its peer connection sends a DTLS close_notify (a browser does so for a page it tears down,
+   * even when what the page said last to signaling is lost). werift marks the DTLS transport closed but leaves the
+   * connection state as ICE has it, so without this the viewer would hold its seat until its silence is noticed
+   * and beyond (an app still signaled is asked for an ICE restart first).
+   */
+  private watchPeerClose(dtls: RTCPeerConnection['dtlsTransports'][number]): void {
+    if (this.watchedDtls.has(dtls)) return;
+    this.watchedDtls.add(dtls);
+    dtls.onStateChange.subscribe((state) => {
+      if (state !== 'closed' || this.closing || this.closedByPeer || this.pc.connectionState === 'closed')
+        return;
+      this.closedByPeer = true;
+      this.silence.stop();
+      this.emit('state', 'closed');
+    });
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     this.silence.stop();
     for (const s of this.sendersByMid.values()) s.stop();
     // The TURN server frees the session's relay ports now, not at their expiry (werift-turn-release).

@@ -313,6 +313,11 @@ class MediaApp {
 
   lumaTransitions: LumaTransition[] = [];
 
+  /** Closes the peer connection only, telling signaling nothing (as a page torn down before its last words). */
+  closePeerOnly(): void {
+    this.pc?.close();
+  }
+
   close(): void {
     if (this.sessionId) this.client?.closeSession(this.sessionId, 'app closed');
     this.pc?.close();
