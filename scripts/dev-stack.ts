@@ -298,7 +298,7 @@ async function startRobot(): Promise<void> {
   const streamer = start('streamer', 'services/streamer/src/main.ts', {
     ...robotEnv,
     // GStreamer appsink pulls and bus polls each hold a libuv thread (docs/development.md).
-    UV_THREADPOOL_SIZE: env['UV_THREADPOOL_SIZE'] ?? '32',
+    UV_THREADPOOL_SIZE: env['UV_THREADPOOL_SIZE'] ?? '64',
     STREAMER_HTTP_HOST: '127.0.0.1',
     STREAMER_HTTP_PORT: String(cfg.streamerPort),
     STREAMER_NAME: env['STREAMER_NAME'] ?? 'Simulated robot',

@@ -1,6 +1,6 @@
 // Entry point: configuration from the environment, then stream until SIGTERM/SIGINT.
 // UV_THREADPOOL_SIZE must be set before Node starts (libuv reads it once, at the first pool use): the npm
-// script sets it (`UV_THREADPOOL_SIZE=32 tsx src/main.ts`), and StreamerCore.start fails with
+// script sets it (`UV_THREADPOOL_SIZE=64 tsx src/main.ts`), and StreamerCore.start fails with
 // ThreadPoolTooSmallError naming the value to set when it is too small for the configured sources.
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';

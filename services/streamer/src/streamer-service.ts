@@ -50,6 +50,17 @@ export async function startStreamerService(
 ): Promise<StreamerService> {
   const log = deps.log;
   const core = await StreamerCore.start(media, deps);
+  const withMedia = core.viewersWithAppMedia();
+  if (withMedia < service.maxViewers)
+    log.warn(
+      {
+        threadPool: core.introspect().threadPool,
+        maxViewers: service.maxViewers,
+        viewersWithMedia: withMedia,
+      },
+      `UV_THREADPOOL_SIZE has room for the microphone and camera of ${withMedia} of the ${service.maxViewers} ` +
+        'viewers STREAMER_MAX_VIEWERS allows; the others would be refused them (raise UV_THREADPOOL_SIZE)',
+    );
   const metrics = new StreamerMetrics(core, deps.defaultMetrics ?? true);
   let recorder: RecordingService | null = null;
   try {

@@ -30,8 +30,10 @@ export interface PeerOptions {
   unavailableLog: LogThrottle;
   /** Runs a valid message: authenticate while unauthenticated, anything else once ready. */
   dispatch: (peer: Peer, msg: ClientMessage) => Promise<void>;
-  /** The socket closed; `wasReady` tells whether it had authenticated. */
-  /** The socket closed, with the client's close code and reason (1006 and none when the connection dropped). */
+  /**
+   * The socket closed; `wasReady` tells whether it had authenticated; `code` and `reason` are the client's (1006
+   * and none when the connection dropped).
+   */
   closed: (peer: Peer, wasReady: boolean, code: number, reason: string) => void;
 }
 

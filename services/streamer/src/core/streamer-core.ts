@@ -21,7 +21,7 @@ import type {
 import { createWeriftPeerSession, parseOfferedMedia } from '../transport/werift/werift-peer-session.js';
 import { warmUpTransport } from '../transport/werift/warm-up.js';
 import { IceServerProbe } from '@robostream/protocol/ice-server-probe';
-import { ThreadBudget, threadPoolSize } from './thread-budget.js';
+import { THREADPOOL_RESERVE, ThreadBudget, threadPoolSize } from './thread-budget.js';
 import { ViewerSession, AUDIO_KBPS, type MediaBinding, type ViewerStats } from './viewer-session.js';
 
 /** A loopback session connects in well under a second even on a loaded robot; past this something is wrong. */
@@ -148,8 +148,13 @@ export class StreamerCore {
     const encoders = deps.encoders ?? (await detectEncoders(config.encoder));
     const codecs = encoders.vp8 ? 2 : 1;
     const audio = config.audioSource.kind === 'none' ? 0 : 1;
+    // A camera's low layer is a pipeline of its own (its own encoder and appsink), per codec.
+    const layers = config.lowLayerEnabled ? 2 : 1;
     // Each source pipeline holds two pool threads while running: its appsink pull and its bus poll.
-    threads.reserve(2 * (config.videoSources.length * codecs + audio), 'the configured source pipelines');
+    threads.reserve(
+      2 * (config.videoSources.length * codecs * layers + audio),
+      'the configured source pipelines',
+    );
     log.info(
       { h264: encoders.h264.element, vp8: encoders.vp8?.element ?? null, threadPool: threads.size },
       'streamer core started',
@@ -260,6 +265,22 @@ export class StreamerCore {
 
   viewer(id: string): ViewerSession | undefined {
     return this.viewerMap.get(id);
+  }
+
+  /**
+   * How many viewers at once the pool has room for with everything they may send played on the robot (their
+   * microphone, and their camera on a display): past that, a viewer's media is refused at run time.
+   */
+  viewersWithAppMedia(): number {
+    const perViewer =
+      SinkPipeline.threadsNeeded(
+        'audio',
+        this.config.audioSink,
+        this.config.videoSink,
+        this.hub.speakerInVoicePipeline,
+      ) + SinkPipeline.threadsNeeded('video', this.config.audioSink, this.config.videoSink);
+    const free = this.threads.size - this.threads.inUse - THREADPOOL_RESERVE;
+    return perViewer === 0 ? Number.POSITIVE_INFINITY : Math.max(0, Math.floor(free / perViewer));
   }
 
   viewers(): ViewerSession[] {
