@@ -305,6 +305,33 @@ describe('RobotEndpointHost', () => {
     t.client.close();
   });
 
+  test("a session the app closed its end of tells signaling only if the app's own close does not come first", async () => {
+    const t = await setup();
+    // The app's session_close (relayed as session_closed) arrives within the grace: the robot says nothing.
+    const a = await t.open('a');
+    await t.answered(a);
+    a.ctx.ended('the app closed its connection', true);
+    assert.equal(a.closedWith?.cause, 'app', 'the session itself ends at once');
+    assert.equal(t.host.sessionCount, 0);
+    t.service.push({ type: 'session_closed', sessionId: 'a', reason: 'closed by the operator', by: 'peer' });
+    // An app that closed only its connection, its signaling still up: told once the grace is over.
+    const b = await t.open('b');
+    await t.answered(b);
+    b.ctx.ended('the app closed its connection', true);
+    const closeB = await t.service.until(
+      (m) => m.type === 'session_close' && m['sessionId'] === 'b',
+      'close b after the grace',
+      5_000,
+    );
+    assert.equal(closeB['reason'], 'the app closed its connection');
+    assert.deepEqual(
+      t.service.of('session_close').map((m) => m['sessionId']),
+      ['b'],
+      'nothing sent for a (it would cross the app close and earn unknown_session)',
+    );
+    await t.close();
+  });
+
   test('a full robot lets an app take over its own older seat: the same console, or one whose app is gone', async () => {
     const t = await setup({ maxSessions: 2 });
     const request = (sessionId: string, subject: string, console?: string): void =>

@@ -35,6 +35,9 @@ interface Batch {
   limit: number;
 }
 
+/** The reason a link ends with when the app closed its reliable channel (or its whole connection). */
+export const APP_CLOSED_CHANNEL = 'reliable channel closed';
+
 export class DataChannelAppLink implements AppLink {
   readonly transport = 'datachannel' as const;
   private reliable: RTCDataChannel | null = null;
@@ -196,7 +199,7 @@ export class DataChannelAppLink implements AppLink {
     });
     dc.stateChanged.subscribe((state) => {
       if (state === 'open' && cls === 'reliable') for (const w of this.openWaiters.splice(0)) w(true);
-      if (state === 'closed' && cls === 'reliable') this.finish('reliable channel closed');
+      if (state === 'closed' && cls === 'reliable') this.finish(APP_CLOSED_CHANNEL);
       // A lost lossy channel is not fatal: its frames fall back to the reliable one.
     });
     if (dc.readyState === 'open' && cls === 'reliable') for (const w of this.openWaiters.splice(0)) w(true);

@@ -94,8 +94,13 @@ interface Entry<S extends RobotSession> {
   closed: boolean;
 }
 
+/** How long an app that closed its end has for its own session_close to arrive before the robot sends one. */
+const APP_CLOSE_GRACE_MS = 1_500;
+
 export class RobotEndpointHost<S extends RobotSession> {
   private readonly sessions = new Map<string, Entry<S>>();
+  /** Sessions the app closed its end of, by key, not yet told closed by signaling (see closeEntry). */
+  private readonly untold = new Map<string, Timer>();
   private readonly clients = new Map<SignalingClient, { id: number; detach: () => void }>();
   private readonly restartAfterMs: number;
   private closed = false;
@@ -137,7 +142,13 @@ export class RobotEndpointHost<S extends RobotSession> {
         log.debug({ session: m.sessionId, reason: m.reason }, 'ice_restart from the app (its offer follows)'),
       ),
       client.on('session_closed', (m) => {
-        const e = this.sessions.get(this.key(client, m.sessionId));
+        const key = this.key(client, m.sessionId);
+        const untold = this.untold.get(key);
+        if (untold) {
+          clearTimeout(untold);
+          this.untold.delete(key);
+        }
+        const e = this.sessions.get(key);
         if (!e) return;
         e.signaled = false;
         const dead = e.session.connectionState === 'disconnected' || e.session.connectionState === 'failed';
@@ -184,6 +195,8 @@ export class RobotEndpointHost<S extends RobotSession> {
   /** Ends every session (telling the apps while signaling is up); the clients are closed by their owner. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const t of this.untold.values()) clearTimeout(t);
+    this.untold.clear();
     for (const c of this.clients.values()) c.detach();
     this.clients.clear();
     await Promise.all(
@@ -249,8 +262,13 @@ export class RobotEndpointHost<S extends RobotSession> {
       connectionState: (state) => {
         if (entry) this.onPeerState(entry, state);
       },
-      ended: (reason) => {
-        if (entry) void this.closeEntry(entry, { reason, cause: 'failed' }, true);
+      ended: (reason, byApp) => {
+        if (entry)
+          void this.closeEntry(
+            entry,
+            { reason, cause: byApp ? 'app' : 'failed' },
+            byApp ? 'unless-told' : true,
+          );
       },
     });
     if ('reject' in made) return reject(made.reject);
@@ -414,12 +432,26 @@ export class RobotEndpointHost<S extends RobotSession> {
     e.deadTimer = null;
   }
 
-  private async closeEntry(e: Entry<S>, end: SessionEnd, tellApp: boolean): Promise<void> {
+  /**
+   * `tellApp` 'unless-told': the app closed its end and its own session_close is most likely on its way; it is told
+   * only if signaling has not said the session closed within APP_CLOSE_GRACE_MS (telling it anyway would cross
+   * that message and earn an unknown_session error).
+   */
+  private async closeEntry(e: Entry<S>, end: SessionEnd, tellApp: boolean | 'unless-told'): Promise<void> {
     if (e.closed) return;
     e.closed = true;
     this.clearTimers(e);
     this.sessions.delete(e.key);
-    if (tellApp && e.signaled) e.client.closeSession(e.id, end.reason.slice(0, 256));
+    const reason = end.reason.slice(0, 256);
+    if (tellApp === 'unless-told' && e.signaled) {
+      const timer = unref(
+        setTimeout(() => {
+          this.untold.delete(e.key);
+          e.client.closeSession(e.id, reason);
+        }, APP_CLOSE_GRACE_MS),
+      );
+      this.untold.set(e.key, timer);
+    } else if (tellApp && e.signaled) e.client.closeSession(e.id, reason);
     e.signaled = false;
     e.log.info({ reason: end.reason, sessions: this.sessions.size }, 'session closed');
     await e.session.close(end);

@@ -52,8 +52,12 @@ export interface SessionContext {
   localCandidate(candidate: MaybeCandidate): void;
   /** The peer connection's state changes (drive the ICE restart and dead-path timers). */
   connectionState(state: PeerState): void;
-  /** The session ended by itself (its peer connection closed): the host forgets it and tells the app. */
-  ended(reason: string): void;
+  /**
+   * The session ended by itself (its peer connection closed): the host forgets it and tells the app. `byApp`: the
+   * app closed its end (its own session_close is most likely on its way), so it is told only if signaling has
+   * not said the session closed within a short grace.
+   */
+  ended(reason: string, byApp?: boolean): void;
 }
 
 /** Return a reason to reject the session (the app hears it), or the session. */

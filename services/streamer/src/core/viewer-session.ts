@@ -135,6 +135,11 @@ export class ViewerSession {
     return this.closed;
   }
 
+  /** The app closed its end of the connection (rather than its path dying or the robot ending it). */
+  get closedByApp(): boolean {
+    return this.session.closedByPeer;
+  }
+
   /** @internal wiring by StreamerCore: robot media out. `low` is the camera's low layer, if it has one. */
   attachSend(
     sourceId: string,

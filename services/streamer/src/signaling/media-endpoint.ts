@@ -100,7 +100,8 @@ class ViewerRobotSession implements RobotSession {
       this.options.onViewer?.('viewer.open', this.ctx.app, viewer.id);
       viewer.onClose(() => {
         this.options.onViewer?.('viewer.close', this.ctx.app, viewer.id);
-        this.ctx.ended('viewer closed');
+        if (viewer.closedByApp) this.ctx.ended('the app closed its connection', true);
+        else this.ctx.ended('viewer closed');
       });
       viewer.onConnectionState((state) => this.ctx.connectionState(state));
       answerSdp = viewer.answerSdp;

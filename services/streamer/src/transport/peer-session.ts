@@ -104,6 +104,8 @@ export interface PeerSessionOptions {
 export interface PeerSession {
   readonly id: string;
   readonly connectionState: PeerConnectionState;
+  /** The app closed its end of the connection (its DTLS close): the session ended by the app's will. */
+  readonly closedByPeer: boolean;
   /** Applies an offer (the first, or a later one for an ICE restart) and lists its media sections. */
   applyOffer(offerSdp: string): Promise<OfferedMedia[]>;
   /** Sends robot media on `mid`; the app must have offered to receive there. */

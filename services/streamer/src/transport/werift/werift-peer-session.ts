@@ -91,7 +91,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
   private readonly watchedDtls = new WeakSet<object>();
   private closing = false;
   /** The app closed its end (DTLS close_notify): final, whatever ICE still says. */
-  private closedByPeer = false;
+  private peerClosed = false;
 
   constructor(
     readonly id: string,
@@ -153,8 +153,12 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     });
   }
 
+  get closedByPeer(): boolean {
+    return this.peerClosed;
+  }
+
   get connectionState(): PeerConnectionState {
-    if (this.closedByPeer) return 'closed';
+    if (this.peerClosed) return 'closed';
     const state = this.pc.connectionState;
     return state === 'connected' && this.silence.silent ? 'disconnected' : state;
   }
@@ -335,9 +339,9 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     if (this.watchedDtls.has(dtls)) return;
     this.watchedDtls.add(dtls);
     dtls.onStateChange.subscribe((state) => {
-      if (state !== 'closed' || this.closing || this.closedByPeer || this.pc.connectionState === 'closed')
+      if (state !== 'closed' || this.closing || this.peerClosed || this.pc.connectionState === 'closed')
         return;
-      this.closedByPeer = true;
+      this.peerClosed = true;
       this.silence.stop();
       this.emit('state', 'closed');
     });
