@@ -425,7 +425,16 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
 
   test('the gateway session opens once the media session is up, or a second later without it', async () => {
     // Both opening at once compete for the page's WebRTC thread and the robot: the picture goes first.
-    await page.goto('about:blank'); // a new document (the console's URL differs in its hash only)
+    // A new document (the console's URL differs in its hash only); the robot's one seat frees first, or the new
+    // media session would be refused and the gateway opened at once (as it should be then).
+    const from = stack.lines.length;
+    await page.goto('about:blank');
+    await stack.waitForLine(
+      /\[streamer\].*session closed/,
+      "the previous console's media session to end",
+      10_000,
+      from,
+    );
     await page.goto(stack.url);
     await page.click(ROBOT);
     await page.waitForSelector('#robot-view[data-state="live"]', { timeout: 60_000 });
