@@ -54,7 +54,7 @@ export async function startStreamerService(
   if (withMedia < service.maxViewers)
     log.warn(
       {
-        threadPool: core.introspect().threadPool,
+        threadPool: core.threadPool,
         maxViewers: service.maxViewers,
         viewersWithMedia: withMedia,
       },

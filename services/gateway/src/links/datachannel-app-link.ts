@@ -35,9 +35,6 @@ interface Batch {
   limit: number;
 }
 
-/** The reason a link ends with when the app closed its reliable channel (or its whole connection). */
-export const APP_CLOSED_CHANNEL = 'reliable channel closed';
-
 export class DataChannelAppLink implements AppLink {
   readonly transport = 'datachannel' as const;
   private reliable: RTCDataChannel | null = null;
@@ -50,6 +47,7 @@ export class DataChannelAppLink implements AppLink {
   private closing = false;
   private closed = false;
   private closeReason = '';
+  private endedByApp = false;
   private readonly endWaiters: Array<(reason: string) => void> = [];
 
   readonly lowWaterBytes: number;
@@ -80,6 +78,11 @@ export class DataChannelAppLink implements AppLink {
     if (this.reliable?.readyState === 'open') return Promise.resolve(true);
     if (this.closed) return Promise.resolve(false);
     return new Promise((resolve) => this.openWaiters.push(resolve));
+  }
+
+  /** The link ended because the app closed its reliable channel (or its whole connection). */
+  get closedByApp(): boolean {
+    return this.endedByApp;
   }
 
   /** Resolves with the reason once the link is gone (the hub's onClose slot is its own; this is for the owner). */
@@ -199,16 +202,18 @@ export class DataChannelAppLink implements AppLink {
     });
     dc.stateChanged.subscribe((state) => {
       if (state === 'open' && cls === 'reliable') for (const w of this.openWaiters.splice(0)) w(true);
-      if (state === 'closed' && cls === 'reliable') this.finish(APP_CLOSED_CHANNEL);
+      if (state === 'closed' && cls === 'reliable') this.finish('reliable channel closed', true);
       // A lost lossy channel is not fatal: its frames fall back to the reliable one.
     });
     if (dc.readyState === 'open' && cls === 'reliable') for (const w of this.openWaiters.splice(0)) w(true);
   }
 
-  private finish(reason: string): void {
+  /** `byApp`: the app closed its reliable channel (or its whole connection). */
+  private finish(reason: string, byApp = false): void {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
+    this.endedByApp = byApp;
     for (const w of this.openWaiters.splice(0)) w(false);
     const open = [this.reliable, this.lossy].filter(
       (dc): dc is RTCDataChannel => !!dc && dc.readyState !== 'closed',

@@ -9,7 +9,7 @@ import { withoutImplicitStun } from '@robostream/protocol/ice-server-probe';
 import type { PeerState, RobotSession, SessionContext, SessionEnd } from '@robostream/protocol/client';
 import type { GatewayMetrics } from '../hub/metrics.js';
 import type { AppLink } from '../links/app-link.js';
-import { APP_CLOSED_CHANNEL, DataChannelAppLink } from '../links/datachannel-app-link.js';
+import { DataChannelAppLink } from '../links/datachannel-app-link.js';
 import { startDtlsAtOnce } from './werift-dtls-start.js';
 import { repairForwardTsn } from './werift-forward-tsn.js';
 
@@ -93,7 +93,7 @@ export class DataChannelSession implements RobotSession {
     void link.ended().then((reason) => {
       this.clearSetupTimer();
       // The host tells the app through signaling too (when still possible): it may wait on its own ICE state.
-      ctx.ended(reason, reason === APP_CLOSED_CHANNEL);
+      ctx.ended(reason, link.closedByApp);
       o.onEnded();
       o.metrics.datachannelSessionsTotal.inc({ event: 'closed' });
       ctx.log.info({ reason, link: this.linkId }, 'data-channel session ended');

@@ -272,15 +272,19 @@ export class StreamerCore {
    * microphone, and their camera on a display): past that, a viewer's media is refused at run time.
    */
   viewersWithAppMedia(): number {
-    const perViewer =
-      SinkPipeline.threadsNeeded(
-        'audio',
-        this.config.audioSink,
-        this.config.videoSink,
-        this.hub.speakerInVoicePipeline,
-      ) + SinkPipeline.threadsNeeded('video', this.config.audioSink, this.config.videoSink);
+    const perViewer = this.sinkThreads('audio') + this.sinkThreads('video');
     const free = this.threads.size - this.threads.inUse - THREADPOOL_RESERVE;
     return perViewer === 0 ? Number.POSITIVE_INFINITY : Math.max(0, Math.floor(free / perViewer));
+  }
+
+  get threadPool(): { size: number; inUse: number } {
+    return { size: this.threads.size, inUse: this.threads.inUse };
+  }
+
+  /** Pool threads the sink of one track an app sends holds (audio into the voice pipeline when it has the speaker). */
+  private sinkThreads(kind: 'audio' | 'video'): number {
+    const toVoice = kind === 'audio' && this.hub.speakerInVoicePipeline;
+    return SinkPipeline.threadsNeeded(kind, this.config.audioSink, this.config.videoSink, toVoice);
   }
 
   viewers(): ViewerSession[] {
@@ -328,7 +332,7 @@ export class StreamerCore {
       })),
       sinks: this.viewers().flatMap((v) => v.sinkSnapshots()),
       voice: { ...this.hub.voiceActivity.snapshot(), floor: this.hub.speakerFloor.snapshot() },
-      threadPool: { size: this.threads.size, inUse: this.threads.inUse },
+      threadPool: this.threadPool,
     };
   }
 
@@ -361,12 +365,7 @@ export class StreamerCore {
     session.receive(m.mid, (track) => {
       if (viewer.isClosed) return;
       const toVoice = track.kind === 'audio' && this.hub.speakerInVoicePipeline;
-      const threads = SinkPipeline.threadsNeeded(
-        track.kind,
-        this.config.audioSink,
-        this.config.videoSink,
-        toVoice,
-      );
+      const threads = this.sinkThreads(track.kind);
       let release: () => void;
       try {
         release = this.threads.reserve(threads, `the ${track.kind} sink of viewer ${viewer.id}`);
