@@ -2,7 +2,7 @@
 // whole frames, in order), and what it never holds (no keyframe, a stale one).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { JoinBuffer } from '../src/transport/join-buffer.js';
+import { JoinBuffer } from '../src/media/join-buffer.js';
 import { startsKeyframe } from '../src/media/rtp-keyframe.js';
 
 let seq = 0;
@@ -80,4 +80,17 @@ test('VP8: the keyframe packet starts the run; short packets are ignored', () =>
   b.push(key, 1);
   b.push(inter, 2);
   assert.deepEqual(b.take(3), [key, inter]);
+});
+
+test('peek: a copy of the fresh run with its keyframe time, kept for the next viewer; null once stale', () => {
+  const b = buffer(100);
+  assert.equal(b.peek(0), null, 'nothing held');
+  const run = [paramSets(4000), idrStart(4000), idrEnd(4000), delta(7000)];
+  run.forEach((p, i) => b.push(p, 10 + i));
+  const first = b.peek(50);
+  assert.deepEqual(first, { packets: run, at: 10 });
+  first?.packets.pop();
+  assert.deepEqual(b.peek(60)?.packets, run, 'the caller got a copy; the buffer keeps its run');
+  assert.equal(b.heldAgeMs(60), 50);
+  assert.equal(b.peek(111), null, 'older than maxAgeMs');
 });

@@ -18,7 +18,7 @@ export interface ForwarderCounters {
 }
 
 export class LayerForwarder {
-  private current: Layer = 'full';
+  private current: Layer;
   private pending: Layer | null = null;
   private readonly subscriptions = new Map<Layer, () => void>();
   private seqDelta = 0;
@@ -30,9 +30,11 @@ export class LayerForwarder {
   constructor(
     private readonly layers: Record<Layer, SourcePipeline | null>,
     private readonly codec: VideoCodecName,
-    private readonly write: (packet: Buffer) => void,
+    private readonly write: (packet: Buffer, at?: number) => void,
+    start: Layer = 'full',
   ) {
-    this.subscribe('full');
+    this.current = layers[start] ? start : 'full';
+    this.subscribe(this.current, true);
   }
 
   get layer(): Layer {
@@ -53,7 +55,7 @@ export class LayerForwarder {
       // connection) goes to the new layer.
       this.unsubscribe(this.current);
       this.current = layer;
-      this.subscribe(layer);
+      this.subscribe(layer, true);
       return;
     }
     this.pending = layer;
@@ -66,11 +68,12 @@ export class LayerForwarder {
     for (const layer of [...this.subscriptions.keys()]) this.unsubscribe(layer);
   }
 
-  private subscribe(layer: Layer): void {
+  /** `fromRecentKeyframe` while nothing was sent: the stream may start on a keyframe the layer has just encoded. */
+  private subscribe(layer: Layer, fromRecentKeyframe = false): void {
     if (this.subscriptions.has(layer)) return;
     this.subscriptions.set(
       layer,
-      this.layers[layer]!.subscribe((p) => this.onPacket(layer, p)),
+      this.layers[layer]!.subscribe((p, at) => this.onPacket(layer, p, at), { fromRecentKeyframe }),
     );
   }
 
@@ -79,8 +82,8 @@ export class LayerForwarder {
     this.subscriptions.delete(layer);
   }
 
-  private onPacket(layer: Layer, packet: Buffer): void {
-    if (layer === this.current) return this.forward(packet);
+  private onPacket(layer: Layer, packet: Buffer, at?: number): void {
+    if (layer === this.current) return this.forward(packet, at);
     if (layer !== this.pending || !startsKeyframe(this.codec, packet)) return;
     // Change over at the new layer's keyframe; the old layer's packets stop here.
     const old = this.current;
@@ -92,7 +95,7 @@ export class LayerForwarder {
     this.forward(packet);
   }
 
-  private forward(packet: Buffer): void {
+  private forward(packet: Buffer, at?: number): void {
     if (packet.length < 12) return;
     const seq = packet.readUInt16BE(2);
     const ts = packet.readUInt32BE(4);
@@ -116,6 +119,6 @@ export class LayerForwarder {
     this.counters.bytes += out.length;
     // The RTP marker bit ends a video frame: a frame count without parsing the payload.
     if (((out[1] ?? 0) & 0x80) !== 0) this.counters.frames++;
-    this.write(out);
+    this.write(out, at);
   }
 }

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { IceServerConfig, StreamerConfig, VideoCodecName } from '../config.js';
 import { LayeredBitrate } from '../media/layered-bitrate.js';
+import { JOIN_HOLD_MAX_MS } from '../media/join-buffer.js';
 import { detectEncoders, type EncoderDetection } from '../media/encoders.js';
 import { SinkPipeline, preloadDecoders, type DecodedCodec, type SinkSnapshot } from '../media/sinks.js';
 import { SourceHub } from '../media/source-hub.js';
@@ -198,9 +199,10 @@ export class StreamerCore {
     const sinkWork: (() => void)[] = [];
     let viewer: ViewerSession | null = null;
     try {
+      const cameras = camerasByMid(offeredMedia, options.videoSources ?? this.hub.videoSourceIds);
+      this.askJoiningKeyframes(id, [...cameras.values()], videoCodec);
       const offered = await session.applyOffer(offerSdp);
       ms.offer = Math.round(performance.now() - t0);
-      const cameras = [...(options.videoSources ?? this.hub.videoSourceIds)];
       const sends: {
         mid: string;
         sourceId: string;
@@ -210,7 +212,7 @@ export class StreamerCore {
         const appReceives = m.direction === 'recvonly' || m.direction === 'sendrecv';
         const appSends = m.direction === 'sendonly' || m.direction === 'sendrecv';
         let sourceId: string | null = null;
-        if (appReceives && m.kind === 'video') sourceId = cameras.shift() ?? null;
+        if (appReceives && m.kind === 'video') sourceId = cameras.get(m.mid) ?? null;
         if (appReceives && m.kind === 'audio' && this.hub.hasAudio) sourceId = 'mic';
         const receiving = appSends && this.sinkEnabled(m.kind) && (options.appMedia ?? true);
         if (!sourceId && !receiving) {
@@ -432,6 +434,30 @@ export class StreamerCore {
   }
 
   /** The bitrate (and layer) control of a camera's encodings, shared by every viewer of it in this codec. */
+  /**
+   * A joining viewer's keyframes, asked for as soon as its offer is read: the encoder (15-100 ms for a forced
+   * keyframe on the 2-core machine, a frame interval of it waiting for the next capture) then works while the offer
+   * is applied and the answer made, not only while ICE and DTLS complete. Each camera's pipeline keeps the run from
+   * its latest keyframe, so a keyframe out before the viewer subscribes still reaches it. Only running pipelines (a
+   * stopped one starts on a keyframe), on the layer the viewer will start on, and not when the pipeline holds a
+   * keyframe fresh enough already.
+   */
+  private askJoiningKeyframes(viewer: string, sourceIds: string[], codec: VideoCodecName): void {
+    for (const sourceId of sourceIds) {
+      const full = this.hub.video(sourceId, codec);
+      if (!full.running) continue;
+      const low =
+        this.sharedBitrates.get(full.spec.key)?.startLayer() === 'low'
+          ? this.hub.lowVideo(sourceId, codec)
+          : null;
+      const pipeline = low ?? full;
+      const age = pipeline.recentKeyframeAgeMs();
+      if (age !== null && age <= JOIN_HOLD_MAX_MS / 2) continue;
+      const outcome = pipeline.requestKeyframe(true);
+      this.log.debug({ viewer, pipeline: pipeline.spec.key, reason: 'offer', outcome }, 'keyframe request');
+    }
+  }
+
   private bitrateFor(pipeline: SourcePipeline): {
     shared: LayeredBitrate;
     bounds: { minKbps: number; maxKbps: number };
@@ -460,4 +486,17 @@ export class StreamerCore {
     }
     return { shared, bounds, startKbps: this.config.bitrateStartKbps, low };
   }
+}
+
+/** The camera each offered video m-line the app receives on gets: the cameras in order, one per m-line. */
+function camerasByMid(offered: OfferedMedia[], cameras: readonly string[]): Map<string, string> {
+  const byMid = new Map<string, string>();
+  const left = [...cameras];
+  for (const m of offered) {
+    if (m.kind !== 'video' || (m.direction !== 'recvonly' && m.direction !== 'sendrecv')) continue;
+    const sourceId = left.shift();
+    if (sourceId === undefined) break;
+    byMid.set(m.mid, sourceId);
+  }
+  return byMid;
 }

@@ -156,10 +156,18 @@ export class ViewerSession {
     let counters = { packets: 0, bytes: 0, frames: 0 };
     let release: () => void;
     if (pipeline.spec.kind === 'video') {
+      // Joined before the forwarder subscribes: a viewer that starts on the low layer starts from its keyframe.
+      const start = bitrate
+        ? bitrate.shared.join(this.id, (layer) => {
+            this.log.info({ viewer: this.id, source: sourceId, layer }, 'viewer layer');
+            forwarder?.switchTo(layer);
+          })
+        : 'full';
       const f = new LayerForwarder(
         { full: pipeline, low: bitrate?.low ?? null },
         pipeline.spec.codec as VideoCodecName,
-        (packet) => track.write(packet),
+        (packet, at) => track.write(packet, at),
+        start,
       );
       forwarder = f;
       counters = f.counters;
@@ -184,13 +192,6 @@ export class ViewerSession {
       counters,
       last: { at: performance.now(), bytes: 0, frames: 0 },
     };
-    if (bitrate && forwarder) {
-      const fw = forwarder;
-      bitrate.shared.join(this.id, (layer) => {
-        this.log.info({ viewer: this.id, source: sourceId, layer }, 'viewer layer');
-        fw.switchTo(layer);
-      });
-    }
     const requestKeyframe = (reason: KeyframeReason | 'joining'): void => {
       // The app's keyframe request goes to the encoding it is watching.
       const joining = reason === 'connected' || reason === 'ice-connected' || reason === 'joining';
@@ -199,7 +200,13 @@ export class ViewerSession {
     };
     track.onKeyframeRequest(requestKeyframe);
     // A new viewer's keyframe is encoded while ICE and DTLS complete; the send track holds it until they have.
-    if (pipeline.spec.kind === 'video' && this.session.connectionState !== 'connected')
+    // Usually asked for already with the offer (StreamerCore.openViewer): then this finds it in the encoder
+    // ('pending') or held, fresh enough, by the track (replayed from the pipeline).
+    if (
+      pipeline.spec.kind === 'video' &&
+      this.session.connectionState !== 'connected' &&
+      track.wantsFreshKeyframe()
+    )
       requestKeyframe('joining');
     if (link.estimator && link.shared) {
       const { estimator, shared } = link;

@@ -75,11 +75,15 @@ export class LayeredBitrate {
     return this.viewers.get(viewerId)?.layer ?? null;
   }
 
-  /** A viewer starts on the full layer, or on the low one while others watch a richer full layer. Returns it. */
+  /** The layer a viewer joining now starts on: the full one, or the low one while others watch a richer full layer. */
+  startLayer(): Layer {
+    return this.low && this.viewers.size > 0 && this.full.currentKbps > this.lowMaxKbps ? 'low' : 'full';
+  }
+
+  /** Adds a viewer on its start layer (startLayer) and returns that layer. */
   join(viewerId: string, onLayer: (layer: Layer) => void): Layer {
     const now = this.now();
-    const layer: Layer =
-      this.low && this.viewers.size > 0 && this.full.currentKbps > this.lowMaxKbps ? 'low' : 'full';
+    const layer = this.startLayer();
     this.viewers.set(viewerId, {
       kbps: Infinity,
       limited: false,

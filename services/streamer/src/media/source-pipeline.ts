@@ -8,6 +8,7 @@ import { PipelineRunner, type PipelineError } from './pipeline-runner.js';
 import { isStandaloneParameterSets, startsKeyframe } from './rtp-keyframe.js';
 import { OverlayFileFollower } from './overlay-file.js';
 import { OVERLAY_ELEMENT } from './sources.js';
+import { JoinBuffer, JOIN_HOLD_MAX_MS } from './join-buffer.js';
 
 export const RTP_APPSINK = 'rtpout';
 const ENCODER_ELEMENT = 'venc';
@@ -41,7 +42,8 @@ export interface SourcePipelineOptions {
   onBusMessage?: (msg: GstBusMessage) => void;
 }
 
-export type PacketListener = (packet: Buffer) => void;
+/** `at`: when the packet came out of the encoder, for packets replayed to a new subscriber (else now). */
+export type PacketListener = (packet: Buffer, at?: number) => void;
 
 export interface SourcePipelineSnapshot {
   key: string;
@@ -96,6 +98,8 @@ export class SourcePipeline {
   private seqShift = 0;
   private errorListeners = new Set<(err: PipelineError) => void>();
   private readonly overlay: OverlayFileFollower | null;
+  /** The run from the latest keyframe while it is fresh, replayed to a subscriber that joins meanwhile (video). */
+  private recent: JoinBuffer | null = null;
 
   constructor(
     readonly spec: SourcePipelineSpec,
@@ -120,9 +124,15 @@ export class SourcePipeline {
     return this.runner?.element(name);
   }
 
-  /** Adds a listener; starts the pipeline if it is the first. Returns the release function (idempotent). */
-  subscribe(listener: PacketListener): () => void {
+  /**
+   * Adds a listener; starts the pipeline if it is the first. Returns the release function (idempotent). With
+   * `fromRecentKeyframe` (a viewer whose stream starts here) the run from a keyframe encoded within
+   * JOIN_HOLD_MAX_MS is replayed to it first, with that keyframe's time.
+   */
+  subscribe(listener: PacketListener, options: { fromRecentKeyframe?: boolean } = {}): () => void {
     if (this.closed) throw new Error(`source pipeline ${this.spec.key} is closed`);
+    const recent = options.fromRecentKeyframe ? this.recent?.peek(performance.now()) : null;
+    if (recent) for (const packet of recent.packets) listener(packet, recent.at);
     this.listeners.add(listener);
     if (this.lingerTimer) {
       clearTimeout(this.lingerTimer);
@@ -141,6 +151,11 @@ export class SourcePipeline {
   onError(listener: (err: PipelineError) => void): () => void {
     this.errorListeners.add(listener);
     return () => this.errorListeners.delete(listener);
+  }
+
+  /** How long ago the keyframe a new subscriber would start from was encoded (null: none within the hold). */
+  recentKeyframeAgeMs(now = performance.now()): number | null {
+    return this.recent?.heldAgeMs(now) ?? null;
   }
 
   /**
@@ -227,6 +242,10 @@ export class SourcePipeline {
     this.counters.starts++;
     this.lastForcedAt = -Infinity;
     this.forcedPending = false;
+    this.recent =
+      this.spec.kind === 'video'
+        ? new JoinBuffer((p) => startsKeyframe(this.spec.codec as VideoCodecName, p), JOIN_HOLD_MAX_MS)
+        : null;
     const sink = runner.element(RTP_APPSINK) as GstAppSink | undefined;
     if (!sink) throw new Error(`${this.spec.key}: pipeline has no appsink named ${RTP_APPSINK}`);
     this.pullLoop(runner, sink);
@@ -250,6 +269,7 @@ export class SourcePipeline {
         this.counters.keyframesOut++;
         this.forcedPending = false;
       }
+      this.recent?.push(buf, performance.now());
       for (const listener of this.listeners) {
         try {
           listener(buf);
@@ -291,6 +311,7 @@ export class SourcePipeline {
     if (!this.runner) return;
     const runner = this.runner;
     this.runner = null;
+    this.recent = null;
     this.overlay?.stop();
     runner.stop();
     this.counters.stops++;

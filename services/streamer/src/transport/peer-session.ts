@@ -37,9 +37,12 @@ export interface SendTrack {
   readonly codec: SendCodec;
   /**
    * Video written before the transport is up is held from the latest keyframe on and sent first once it is up
-   * (../transport/join-buffer.ts); the app's stream starts on a keyframe.
+   * (../media/join-buffer.ts); the app's stream starts on a keyframe. `at`: when a replayed packet was encoded
+   * (the hold's age counts from then), else now.
    */
-  write(rtpPacket: Buffer): void;
+  write(rtpPacket: Buffer, at?: number): void;
+  /** Video not sent yet: true when no keyframe is held, or one old enough that a fresh one is worth asking for. */
+  wantsFreshKeyframe(): boolean;
   onKeyframeRequest(listener: (reason: KeyframeReason) => void): void;
   /** Receiver-report fraction lost, in [0, 1]. */
   onLossReport(listener: (fractionLost: number) => void): void;

@@ -4,7 +4,7 @@ import { RtpPacket, type MediaStreamTrack } from 'werift';
 import { TypedEmitter } from '@robostream/protocol/client';
 import type { KeyframeReason, SendCodec, SendTrack } from '../peer-session.js';
 import type { RetransmissionHistory } from './retransmission.js';
-import type { JoinBuffer } from '../join-buffer.js';
+import type { JoinBuffer } from '../../media/join-buffer.js';
 
 export interface SendTrackEvents {
   keyframe: KeyframeReason;
@@ -52,12 +52,12 @@ export class WeriftSendTrack extends TypedEmitter<SendTrackEvents> implements Se
     if (history) this.on('nack', (lost) => history.onNack(lost, performance.now()));
   }
 
-  write(rtpPacket: Buffer): void {
+  write(rtpPacket: Buffer, at?: number): void {
     const join = this.join;
     if (!join) return this.send(rtpPacket);
     // werift drops what it cannot send yet: hold it. Once DTLS is up, the run from the latest keyframe goes out
     // first, and until there is one nothing does (frames a new viewer could not decode).
-    join.push(rtpPacket, performance.now());
+    join.push(rtpPacket, at ?? performance.now());
     if (this.transport()?.state === 'connected') this.releaseHeld();
   }
 
@@ -70,8 +70,9 @@ export class WeriftSendTrack extends TypedEmitter<SendTrackEvents> implements Se
   }
 
   /**
-   * ICE is up and DTLS follows within a round trip or two: true when the keyframe held by then would be too old
-   * to send (none held yet, or held for more than half the hold's limit), so one more is worth asking for now.
+   * True when the keyframe held would likely be too old to send by the time DTLS is up (none held yet, or held for
+   * more than half the hold's limit), so one more is worth asking for now: when the viewer subscribes, and again
+   * when ICE is up (DTLS follows within a round trip or two).
    */
   wantsFreshKeyframe(): boolean {
     const join = this.join;

@@ -7,7 +7,7 @@
 // werift-stats.ts (getStats), ../sdp.ts (SDP fixes), ../congestion/ (the send-side bandwidth estimator fed by
 // transport-wide feedback).
 // werift behaviours worked around here:
-//  - werift drops packets written before DTLS is up: video is held from the latest keyframe (../join-buffer.ts)
+//  - werift drops packets written before DTLS is up: video is held from the latest keyframe (../../media/join-buffer.ts)
 //    and sent when DTLS is up; without a recent keyframe held, one is requested when the connection is 'connected';
 //  - an ICE-restart offer is mistaken for renomination when the offer has an inactive m-line, so the restart is
 //    done by hand before the offer is applied, and the new checks are started after the answer;
@@ -52,7 +52,7 @@ import { RetransmissionHistory } from './retransmission.js';
 import { startDtlsAtOnce } from '@robostream/gateway/werift-dtls-start';
 import { releaseTurnAllocations } from '@robostream/gateway/werift-turn-release';
 import { WeriftSendTrack } from './send-track.js';
-import { JoinBuffer, JOIN_HOLD_MAX_MS } from '../join-buffer.js';
+import { JoinBuffer, JOIN_HOLD_MAX_MS } from '../../media/join-buffer.js';
 import { startsKeyframe } from '../../media/rtp-keyframe.js';
 import { SilenceWatchdog } from './silence-watchdog.js';
 import {

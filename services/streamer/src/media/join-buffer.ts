@@ -1,8 +1,12 @@
 // A joining viewer's first frames, held while its transport is not up yet. The robot asks the shared encoder for a
-// keyframe as soon as it answers; the keyframe usually comes out while ICE and DTLS are still being done, and a
-// transport drops what it cannot send yet. Held here instead, the keyframe and the frames after it go out the
-// moment DTLS is up, so the first picture does not wait for the next source frame and a keyframe's encoding after
-// the connection (measured on the 2-core machine: 15-30 ms, more under load).
+// keyframe as soon as the app's offer comes; the keyframe usually comes out while ICE and DTLS are still being
+// done, and a transport drops what it cannot send yet. Held here instead, the keyframe and the frames after it go
+// out the moment DTLS is up, so the first picture does not wait for the next source frame and a keyframe's encoding
+// after the connection (measured on the 2-core machine: 15-30 ms, more under load).
+//
+// Each video source pipeline holds one too, fed with everything it encodes: a viewer that subscribes after its
+// keyframe came out (asked for before the answer was made, it can beat the subscription) starts from that run,
+// with the keyframe's own time, so its age still counts from when it was encoded.
 //
 // Frames are grouped by RTP timestamp: an H.264 keyframe starts with its SPS/PPS packet, which is not itself an
 // IDR slice, so the held run starts at the first packet of the frame in which a keyframe packet is seen. A held run
@@ -60,6 +64,16 @@ export class JoinBuffer {
     if (this.held.length === 0) return;
     if (now - this.heldAt > this.maxAgeMs) return this.clear();
     this.held.push(packet);
+  }
+
+  /**
+   * A copy of the held packets and when their keyframe began, when that was at most maxAgeMs ago (else null);
+   * the buffer keeps them (the source pipeline's own buffer, shared by every viewer that joins).
+   */
+  peek(now: number): { packets: Buffer[]; at: number } | null {
+    return this.held.length > 0 && now - this.heldAt <= this.maxAgeMs
+      ? { packets: [...this.held], at: this.heldAt }
+      : null;
   }
 
   /** The held packets, in order, when their keyframe began at most maxAgeMs ago (else none); empties the buffer. */
