@@ -43,6 +43,8 @@ interface OfferSeen {
   video: boolean;
   /** A media connection of the page was connected when it was made. */
   mediaUp: boolean;
+  /** A video of the page showed a frame when it was made. */
+  pictureShown: boolean;
 }
 
 async function logEntries(page: Page): Promise<string[]> {
@@ -104,6 +106,9 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
             (pc) =>
               pc.connectionState === 'connected' &&
               pc.getTransceivers().some((t) => t.receiver.track.kind === 'video'),
+          ),
+          pictureShown: [...document.querySelectorAll('video')].some(
+            (v) => v.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA,
           ),
         });
         offered.add(this);
@@ -423,7 +428,7 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
     await eventually(async () => (await sampleVideo(page, FRONT)) ?? undefined, 30_000, 'video back');
   });
 
-  test('the gateway session opens once the media session is up, or a second later without it', async () => {
+  test('the gateway session opens once the picture shows, or a second later without it', async () => {
     // Both opening at once compete for the page's WebRTC thread and the robot: the picture goes first.
     // A new document (the console's URL differs in its hash only); the robot's one seat frees first, or the new
     // media session would be refused and the gateway opened at once (as it should be then).
@@ -442,9 +447,9 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
     const offers = await page.evaluate(() => (window as unknown as { __offers: OfferSeen[] }).__offers);
     const gateway = offers.filter((o) => !o.video);
     assert.deepEqual(
-      gateway.map((o) => o.mediaUp),
-      [true],
-      `the gateway's offer made once the media connection was up: ${JSON.stringify(offers)}`,
+      gateway.map((o) => [o.mediaUp, o.pictureShown]),
+      [[true, true]],
+      `the gateway's offer made once the media connection was up and its first frame shown: ${JSON.stringify(offers)}`,
     );
 
     // A media session that never gets going (its offer is never made) holds the gateway back one second only.

@@ -21,10 +21,11 @@ import { decodeToken, tokenMay } from '../token.js';
 
 const OFFER_CAMERA_KEY = 'robostream.offerCamera';
 /**
- * The gateway session opens once the media session is connected (or failed), at most this long after the media
- * session started: both opening at once compete for the same threads in the browser (one WebRTC signaling thread
- * per page) and on the robot, and the operator's first need is the picture. Measured in the compose stack on a
- * 2-core machine: first frame p50 about 45 ms and p90 about 75 ms lower (docs/web.md). E-stop opens it at once.
+ * The gateway session opens once the media session shows its first frame (or failed, or connected without video),
+ * at most this long after the media session started: both opening at once compete for the same threads in the
+ * browser (one WebRTC signaling thread per page, and the first frame's decode with the gateway's DTLS handshake)
+ * and on the robot, and the operator's first need is the picture. Measured in the compose stack on a 2-core
+ * machine (docs/web.md). E-stop opens it at once.
  */
 const GATEWAY_AFTER_MEDIA_MAX_MS = 1_000;
 
@@ -50,6 +51,10 @@ interface Tile {
 export class RobotView {
   readonly el: HTMLElement;
   private media: MediaSession | null = null;
+  /** The current media session's video: none yet, a track, or its first frame shown. */
+  private mediaVideo: 'none' | 'track' | 'shown' = 'none';
+  /** Set while the gateway session waits: called when the media session shows its first frame. */
+  private onFirstFrame: (() => void) | undefined;
   private gateway: GatewaySession | null = null;
   private panel: GatewayPanel | null = null;
   private readonly tiles = new Map<string, Tile>();
@@ -303,10 +308,23 @@ export class RobotView {
       if (state === 'connected') this.reopenAttempts = 0;
       else if (state === 'failed' || state === 'closed') this.scheduleReopen(detail);
     });
+    this.mediaVideo = 'none';
     media.on('video', ({ camera, stream }) => {
       const t = this.tile(camera);
       t.video.srcObject = stream;
       void t.video.play().catch(() => undefined);
+      if (this.media !== media || this.mediaVideo !== 'none') return;
+      this.mediaVideo = 'track';
+      // A MediaStream's first frame brings the element to HAVE_CURRENT_DATA.
+      t.video.addEventListener(
+        'loadeddata',
+        () => {
+          if (this.media !== media) return;
+          this.mediaVideo = 'shown';
+          this.onFirstFrame?.();
+        },
+        { once: true },
+      );
     });
     media.on('audio', (stream) => {
       this.audio.srcObject = stream;
@@ -339,10 +357,17 @@ export class RobotView {
     if (this.dir.robots.get(this.robotId)?.endpoints.has('media')) this.startMedia();
   }
 
-  /** Opens the gateway session now if no media session is on its way up, else once it is (or after the limit). */
+  /**
+   * Opens the gateway session now if no media session is on its way up, else once its first frame is shown (or it
+   * failed, or connected without video), or after the limit.
+   */
   private startGatewayAfterMedia(): void {
     const media = this.media;
-    const settling = (): boolean => media?.state === 'opening' || media?.state === 'connecting';
+    const settling = (): boolean =>
+      this.media === media &&
+      (media?.state === 'opening' ||
+        media?.state === 'connecting' ||
+        (media?.state === 'connected' && this.mediaVideo === 'track'));
     if (!settling()) return this.startGateway();
     const go = (): void => {
       this.gatewayWait?.();
@@ -353,9 +378,13 @@ export class RobotView {
     const off = media!.on('state', () => {
       if (!settling()) go();
     });
+    this.onFirstFrame = () => {
+      if (!settling()) go();
+    };
     this.gatewayWait = () => {
       clearTimeout(timer);
       off();
+      this.onFirstFrame = undefined;
       this.gatewayWait = undefined;
     };
   }
