@@ -11,7 +11,11 @@ import type { GatewayMetrics } from '../hub/metrics.js';
 import type { AppLink } from '../links/app-link.js';
 import { DataChannelAppLink } from '../links/datachannel-app-link.js';
 import { startDtlsAtOnce } from './werift-dtls-start.js';
+import { useNativeX25519 } from './werift-native-x25519.js';
 import { repairForwardTsn } from './werift-forward-tsn.js';
+
+// The DTLS key exchange in OpenSSL, not in JavaScript on the main thread.
+useNativeX25519();
 
 /** A peer connection whose reliable channel is not open by then is given up (the app vanished mid-setup). */
 const SETUP_TIMEOUT_MS = 30_000;

@@ -1,7 +1,8 @@
 // PeerSession on werift 0.24.4 (the last release that runs on Node 20): the adapter. Its parts live beside it:
 // codecs.ts (what is negotiated), send-track.ts (a sender), rtcp-feedback.ts (RTCP routed by SSRC),
 // ice-nudge.ts (a STUN request at once after a hand-over), @robostream/gateway/werift-dtls-start (the DTLS
-// handshake without werift's 100 ms wait), trickle-gathering.ts (no answer waits for an ICE server),
+// handshake without werift's 100 ms wait), @robostream/gateway/werift-native-x25519 (its key exchange in OpenSSL),
+// trickle-gathering.ts (no answer waits for an ICE server),
 // retransmission.ts (NACKs answered from a longer history than werift's,
 // each with a new transport-wide number), silence-watchdog.ts (werift never reports 'disconnected'),
 // werift-stats.ts (getStats), ../sdp.ts (SDP fixes), ../congestion/ (the send-side bandwidth estimator fed by
@@ -50,6 +51,7 @@ import { raisePairRtt } from './pair-rtt.js';
 import { fixSenderReportClock } from './sender-report-clock.js';
 import { RetransmissionHistory } from './retransmission.js';
 import { startDtlsAtOnce } from '@robostream/gateway/werift-dtls-start';
+import { useNativeX25519 } from '@robostream/gateway/werift-native-x25519';
 import { releaseTurnAllocations } from '@robostream/gateway/werift-turn-release';
 import { WeriftSendTrack } from './send-track.js';
 import { JoinBuffer, JOIN_HOLD_MAX_MS } from '../../media/join-buffer.js';
@@ -64,6 +66,9 @@ import { mapStats } from './werift-stats.js';
 
 export { parseOfferedMedia } from './codecs.js';
 export { DISCONNECTED_AFTER_MS } from './silence-watchdog.js';
+
+// The DTLS key exchange in OpenSSL, not in JavaScript on the main thread.
+useNativeX25519();
 
 interface SessionEvents {
   state: PeerConnectionState;
