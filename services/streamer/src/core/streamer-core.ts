@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { IceServerConfig, StreamerConfig, VideoCodecName } from '../config.js';
 import { LayeredBitrate } from '../media/layered-bitrate.js';
-import { JOIN_HOLD_MAX_MS } from '../media/join-buffer.js';
+import { wantsFreshKeyframe } from '../media/join-buffer.js';
 import { detectEncoders, type EncoderDetection } from '../media/encoders.js';
 import { SinkPipeline, preloadDecoders, type DecodedCodec, type SinkSnapshot } from '../media/sinks.js';
 import { SourceHub } from '../media/source-hub.js';
@@ -450,8 +450,7 @@ export class StreamerCore {
           ? this.hub.lowVideo(sourceId, codec)
           : null;
       const pipeline = low ?? full;
-      const age = pipeline.recentKeyframeAgeMs();
-      if (age !== null && age <= JOIN_HOLD_MAX_MS / 2) continue;
+      if (!wantsFreshKeyframe(pipeline.recentKeyframeAgeMs())) continue;
       const outcome = pipeline.requestKeyframe(true);
       this.log.debug({ viewer, pipeline: pipeline.spec.key, reason: 'offer', outcome }, 'keyframe request');
     }

@@ -21,6 +21,14 @@
  */
 export const JOIN_HOLD_MAX_MS = 100;
 
+/**
+ * Whether a keyframe held for `ageMs` (null: none held) is worth replacing by a fresh one now: by the time the
+ * transport is up (DTLS follows ICE within a round trip or two), one older than half the hold may be too old to send.
+ */
+export function wantsFreshKeyframe(ageMs: number | null, maxAgeMs = JOIN_HOLD_MAX_MS): boolean {
+  return ageMs === null || ageMs > maxAgeMs / 2;
+}
+
 export class JoinBuffer {
   private held: Buffer[] = [];
   private heldAt = 0;

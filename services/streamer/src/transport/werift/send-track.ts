@@ -4,7 +4,7 @@ import { RtpPacket, type MediaStreamTrack } from 'werift';
 import { TypedEmitter } from '@robostream/protocol/client';
 import type { KeyframeReason, SendCodec, SendTrack } from '../peer-session.js';
 import type { RetransmissionHistory } from './retransmission.js';
-import type { JoinBuffer } from '../../media/join-buffer.js';
+import { wantsFreshKeyframe, type JoinBuffer } from '../../media/join-buffer.js';
 
 export interface SendTrackEvents {
   keyframe: KeyframeReason;
@@ -76,9 +76,7 @@ export class WeriftSendTrack extends TypedEmitter<SendTrackEvents> implements Se
    */
   wantsFreshKeyframe(): boolean {
     const join = this.join;
-    if (!join) return false;
-    const age = join.heldAgeMs(performance.now());
-    return age === null || age > join.maxAgeMs / 2;
+    return join !== null && wantsFreshKeyframe(join.heldAgeMs(performance.now()), join.maxAgeMs);
   }
 
   private releaseHeld(): boolean {
