@@ -137,21 +137,45 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
     assert.match(await text(page, ROBOT), /sim-robot · gateway \+ media · 2 cam/);
     assert.equal(await attr(page, '[data-testid=signaling-state]', 'data-state'), 'ready');
     await shot('01-robot-list');
-    // Before any robot is opened, the console has warmed WebRTC up with one offer on a connection it closed.
-    const warmUp = await page.waitForFunction(
+    // Before any robot is opened, the console has warmed WebRTC up with one offer on a connection it closed, and
+    // made the robot's media connection ready: its offer set, waiting for the click.
+    const offered = await page.waitForFunction(
       () => {
         const pcs = [...(window as unknown as { __offered: Set<RTCPeerConnection> }).__offered];
-        return pcs.length > 0 && pcs.every((pc) => pc.signalingState === 'closed') && pcs.length;
+        const states = pcs.map((pc) => pc.signalingState).sort();
+        return pcs.length >= 2 && states.includes('closed') && states.includes('have-local-offer') && states;
       },
       undefined,
       { timeout: 10_000 },
     );
-    assert.equal(await warmUp.jsonValue(), 1, 'one warm-up offer, no more');
+    assert.deepEqual(
+      await offered.jsonValue(),
+      ['closed', 'have-local-offer'],
+      'a warm-up and a prepared offer',
+    );
+    assert.equal(
+      await page.evaluate(() => [...document.querySelectorAll('video')].length),
+      0,
+      'nothing of the robot is open yet',
+    );
   });
 
   test('opening the robot plays every camera: frames are not blank and change over time', async () => {
     await page.click(ROBOT);
     await page.waitForSelector('#robot-view[data-state="live"]', { timeout: 30_000 });
+    // On the connection prepared before the click: no media offer was made after it.
+    const media = await page.evaluate(() => {
+      const pcs = [...(window as unknown as { __offered: Set<RTCPeerConnection> }).__offered];
+      return pcs.map((pc) => ({
+        state: pc.connectionState,
+        video: pc.getTransceivers().some((t) => t.receiver.track.kind === 'video'),
+      }));
+    });
+    assert.deepEqual(
+      media.filter((m) => m.video).map((m) => m.state),
+      ['closed', 'connected'],
+      `the warm-up and the prepared connection, now the session's: ${JSON.stringify(media)}`,
+    );
     const first = await eventually(
       async () => (await sampleVideo(page, FRONT)) ?? undefined,
       20_000,

@@ -15,7 +15,8 @@ import {
 } from './token.js';
 import { RobotDirectory } from './robot-directory.js';
 import { RobotList } from './views/robot-list.js';
-import { RobotView } from './views/robot-view.js';
+import { RobotView, mediaShapeFor, offerCameraPreference } from './views/robot-view.js';
+import { OfferPreparer } from './offer-preparer.js';
 import { signInView } from './views/sign-in.js';
 import { warmUpWebRtc } from './webrtc-warm-up.js';
 
@@ -86,7 +87,28 @@ function start(token: string): void {
   const who = h('span', { class: 'who' });
   const banner = h('div', { class: 'banner', hidden: true, 'data-testid': 'banner' });
   const main = h('section', { class: 'main-pane' });
-  const list = new RobotList(dir, (id) => select(id));
+  // The media connection of the robot the operator is likely to open next, made ready before the click: the one
+  // under the pointer or focus, or the first online robot while none is open.
+  const preparer = new OfferPreparer(client);
+  const prepareFor = (robotId: string): void => {
+    if (dir.robots.get(robotId)?.endpoints.has('media'))
+      preparer.prepare(mediaShapeFor(dir, robotId, offerCameraPreference()));
+  };
+  const list = new RobotList(
+    dir,
+    (id) => select(id),
+    (id) => {
+      if (view?.robotId !== id) prepareFor(id);
+    },
+  );
+  dir.on('change', () => {
+    if (view) return;
+    const first = [...dir.robots.values()]
+      .filter((r) => r.endpoints.has('media'))
+      .map((r) => r.robotId)
+      .sort()[0];
+    if (first) prepareFor(first);
+  });
   const signOut = h('button', { type: 'button', class: 'ghost' }, 'Sign out');
   signOut.addEventListener('click', () => {
     forgetToken();
@@ -112,7 +134,7 @@ function start(token: string): void {
   function select(robotId: string): void {
     if (view?.robotId === robotId) return;
     view?.dispose();
-    view = new RobotView(client, dir, robotId, info.token);
+    view = new RobotView(client, dir, robotId, info.token, preparer);
     list.selected = robotId;
     list.render();
     replace(main, view.el);
@@ -184,6 +206,7 @@ function start(token: string): void {
       clearInterval(tick);
       for (const off of offs) off();
       view?.dispose();
+      preparer.dispose();
       client.close();
     },
   };

@@ -8,6 +8,8 @@
 import { TypedEmitter, type SignalingClient } from '@robostream/protocol/client';
 import { consoleId } from './console-id.js';
 import { OfferingPeer } from './offering-peer.js';
+import { buildMediaPeer } from './media-peer.js';
+import type { OfferPreparer } from './offer-preparer.js';
 import { StatsSampler, type MediaStats } from './media-stats.js';
 
 export type MediaState =
@@ -34,6 +36,8 @@ export interface MediaSessionOptions {
   cameras: string[];
   /** Add the sendonly video m-line so the operator's camera can be switched on later without renegotiation. */
   offerCamera: boolean;
+  /** Where a connection made ready before the click may be waiting. */
+  preparer?: OfferPreparer;
 }
 
 const DISCONNECTED_GRACE_MS = 2_000;
@@ -89,18 +93,21 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   async start(): Promise<void> {
     this.set('opening', 'asking the robot for a media session');
     const { client } = this.o;
-    // The peer connection and its offer come first: the offer goes with the session request.
-    const pc = new RTCPeerConnection({
-      iceServers: client.iceServers as RTCIceServer[],
-      bundlePolicy: 'max-bundle',
-    });
+    // The peer connection and its offer come first: the offer goes with the session request. One the console
+    // prepared before the click has both already.
+    const shape = { cameras: this.o.cameras, offerCamera: this.o.offerCamera };
+    const prepared = this.o.preparer ? await this.o.preparer.take(shape) : null;
+    if (this.closed) {
+      prepared?.peer.pc.close();
+      return;
+    }
+    const { pc, videoTx, audioTx, cameraTx } =
+      prepared?.peer ?? buildMediaPeer(client.iceServers as RTCIceServer[], shape);
     this.pc = pc;
     this.sampler = new StatsSampler(pc);
-    const videoTx = this.o.cameras.map(() => pc.addTransceiver('video', { direction: 'recvonly' }));
     this.videoTx = videoTx;
-    // sendrecv even while the mic is off: the robot prepares its receiver once, the track is swapped in later.
-    this.audioTx = pc.addTransceiver('audio', { direction: 'sendrecv' });
-    if (this.o.offerCamera) this.cameraTx = pc.addTransceiver('video', { direction: 'sendonly' });
+    this.audioTx = audioTx;
+    this.cameraTx = cameraTx;
     pc.addEventListener('track', (e) => {
       const stream = e.streams[0] ?? new MediaStream([e.track]);
       if (e.track.kind === 'audio') return this.emit('audio', stream);
@@ -109,14 +116,19 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       if (camera) this.emit('video', { camera, stream: new MediaStream([e.track]) });
     });
     pc.addEventListener('connectionstatechange', () => this.onConnectionState(pc.connectionState));
-    const peer = new OfferingPeer(client, pc, {
-      onIceRestartNeeded: (why) => void this.restartIce(why),
-      onSessionClosed: (reason, by) => {
-        this.sessionLive = false;
-        // Media keeps flowing when only signaling dropped; a closed session just means no more renegotiation.
-        if (by === 'peer' || this._state !== 'connected') this.set('closed', `session closed: ${reason}`);
+    const peer = new OfferingPeer(
+      client,
+      pc,
+      {
+        onIceRestartNeeded: (why) => void this.restartIce(why),
+        onSessionClosed: (reason, by) => {
+          this.sessionLive = false;
+          // Media keeps flowing when only signaling dropped; a closed session just means no more renegotiation.
+          if (by === 'peer' || this._state !== 'connected') this.set('closed', `session closed: ${reason}`);
+        },
       },
-    });
+      prepared,
+    );
     this.peer = peer;
     try {
       await peer.open(this.o.robotId, 'media', { cameras: this.o.cameras.join(','), console: consoleId() });

@@ -9,6 +9,19 @@ import type { RobotMeta } from '@robostream/protocol';
 import { SignalingError, withReceiverRtt, type SignalingClient } from '@robostream/protocol/client';
 import { relaysLocally } from './media-stats.js';
 
+/** An offer made (and set) ahead of the session, with the local candidates gathered since (offer-preparer.ts). */
+export interface PreparedOffer {
+  offer: string;
+  early: (RTCIceCandidateInit | null)[];
+}
+
+/** Creates and sets a local offer; resolves with the SDP sent to the robot. */
+export async function makeOffer(pc: RTCPeerConnection, iceRestart: boolean): Promise<string> {
+  const offer = await pc.createOffer(iceRestart ? { iceRestart: true } : {});
+  await pc.setLocalDescription({ type: 'offer', sdp: withReceiverRtt(offer.sdp ?? '') });
+  return pc.localDescription?.sdp ?? offer.sdp ?? '';
+}
+
 export class OfferingPeer {
   private readonly queued: (RTCIceCandidateInit | null)[] = [];
   /** Local candidates gathered before the robot accepted. */
@@ -27,7 +40,10 @@ export class OfferingPeer {
       /** The accepted session ended (before acceptance, open() rejects instead). */
       onSessionClosed: (reason: string, by: string) => void;
     },
+    /** The connection's first offer, already made and set: open() sends it instead of making one. */
+    private prepared: PreparedOffer | null = null,
   ) {
+    if (prepared) this.early.push(...prepared.early);
     pc.addEventListener('icecandidate', (e) => {
       if (this.closed) return;
       const c = e.candidate ? (e.candidate.toJSON() as RTCIceCandidateInit) : null;
@@ -69,7 +85,8 @@ export class OfferingPeer {
    * connection are closed then.
    */
   async open(robotId: string, endpoint: string, meta: RobotMeta): Promise<string> {
-    const offer = await this.createOffer(false);
+    const offer = this.prepared?.offer ?? (await makeOffer(this.pc, false));
+    this.prepared = null;
     let sessionId: string;
     try {
       sessionId = await this.openWith(robotId, endpoint, meta, offer);
@@ -114,7 +131,7 @@ export class OfferingPeer {
    */
   async negotiate(iceRestart = false): Promise<boolean> {
     if (!this.accepted || this.id === null) return false;
-    return this.client.sendOffer(this.id, await this.createOffer(iceRestart));
+    return this.client.sendOffer(this.id, await makeOffer(this.pc, iceRestart));
   }
 
   dispose(reason: string): void {
@@ -123,12 +140,6 @@ export class OfferingPeer {
     for (const off of this.offs) off();
     // Before the session exists open() closes it once created; a pending one is closed here.
     if (this.id !== null) this.client.closeSession(this.id, reason);
-  }
-
-  private async createOffer(iceRestart: boolean): Promise<string> {
-    const offer = await this.pc.createOffer(iceRestart ? { iceRestart: true } : {});
-    await this.pc.setLocalDescription({ type: 'offer', sdp: withReceiverRtt(offer.sdp ?? '') });
-    return this.pc.localDescription?.sdp ?? offer.sdp ?? '';
   }
 
   private sendLocal(c: RTCIceCandidateInit | null): void {

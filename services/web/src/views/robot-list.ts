@@ -9,6 +9,8 @@ export class RobotList {
   constructor(
     private readonly dir: RobotDirectory,
     private readonly onSelect: (robotId: string) => void,
+    /** The operator is about to open this robot: the pointer is over it, or it has the focus. */
+    private readonly onIntent: (robotId: string) => void = () => undefined,
   ) {
     dir.on('change', () => this.render());
     this.render();
@@ -58,6 +60,9 @@ export class RobotList {
           ),
         );
         btn.addEventListener('click', () => this.onSelect(r.robotId));
+        if (online)
+          for (const ev of ['pointerenter', 'pointerdown', 'focus'] as const)
+            btn.addEventListener(ev, () => this.onIntent(r.robotId));
         return btn;
       }),
     );

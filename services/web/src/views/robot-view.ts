@@ -8,6 +8,8 @@
 import { backoffDelay, type BackoffOptions, type SignalingClient } from '@robostream/protocol/client';
 import { h, replace, setText, formatTime } from '../dom.js';
 import { MediaSession, type MediaState } from '../media-session.js';
+import type { OfferPreparer } from '../offer-preparer.js';
+import type { MediaShape } from '../media-peer.js';
 import { GatewaySession } from '../gateway-session.js';
 import type { RobotDirectory } from '../robot-directory.js';
 import type { MediaStats } from '../media-stats.js';
@@ -20,6 +22,17 @@ import { FrameLatency } from '../frame-latency.js';
 import { decodeToken, tokenMay } from '../token.js';
 
 const OFFER_CAMERA_KEY = 'robostream.offerCamera';
+
+/** Whether the operator chose to offer their camera to robots (remembered by the browser). */
+export function offerCameraPreference(): boolean {
+  return localStorage.getItem(OFFER_CAMERA_KEY) === '1';
+}
+
+/** The media session a robot's view opens: its cameras (one unnamed when it lists none). */
+export function mediaShapeFor(dir: RobotDirectory, robotId: string, offerCamera: boolean): MediaShape {
+  const cameras = dir.cameras(robotId);
+  return { cameras: cameras.length ? cameras : ['camera'], offerCamera };
+}
 /**
  * The gateway session opens once the media session shows its first frame (or failed, or connected without video),
  * at most this long after the media session started: both opening at once compete for the same threads in the
@@ -141,8 +154,9 @@ export class RobotView {
     private readonly dir: RobotDirectory,
     readonly robotId: string,
     private readonly token: string,
+    private readonly preparer?: OfferPreparer,
   ) {
-    this.offerCam.checked = localStorage.getItem(OFFER_CAMERA_KEY) === '1';
+    this.offerCam.checked = offerCameraPreference();
     this.offerCam.addEventListener('change', () => {
       localStorage.setItem(OFFER_CAMERA_KEY, this.offerCam.checked ? '1' : '0');
       this.restartMedia(); // a new m-line needs a new offer: reopen the session
@@ -291,8 +305,8 @@ export class RobotView {
     const media = new MediaSession({
       client: this.client,
       robotId: this.robotId,
-      cameras: cameras.length ? cameras : ['camera'],
-      offerCamera: this.offerCam.checked,
+      ...mediaShapeFor(this.dir, this.robotId, this.offerCam.checked),
+      preparer: this.preparer,
     });
     this.media = media;
     replace(this.grid);

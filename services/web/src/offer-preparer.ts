@@ -1,0 +1,129 @@
+/**
+ * A media connection made ready before the operator opens a robot, as a browser preconnects to a link under the
+ * pointer: its transceivers added, its offer made and set (ICE gathering runs), so that the click only has to send
+ * the offer. Making them took Chromium 20-40 ms after the click (up to 60 ms on a loaded 2-core machine), on the
+ * path to the first frame (docs/web.md).
+ *
+ * One at a time, for the robot the operator is about to open: the first online robot as the list arrives, then the
+ * one under the pointer or focus. It is used only if the session wants exactly its shape (cameras, offer-camera)
+ * with the same ICE servers; otherwise, after 30 s unused (its candidates may no longer fit the network), when TURN
+ * credentials are renewed or signaling drops, it is closed and the session makes its own.
+ * Costs while it waits: one idle peer connection, and a TURN allocation when the console has TURN servers.
+ */
+import type { SignalingClient } from '@robostream/protocol/client';
+import { buildMediaPeer, shapeKey, type MediaPeer, type MediaShape } from './media-peer.js';
+import { makeOffer, type PreparedOffer } from './offering-peer.js';
+
+/** How long a prepared connection is kept unused. */
+const MAX_AGE_MS = 30_000;
+
+export interface PreparedMedia extends PreparedOffer {
+  peer: MediaPeer;
+}
+
+interface Preparation {
+  key: string;
+  iceKey: string;
+  peer: MediaPeer;
+  early: (RTCIceCandidateInit | null)[];
+  onCandidate: (e: RTCPeerConnectionIceEvent) => void;
+  offer: Promise<string | null>;
+  expiry: ReturnType<typeof setTimeout>;
+}
+
+export class OfferPreparer {
+  private current: Preparation | null = null;
+  private readonly offs: (() => void)[];
+  private disposed = false;
+
+  constructor(
+    private readonly client: Pick<SignalingClient, 'on' | 'state' | 'iceServers'>,
+    private readonly maxAgeMs = MAX_AGE_MS,
+  ) {
+    this.offs = [
+      client.on('ice_servers', () => this.discard()),
+      client.on('state', (s) => {
+        if (s !== 'ready') this.discard();
+      }),
+    ];
+  }
+
+  /** What is prepared now (for tests and the page's data attributes), or null. */
+  get preparedShape(): string | null {
+    return this.current?.key ?? null;
+  }
+
+  /** Makes a connection of this shape ready, unless one is already. */
+  prepare(shape: MediaShape): void {
+    if (this.disposed || typeof RTCPeerConnection === 'undefined' || this.client.state !== 'ready') return;
+    const key = shapeKey(shape);
+    if (this.current?.key === key && this.current.iceKey === this.iceKey()) return;
+    this.discard();
+    let peer: MediaPeer;
+    try {
+      peer = buildMediaPeer(this.client.iceServers as RTCIceServer[], shape);
+    } catch {
+      return; // the session will meet (and report) the same failure
+    }
+    const early: (RTCIceCandidateInit | null)[] = [];
+    const onCandidate = (e: RTCPeerConnectionIceEvent): void => {
+      early.push(e.candidate ? (e.candidate.toJSON() as RTCIceCandidateInit) : null);
+    };
+    peer.pc.addEventListener('icecandidate', onCandidate);
+    const prep: Preparation = {
+      key,
+      iceKey: this.iceKey(),
+      peer,
+      early,
+      onCandidate,
+      offer: makeOffer(peer.pc, false).catch(() => null),
+      expiry: setTimeout(() => {
+        if (this.current === prep) this.discard();
+      }, this.maxAgeMs),
+    };
+    this.current = prep;
+  }
+
+  /**
+   * The prepared connection, if it is of this shape and current; it is the caller's from then on (its offer not
+   * yet sent, its early candidates to trickle once the robot accepted). Null: make a new one.
+   */
+  async take(shape: MediaShape): Promise<PreparedMedia | null> {
+    const prep = this.current;
+    if (!prep) return null;
+    if (prep.key !== shapeKey(shape) || prep.iceKey !== this.iceKey()) {
+      this.discard();
+      return null;
+    }
+    this.current = null;
+    clearTimeout(prep.expiry);
+    const offer = await prep.offer;
+    // The caller listens for candidates from here on: no task (and so no icecandidate event) runs in between.
+    prep.peer.pc.removeEventListener('icecandidate', prep.onCandidate);
+    if (offer === null || prep.peer.pc.signalingState !== 'have-local-offer') {
+      prep.peer.pc.close();
+      return null;
+    }
+    return { peer: prep.peer, offer, early: prep.early };
+  }
+
+  /** Closes what is prepared (nothing is sent: the robot never knew of it). */
+  discard(): void {
+    const prep = this.current;
+    if (!prep) return;
+    this.current = null;
+    clearTimeout(prep.expiry);
+    prep.peer.pc.removeEventListener('icecandidate', prep.onCandidate);
+    prep.peer.pc.close();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const off of this.offs.splice(0)) off();
+    this.discard();
+  }
+
+  private iceKey(): string {
+    return JSON.stringify(this.client.iceServers);
+  }
+}
