@@ -114,6 +114,34 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
         offered.add(this);
         return (createOffer as (...a: never[]) => Promise<RTCSessionDescriptionInit>).apply(this, args);
       } as typeof createOffer;
+      // When the page starts audio (an AudioContext, an <audio> playing): whether a frame was shown by then.
+      const audioStarts: { what: string; pictureShown: boolean }[] = [];
+      (window as unknown as { __audioStarts: typeof audioStarts }).__audioStarts = audioStarts;
+      // A Proxy, and the check inline: a class or a function held in a const would be wrapped by tsx in a
+      // __name() the page does not have.
+      window.AudioContext = new Proxy(window.AudioContext, {
+        construct(target, args: unknown[]) {
+          const ctx = Reflect.construct(target, args) as AudioContext;
+          audioStarts.push({
+            what: 'AudioContext',
+            pictureShown: [...document.querySelectorAll('video')].some(
+              (v) => v.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA,
+            ),
+          });
+          return ctx;
+        },
+      });
+      const play = HTMLMediaElement.prototype.play;
+      HTMLMediaElement.prototype.play = function (this: HTMLMediaElement) {
+        if (this instanceof HTMLAudioElement)
+          audioStarts.push({
+            what: 'audio',
+            pictureShown: [...document.querySelectorAll('video')].some(
+              (v) => v.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA,
+            ),
+          });
+        return play.call(this);
+      };
     });
     page = await context.newPage();
   });
@@ -175,6 +203,22 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
       media.filter((m) => m.video).map((m) => m.state),
       ['closed', 'connected'],
       `the warm-up and the prepared connection, now the session's: ${JSON.stringify(media)}`,
+    );
+    // The robot's audio starts (played, metered) only once the picture is there.
+    const audio = await page.waitForFunction(
+      () => {
+        const starts = (window as unknown as { __audioStarts: { what: string }[] }).__audioStarts;
+        return (
+          starts.some((a) => a.what === 'AudioContext') && starts.some((a) => a.what === 'audio') && starts
+        );
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
+    const starts = (await audio.jsonValue()) as { what: string; pictureShown: boolean }[];
+    assert.ok(
+      starts.every((a) => a.pictureShown),
+      `audio started after the first frame: ${JSON.stringify(starts)}`,
     );
     const first = await eventually(
       async () => (await sampleVideo(page, FRONT)) ?? undefined,

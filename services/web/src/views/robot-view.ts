@@ -34,13 +34,14 @@ export function mediaShapeFor(dir: RobotDirectory, robotId: string, offerCamera:
   return { cameras: cameras.length ? cameras : ['camera'], offerCamera };
 }
 /**
- * The gateway session opens once the media session shows its first frame (or failed, or connected without video),
- * at most this long after the media session started: both opening at once compete for the same threads in the
- * browser (one WebRTC signaling thread per page, and the first frame's decode with the gateway's DTLS handshake)
- * and on the robot, and the operator's first need is the picture. Measured in the compose stack on a 2-core
- * machine (docs/web.md). E-stop opens it at once.
+ * The gateway session, and the robot's audio, start once the media session shows its first frame (or failed, or
+ * connected without video), at most this long after the media session started: both starting at once compete
+ * with the picture for the same threads in the browser (one WebRTC signaling thread per page, the first frame's
+ * decode with the gateway's DTLS handshake, the page's main thread with starting audio output) and on the robot,
+ * and the operator's first need is the picture. Measured in the compose stack on a 2-core machine (docs/web.md).
+ * E-stop opens the gateway at once.
  */
-const GATEWAY_AFTER_MEDIA_MAX_MS = 1_000;
+const FIRST_FRAME_WAIT_MAX_MS = 1_000;
 
 /** Reopening a failed media session: 1 s, doubling, at most 15 s. */
 const REOPEN_BACKOFF: BackoffOptions = { initialDelayMs: 1000, maxDelayMs: 15_000, factor: 2, jitter: 0 };
@@ -68,6 +69,8 @@ export class RobotView {
   private mediaVideo: 'none' | 'track' | 'shown' = 'none';
   /** Set while the gateway session waits: called when the media session shows its first frame. */
   private onFirstFrame: (() => void) | undefined;
+  /** What waits for the current media session's first frame (afterFirstFrame). */
+  private readonly firstFrameWaiters: (() => void)[] = [];
   private gateway: GatewaySession | null = null;
   private panel: GatewayPanel | null = null;
   private readonly tiles = new Map<string, Tile>();
@@ -146,7 +149,7 @@ export class RobotView {
   private disposed = false;
   private reopenTimer: ReturnType<typeof setTimeout> | undefined;
   private reopenAttempts = 0;
-  /** Set while the gateway session waits for the media session (GATEWAY_AFTER_MEDIA_MAX_MS). */
+  /** Set while the gateway session waits for the media session (FIRST_FRAME_WAIT_MAX_MS). */
   private gatewayWait: (() => void) | undefined;
 
   constructor(
@@ -323,6 +326,7 @@ export class RobotView {
       else if (state === 'failed' || state === 'closed') this.scheduleReopen(detail);
     });
     this.mediaVideo = 'none';
+    this.firstFrameWaiters.length = 0; // the previous session's: they would do nothing now
     media.on('video', ({ camera, stream }) => {
       const t = this.tile(camera);
       t.video.srcObject = stream;
@@ -336,21 +340,43 @@ export class RobotView {
           if (this.media !== media) return;
           this.mediaVideo = 'shown';
           this.onFirstFrame?.();
+          for (const run of this.firstFrameWaiters.splice(0)) run();
         },
         { once: true },
       );
     });
-    media.on('audio', (stream) => {
-      this.audio.srcObject = stream;
-      void this.audio.play().catch(() => this.renderAudio(true));
-      this.levelIn.attach(stream);
-    });
+    // The robot's audio starts playing (and is metered) after the first frame: starting audio output and an
+    // AudioContext took Chromium 2-23 ms of the page's main thread while the first frame was on its way.
+    media.on('audio', (stream) =>
+      this.afterFirstFrame(media, () => {
+        this.audio.srcObject = stream;
+        void this.audio.play().catch(() => this.renderAudio(true));
+        this.levelIn.attach(stream);
+      }),
+    );
     media.on('mic', () => this.renderMic());
     media.on('talk', (talking) => this.onTalk(talking));
     media.on('camera', () => this.renderCamera());
     this.renderMic();
     this.renderCamera();
     void media.start();
+  }
+
+  /**
+   * Runs `fn` once `media` shows its first frame, at most FIRST_FRAME_WAIT_MAX_MS from now, and never once
+   * another session replaced it or the view is gone.
+   */
+  private afterFirstFrame(media: MediaSession, fn: () => void): void {
+    if (this.media === media && this.mediaVideo === 'shown') return fn();
+    let done = false;
+    const run = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (this.media === media && !this.disposed) fn();
+    };
+    const timer = setTimeout(run, FIRST_FRAME_WAIT_MAX_MS);
+    this.firstFrameWaiters.push(run);
   }
 
   /**
@@ -388,7 +414,7 @@ export class RobotView {
       if (!this.disposed && this.dir.robots.get(this.robotId)?.endpoints.has('gateway')) this.startGateway();
       this.renderState();
     };
-    const timer = setTimeout(go, GATEWAY_AFTER_MEDIA_MAX_MS);
+    const timer = setTimeout(go, FIRST_FRAME_WAIT_MAX_MS);
     const off = media!.on('state', () => {
       if (!settling()) go();
     });
