@@ -76,6 +76,8 @@ test(
           if (c) void app.addIceCandidate(c).catch(() => undefined);
         },
       });
+      // The app's Opus gets its sink pipeline once the answer is handed over, not on the way to it.
+      assert.deepEqual(core.introspect().sinks, [], 'no sink pipeline built before the answer went out');
       viewerReady = (c) => void viewer.addRemoteCandidate(c).catch(() => undefined);
       for (const c of appCandidates.splice(0)) viewerReady(c);
       await app.setRemoteDescription({ type: 'answer', sdp: viewer.answerSdp });

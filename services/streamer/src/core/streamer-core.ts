@@ -18,6 +18,7 @@ import type {
   PeerSessionOptions,
   PeerSession,
   PeerSessionFactory,
+  RemoteTrack,
 } from '../transport/peer-session.js';
 import { createWeriftPeerSession, parseOfferedMedia } from '../transport/werift/werift-peer-session.js';
 import { warmUpTransport } from '../transport/werift/warm-up.js';
@@ -197,6 +198,14 @@ export class StreamerCore {
     if (options.onIceCandidate) session.onLocalCandidate(options.onIceCandidate);
     const bindings: MediaBinding[] = [];
     const sinkWork: (() => void)[] = [];
+    // Building the app's sink pipelines (3-6 ms each) waits until the answer is on its way: a track the offer
+    // announces is delivered at once, before the answer is made.
+    const afterAnswer: (() => void)[] = [];
+    let answered = false;
+    const whenAnswered = (build: () => void): void => {
+      if (answered) build();
+      else afterAnswer.push(build);
+    };
     let viewer: ViewerSession | null = null;
     try {
       const cameras = camerasByMid(offeredMedia, options.videoSources ?? this.hub.videoSourceIds);
@@ -226,7 +235,8 @@ export class StreamerCore {
               pipelineFor: () => (m.kind === 'video' ? this.hub.video(sid, videoCodec) : this.hub.audio()),
             });
           }
-          if (receiving) sinkWork.push(() => this.receiveInto(viewer as ViewerSession, session, m));
+          if (receiving)
+            sinkWork.push(() => this.receiveInto(viewer as ViewerSession, session, m, whenAnswered));
         }
         bindings.push({ mid: m.mid, kind: m.kind, sourceId, receiving });
       }
@@ -239,6 +249,11 @@ export class StreamerCore {
       for (const work of sinkWork) work();
       viewer.answerSdp = await session.createAnswer();
       ms.answer = Math.round(performance.now() - t0);
+      // After this turn of the event loop: the caller sends the answer first.
+      setImmediate(() => {
+        answered = true;
+        for (const build of afterAnswer.splice(0)) build();
+      });
       // Subscribing starts (or keeps) the shared pipelines warming while ICE and DTLS complete.
       for (const t of tracks) {
         const pipeline = t.pipelineFor();
@@ -363,49 +378,57 @@ export class StreamerCore {
     return (kind === 'audio' ? this.config.audioSink : this.config.videoSink) !== 'none';
   }
 
-  private receiveInto(viewer: ViewerSession, session: PeerSession, m: OfferedMedia): void {
-    session.receive(m.mid, (track) => {
-      if (viewer.isClosed) return;
-      const toVoice = track.kind === 'audio' && this.hub.speakerInVoicePipeline;
-      const threads = this.sinkThreads(track.kind);
-      let release: () => void;
-      try {
-        release = this.threads.reserve(threads, `the ${track.kind} sink of viewer ${viewer.id}`);
-      } catch (err) {
-        this.log.error({ viewer: viewer.id, err: (err as Error).message }, 'cannot play app media');
-        return;
+  private receiveInto(
+    viewer: ViewerSession,
+    session: PeerSession,
+    m: OfferedMedia,
+    whenAnswered: (build: () => void) => void,
+  ): void {
+    session.receive(m.mid, (track) => whenAnswered(() => this.playInto(viewer, m, track)));
+  }
+
+  /** A sink pipeline for one track the app sends (its microphone, its camera). */
+  private playInto(viewer: ViewerSession, m: OfferedMedia, track: RemoteTrack): void {
+    if (viewer.isClosed) return;
+    const toVoice = track.kind === 'audio' && this.hub.speakerInVoicePipeline;
+    const threads = this.sinkThreads(track.kind);
+    let release: () => void;
+    try {
+      release = this.threads.reserve(threads, `the ${track.kind} sink of viewer ${viewer.id}`);
+    } catch (err) {
+      this.log.error({ viewer: viewer.id, err: (err as Error).message }, 'cannot play app media');
+      return;
+    }
+    try {
+      const talker = `${viewer.id}/${m.mid}`;
+      if (toVoice) {
+        // The speaker plays in the voice pipeline: it runs while someone may talk, listened to or not.
+        const releaseThreads = release;
+        const keepVoice = this.hub.audio()?.subscribe(() => undefined);
+        release = () => {
+          releaseThreads();
+          keepVoice?.();
+          this.hub.speakerFloor.release(talker);
+        };
       }
-      try {
-        const talker = `${viewer.id}/${m.mid}`;
-        if (toVoice) {
-          // The speaker plays in the voice pipeline: it runs while someone may talk, listened to or not.
-          const releaseThreads = release;
-          const keepVoice = this.hub.audio()?.subscribe(() => undefined);
-          release = () => {
-            releaseThreads();
-            keepVoice?.();
-            this.hub.speakerFloor.release(talker);
-          };
-        }
-        const sink = new SinkPipeline(
-          `sink/${talker}`,
-          track.kind,
-          track.codec,
-          { audio: this.config.audioSink, video: this.config.videoSink },
-          this.log,
-          toVoice ? (pcm) => this.hub.speakerFloor.push(talker, pcm) : null,
-        );
-        viewer.attachSink(sink, release);
-        track.onRtp((packet) => sink.push(packet));
-        if (track.kind === 'video') track.requestKeyframe();
-      } catch (err) {
-        release();
-        this.log.error(
-          { viewer: viewer.id, mid: m.mid, err: (err as Error).message },
-          'cannot build sink pipeline',
-        );
-      }
-    });
+      const sink = new SinkPipeline(
+        `sink/${talker}`,
+        track.kind,
+        track.codec,
+        { audio: this.config.audioSink, video: this.config.videoSink },
+        this.log,
+        toVoice ? (pcm) => this.hub.speakerFloor.push(talker, pcm) : null,
+      );
+      viewer.attachSink(sink, release);
+      track.onRtp((packet) => sink.push(packet));
+      if (track.kind === 'video') track.requestKeyframe();
+    } catch (err) {
+      release();
+      this.log.error(
+        { viewer: viewer.id, mid: m.mid, err: (err as Error).message },
+        'cannot build sink pipeline',
+      );
+    }
   }
 
   /**
