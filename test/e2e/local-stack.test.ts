@@ -276,6 +276,14 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
 
   test("the operator's microphone reaches the robot", async () => {
     assert.equal(await attr(page, '[data-testid=mic]', 'aria-pressed'), 'false');
+    // While the microphone is off the page sends no audio, and the robot has built nothing to play it.
+    const statsFrom = stack.lines.length;
+    const idle = await eventually(
+      () => stack.lines.slice(statsFrom).find((l) => /\[streamer\].*session stats/.test(l)),
+      10_000,
+      "a stats line of the robot's session",
+    );
+    assert.doesNotMatch(idle, /sinks=\S*audio/, 'no audio sink pipeline for a microphone that is off');
     const from = stack.lines.length;
     await page.click('[data-testid=mic]');
     await page.waitForSelector('[data-testid=mic][aria-pressed="true"]', { timeout: 10_000 });

@@ -232,10 +232,16 @@ export class ViewerSession {
     for (const l of this.links) l.shared?.update(this.id, each, limited);
   }
 
-  /** @internal wiring by StreamerCore: app media in. */
-  attachSink(sink: SinkPipeline, releaseThreads: () => void): void {
-    this.sinks.push(sink);
-    this.releases.push(releaseThreads);
+  /** @internal wiring by StreamerCore: app media in (closed with the viewer; at once when it is closed). */
+  attachSink(sink: SinkPipeline): void {
+    if (this.closed) sink.close();
+    else this.sinks.push(sink);
+  }
+
+  /** @internal wiring by StreamerCore: what app media holds (threads), released when the viewer closes. */
+  holdUntilClosed(release: () => void): void {
+    if (this.closed) release();
+    else this.releases.push(release);
   }
 
   onClose(listener: () => void): void {
