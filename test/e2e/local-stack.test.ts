@@ -114,6 +114,19 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
         offered.add(this);
         return (createOffer as (...a: never[]) => Promise<RTCSessionDescriptionInit>).apply(this, args);
       } as typeof createOffer;
+      // Videos the page laid out before any robot was opened (the console's render warm-up).
+      const warmVideos: string[] = [];
+      (window as unknown as { __warmVideos: string[] }).__warmVideos = warmVideos;
+      new MutationObserver((records) => {
+        for (const r of records)
+          for (const n of r.addedNodes)
+            if (
+              n instanceof HTMLElement &&
+              n.querySelector('video') &&
+              !document.querySelector('#robot-view')
+            )
+              warmVideos.push(`${n.className}:${getComputedStyle(n).visibility}`);
+      }).observe(document, { childList: true, subtree: true });
       // When the page starts audio (an AudioContext, an <audio> playing): whether a frame was shown by then.
       const audioStarts: { what: string; pictureShown: boolean }[] = [];
       (window as unknown as { __audioStarts: typeof audioStarts }).__audioStarts = audioStarts;
@@ -181,10 +194,16 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
       ['closed', 'have-local-offer'],
       'a warm-up and a prepared offer',
     );
+    // The console laid a camera tile out once, invisible, and removed it: Chromium's first <video> style sheet and
+    // fonts are paid before the click.
+    assert.deepEqual(
+      await page.evaluate(() => (window as unknown as { __warmVideos: string[] }).__warmVideos),
+      ['render-warm-up:hidden'],
+    );
     assert.equal(
       await page.evaluate(() => [...document.querySelectorAll('video')].length),
       0,
-      'nothing of the robot is open yet',
+      'nothing of the robot is open yet, and the warm-up is gone',
     );
   });
 

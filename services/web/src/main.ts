@@ -19,6 +19,7 @@ import { RobotView, mediaShapeFor, offerCameraPreference } from './views/robot-v
 import { OfferPreparer } from './offer-preparer.js';
 import { signInView } from './views/sign-in.js';
 import { warmUpWebRtc } from './webrtc-warm-up.js';
+import { warmUpRendering } from './views/render-warm-up.js';
 
 const root = document.getElementById('app')!;
 const EXPIRY_WARNING_MS = 10 * 60_000;
@@ -130,6 +131,7 @@ function start(token: string): void {
     h('div', { class: 'layout' }, h('aside', { class: 'sidebar' }, h('h3', {}, 'Robots'), list.el), main),
   );
   replace(main, h('div', { class: 'placeholder muted' }, 'Choose a robot on the left.'));
+  warmUpRendering(document.body);
 
   function select(robotId: string): void {
     if (view?.robotId === robotId) return;

@@ -55,6 +55,25 @@ const MEDIA_TEXT: Record<MediaState, string> = {
   closed: 'Media closed',
 };
 
+/** One camera's tile: its video, its name, its stats overlay. */
+export function cameraTile(camera: string): {
+  el: HTMLElement;
+  video: HTMLVideoElement;
+  overlay: StatsOverlay;
+} {
+  const video = h('video', { muted: true, autoplay: true, playsinline: true, 'data-camera': camera });
+  video.muted = true; // the attribute alone does not mute for autoplay purposes in every browser
+  const overlay = new StatsOverlay();
+  const el = h(
+    'figure',
+    { class: 'tile', 'data-camera': camera },
+    video,
+    h('figcaption', {}, camera),
+    overlay.el,
+  );
+  return { el, video, overlay };
+}
+
 interface Tile {
   el: HTMLElement;
   video: HTMLVideoElement;
@@ -480,18 +499,9 @@ export class RobotView {
   private tile(camera: string): Tile {
     let t = this.tiles.get(camera);
     if (t) return t;
-    const video = h('video', { muted: true, autoplay: true, playsinline: true, 'data-camera': camera });
-    video.muted = true; // the attribute alone does not mute for autoplay purposes in every browser
-    const overlay = new StatsOverlay();
+    const { el, video, overlay } = cameraTile(camera);
     const latency = new FrameLatency(video);
     latency.start();
-    const el = h(
-      'figure',
-      { class: 'tile', 'data-camera': camera },
-      video,
-      h('figcaption', {}, camera),
-      overlay.el,
-    );
     el.addEventListener('click', () => this.showLarge(camera));
     this.grid.append(el);
     this.tiles.set(camera, (t = { el, video, overlay, latency }));
