@@ -15,6 +15,8 @@ async function bundle(): Promise<string> {
       contents: `
         import { TypedEmitter } from '@robostream/protocol/client';
         import { OfferPreparer } from './offer-preparer.ts';
+        import { RobotDirectory } from './robot-directory.ts';
+        import { RobotList } from './views/robot-list.ts';
         class Client extends TypedEmitter {
           state = 'ready';
           iceServers = [];
@@ -32,7 +34,19 @@ async function bundle(): Promise<string> {
             this.addEventListener('icecandidate', (e) => all.push(e.candidate ? e.candidate.candidate : null));
           }
         };
-        window.lab = { Client, OfferPreparer, gathered };`,
+        // The robot list with two robots online and one offline, recording when it says the operator is about to
+        // open one.
+        const dir = new RobotDirectory();
+        const intents = [];
+        const list = new RobotList(dir, () => undefined, (id) => intents.push(id));
+        const media = { name: 'media', since: 1, meta: { cameras: 'front' } };
+        dir.reset([
+          { robotId: 'r1', endpoints: [media] },
+          { robotId: 'r2', endpoints: [media] },
+          { robotId: 'r3', endpoints: [] },
+        ]);
+        document.body.append(list.el);
+        window.lab = { Client, OfferPreparer, gathered, intents };`,
       resolveDir: join(process.cwd(), 'services/web/src'),
       loader: 'js',
     },
@@ -65,6 +79,7 @@ type Lab = {
     preparedShape: string | null;
   };
   gathered: Map<RTCPeerConnection, (string | null)[]>;
+  intents: string[];
 };
 
 describe('console: the media connection prepared before the click', { timeout: 120_000 }, () => {
@@ -205,5 +220,40 @@ describe('console: the media connection prepared before the click', { timeout: 1
       return gathered.size - n;
     });
     assert.equal(made, 0);
+  });
+
+  test('the robot list says which robot the operator is about to open: resting pointer, press, focus', async () => {
+    const intents = (): Promise<string[]> =>
+      page.evaluate(() => (window as unknown as { lab: Lab }).lab.intents.splice(0));
+    const box = async (id: string) => {
+      const b = await page.locator(`[data-robot="${id}"]`).boundingBox();
+      if (!b) throw new Error(`no button for ${id}`);
+      return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+    };
+    await page.mouse.move(0, 0);
+    await intents();
+    // Passing over r1 on the way to r2 (no rest on r1), then resting on r2.
+    const r1 = await box('r1');
+    const r2 = await box('r2');
+    await page.mouse.move(r1.x, r1.y);
+    await page.mouse.move(r2.x, r2.y);
+    await page.waitForTimeout(300);
+    assert.deepEqual(await intents(), ['r2'], 'only the robot the pointer rests on');
+    // A press says it at once; so does the keyboard focus.
+    await page.mouse.move(r1.x, r1.y);
+    await page.mouse.down();
+    assert.deepEqual((await intents())[0], 'r1');
+    await page.mouse.up();
+    await page.waitForTimeout(200);
+    await intents();
+    await page.focus('[data-robot="r2"]');
+    assert.deepEqual(await intents(), ['r2']);
+    // An offline robot has nothing to prepare.
+    const r3 = await box('r3');
+    await page.mouse.move(r3.x, r3.y);
+    await page.waitForTimeout(300);
+    await page.mouse.down();
+    await page.mouse.up();
+    assert.deepEqual(await intents(), []);
   });
 });

@@ -2,6 +2,9 @@
 import { h, replace, formatDuration } from '../dom.js';
 import type { RobotDirectory } from '../robot-directory.js';
 
+/** How long the pointer rests on a robot before the console prepares its media connection. */
+const HOVER_INTENT_MS = 80;
+
 export class RobotList {
   readonly el = h('nav', { class: 'robot-list', 'data-testid': 'robot-list' });
   selected: string | null = null;
@@ -60,9 +63,16 @@ export class RobotList {
           ),
         );
         btn.addEventListener('click', () => this.onSelect(r.robotId));
-        if (online)
-          for (const ev of ['pointerenter', 'pointerdown', 'focus'] as const)
+        if (online) {
+          // A pointer resting on the robot, not one passing over the list on its way elsewhere.
+          let rest: ReturnType<typeof setTimeout> | undefined;
+          btn.addEventListener('pointerenter', () => {
+            rest = setTimeout(() => this.onIntent(r.robotId), HOVER_INTENT_MS);
+          });
+          btn.addEventListener('pointerleave', () => clearTimeout(rest));
+          for (const ev of ['pointerdown', 'focus'] as const)
             btn.addEventListener(ev, () => this.onIntent(r.robotId));
+        }
         return btn;
       }),
     );
