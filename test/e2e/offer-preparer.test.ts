@@ -5,12 +5,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { launchChromiumApp, type ChromiumApp } from '../support/chromium.js';
+import { bundleForPage } from '../support/browser-bundle.js';
 
-async function bundle(): Promise<string> {
-  const r = await build({
+function bundle(): Promise<string> {
+  return bundleForPage({
     stdin: {
       contents: `
         import { TypedEmitter } from '@robostream/protocol/client';
@@ -50,16 +50,7 @@ async function bundle(): Promise<string> {
       resolveDir: join(process.cwd(), 'services/web/src'),
       loader: 'js',
     },
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
   });
-  const out = r.outputFiles[0];
-  if (!out) throw new Error('esbuild produced nothing');
-  return out.text;
 }
 
 type Lab = {

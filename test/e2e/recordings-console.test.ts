@@ -7,7 +7,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { build } from 'esbuild';
 import { pino } from 'pino';
 import { loadConfig } from '@robostream/streamer';
 import {
@@ -17,13 +16,14 @@ import {
   type StreamerService,
 } from '@robostream/streamer/service';
 import { launchChromiumApp, type ChromiumApp } from '../support/chromium.js';
+import { bundleForPage } from '../support/browser-bundle.js';
 import { TestKeys } from '../support/tokens.js';
 import { readIndexed } from '../support/mcap.js';
 
 const ROBOT = 'console-rec';
 
-async function bundlePanel(): Promise<string> {
-  const r = await build({
+function bundlePanel(): Promise<string> {
+  return bundleForPage({
     stdin: {
       contents: `
         import { RecordingsPanel } from './views/recordings-panel.ts';
@@ -34,16 +34,7 @@ async function bundlePanel(): Promise<string> {
       resolveDir: join(process.cwd(), 'services/web/src'),
       loader: 'ts',
     },
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
   });
-  const out = r.outputFiles[0];
-  if (!out) throw new Error('esbuild produced nothing');
-  return out.text;
 }
 
 describe('console: recordings panel', { timeout: 180_000 }, () => {

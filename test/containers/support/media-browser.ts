@@ -5,26 +5,15 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import type { MediaAppOptions, MediaAppStats } from './browser-media-app.js';
 import { launchChromiumApp } from '../../support/chromium.js';
+import { bundleForPage } from '../../support/browser-bundle.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-async function bundle(): Promise<string> {
-  const r = await build({
-    entryPoints: [join(here, 'browser-media-app.ts')],
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  const out = r.outputFiles[0];
-  if (!out) throw new Error('esbuild produced nothing');
-  return out.text;
+function bundle(): Promise<string> {
+  return bundleForPage({ entry: join(here, 'browser-media-app.ts') });
 }
 
 /** One page running one media session. */

@@ -5,9 +5,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_EXECUTABLE, CHROMIUM_FLAGS } from '../chromium.js';
+import { bundleForPage } from '../browser-bundle.js';
 import { ScreenWatch } from '../screen-watch.js';
 import type { GatewayRecord } from './browser/gateway-page.js';
 import type { LabSignal, PageResults } from './browser/lab-page.js';
@@ -18,15 +18,7 @@ const bundles = new Map<string, Promise<string>>();
 function bundle(entry: string): Promise<string> {
   let b = bundles.get(entry);
   if (!b) {
-    b = build({
-      entryPoints: [fileURLToPath(new URL(`./browser/${entry}.ts`, import.meta.url))],
-      bundle: true,
-      platform: 'browser',
-      format: 'esm',
-      target: 'chrome120',
-      write: false,
-      logLevel: 'silent',
-    }).then((r) => r.outputFiles[0]?.text ?? '');
+    b = bundleForPage({ entry: fileURLToPath(new URL(`./browser/${entry}.ts`, import.meta.url)) });
     bundles.set(entry, b);
   }
   return b;

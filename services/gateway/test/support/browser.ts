@@ -4,27 +4,16 @@
  */
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Received } from './browser-gateway-app.js';
 import { launchChromiumApp } from '../../../../test/support/chromium.js';
+import { bundleForPage } from '../../../../test/support/browser-bundle.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** The browser app with @robostream/protocol/client inlined, as one ES module. */
-export async function bundleBrowserApp(): Promise<string> {
-  const r = await build({
-    entryPoints: [join(here, 'browser-gateway-app.ts')],
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  const out = r.outputFiles[0];
-  if (!out) throw new Error('esbuild produced nothing');
-  return out.text;
+export function bundleBrowserApp(): Promise<string> {
+  return bundleForPage({ entry: join(here, 'browser-gateway-app.ts') });
 }
 
 export interface TestBrowser {

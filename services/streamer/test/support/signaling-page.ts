@@ -1,7 +1,6 @@
 // Drives test/support/browser/media-app.ts in a real Chromium: the page runs the protocol's SignalingClient,
 // bundled for the browser with esbuild, so the tests exercise the same client code as the web app.
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import type {
   LumaTransition,
@@ -11,21 +10,14 @@ import type {
   WhepResult,
 } from './browser/media-app.js';
 import { eventually } from '../../../../test/support/signaling.js';
+import { bundleForPage } from '../../../../test/support/browser-bundle.js';
 import { launchAppBrowser, type AppBrowser } from './chromium-app.js';
 
 let bundled: Promise<string> | undefined;
 
 /** media-app.ts and @robostream/protocol/client as one browser ES module. */
 export function bundleMediaApp(): Promise<string> {
-  bundled ??= build({
-    entryPoints: [fileURLToPath(new URL('./browser/media-app.ts', import.meta.url))],
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'chrome120',
-    write: false,
-    logLevel: 'silent',
-  }).then((r) => r.outputFiles[0]?.text ?? '');
+  bundled ??= bundleForPage({ entry: fileURLToPath(new URL('./browser/media-app.ts', import.meta.url)) });
   return bundled;
 }
 
