@@ -89,7 +89,7 @@ function start(token: string): void {
   const banner = h('div', { class: 'banner', hidden: true, 'data-testid': 'banner' });
   const main = h('section', { class: 'main-pane' });
   // The media connection of the robot the operator is likely to open next, made ready before the click: the one
-  // under the pointer or focus, or the first online robot while none is open.
+  // the pointer rests on, pressed or focused, or the first online robot while none is open.
   const preparer = new OfferPreparer(client);
   const prepareFor = (robotId: string): void => {
     if (dir.robots.get(robotId)?.endpoints.has('media'))

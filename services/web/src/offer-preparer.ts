@@ -5,7 +5,7 @@
  * path to the first frame (docs/web.md).
  *
  * One at a time, for the robot the operator is about to open: the first online robot as the list arrives, then the
- * one under the pointer or focus. It is used only if the session wants exactly its shape (cameras, offer-camera)
+ * one the pointer rests on, or that is pressed or focused (views/robot-list.ts). It is used only if the session wants exactly its shape (cameras, offer-camera)
  * with the same ICE servers; otherwise, after 30 s unused (its candidates may no longer fit the network), when TURN
  * credentials are renewed or signaling drops, it is closed and the session makes its own.
  * Costs while it waits: one idle peer connection, and a TURN allocation when the console has TURN servers.
@@ -48,7 +48,7 @@ export class OfferPreparer {
     ];
   }
 
-  /** What is prepared now (for tests and the page's data attributes), or null. */
+  /** The shape prepared now (shapeKey), or null. */
   get preparedShape(): string | null {
     return this.current?.key ?? null;
   }

@@ -198,8 +198,9 @@ export class StreamerCore {
     if (options.onIceCandidate) session.onLocalCandidate(options.onIceCandidate);
     const bindings: MediaBinding[] = [];
     const sinkWork: (() => void)[] = [];
-    // Building the app's sink pipelines (3-6 ms each) waits until the answer is on its way: a track the offer
-    // announces is delivered at once, before the answer is made.
+    // Playing the app's tracks (threads reserved, the voice pipeline kept running; the sink itself waits for the
+    // first packet) waits until the answer is on its way: werift delivers the tracks an offer announces at once,
+    // before the answer is made.
     const afterAnswer: (() => void)[] = [];
     let answered = false;
     const whenAnswered = (build: () => void): void => {
