@@ -86,9 +86,7 @@ export class RobotView {
   private media: MediaSession | null = null;
   /** The current media session's video: none yet, a track, or its first frame shown. */
   private mediaVideo: 'none' | 'track' | 'shown' = 'none';
-  /** Set while the gateway session waits: called when the media session shows its first frame. */
-  private onFirstFrame: (() => void) | undefined;
-  /** What waits for the current media session's first frame (afterFirstFrame). */
+  /** What waits for the current media session's first frame (afterFirstFrame, the gateway session's wait). */
   private readonly firstFrameWaiters: (() => void)[] = [];
   private gateway: GatewaySession | null = null;
   private panel: GatewayPanel | null = null;
@@ -358,7 +356,6 @@ export class RobotView {
         () => {
           if (this.media !== media) return;
           this.mediaVideo = 'shown';
-          this.onFirstFrame?.();
           for (const run of this.firstFrameWaiters.splice(0)) run();
         },
         { once: true },
@@ -437,15 +434,15 @@ export class RobotView {
     const off = media!.on('state', () => {
       if (!settling()) go();
     });
-    this.onFirstFrame = () => {
-      if (!settling()) go();
-    };
-    this.gatewayWait = () => {
+    const wait = (): void => {
       clearTimeout(timer);
       off();
-      this.onFirstFrame = undefined;
       this.gatewayWait = undefined;
     };
+    this.gatewayWait = wait;
+    this.firstFrameWaiters.push(() => {
+      if (this.gatewayWait === wait && !settling()) go();
+    });
   }
 
   private startGateway(): void {
