@@ -168,6 +168,33 @@ describe('RobotEndpointHost', () => {
     await t.close();
   });
 
+  test('an offer that comes with the request is answered right behind the accept', async () => {
+    const t = await setup();
+    assert.equal(t.service.of('register')[0]!['offerInRequest'], true, 'the endpoint says it takes one');
+    t.service.push({
+      type: 'session_request',
+      sessionId: 's1',
+      endpoint: 'media',
+      app: { subject: 'app-1', grants: ['view'] },
+      offer: 'v=0 opening offer',
+    });
+    await eventually(() => t.sessions[0]?.answers.length === 1, 'answer() call');
+    const s = t.sessions[0]!;
+    assert.deepEqual([s.answers[0]!.offer, s.answers[0]!.restart], ['v=0 opening offer', false]);
+    s.ctx.localCandidate(cand(1));
+    s.answers[0]!.resolve('v=0 answer');
+    await t.service.until((m) => m.type === 'candidate', 'the candidate');
+    const order = t.service.sent
+      .filter((m) => m['sessionId'] === 's1')
+      .map((m) => (m.type === 'answer' ? `answer ${String(m['sdp'])}` : m.type));
+    assert.deepEqual(order, ['session_accept', 'answer v=0 answer', 'candidate']);
+    // A later offer (an ICE restart) still comes as an ordinary offer.
+    t.offer('s1', 'v=0 restart');
+    await eventually(() => s.answers.length === 2, 'second answer() call');
+    assert.equal(s.answers[1]!.restart, true);
+    await t.close();
+  });
+
   test("one session's offers and remote candidates are handled in arrival order", async () => {
     const t = await setup();
     const s = await t.open('s1');

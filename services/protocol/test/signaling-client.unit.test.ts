@@ -284,6 +284,68 @@ describe('requests', () => {
   });
 });
 
+describe('offerInRequest', () => {
+  /** What a service of an older version answers a register naming the field (its validator's own words). */
+  const refuse = (ws: FakeSocket, ref: string): void =>
+    ws.receive({
+      type: 'error',
+      code: 'bad_message',
+      message: 'register: field /offerInRequest: Unexpected property',
+      ref,
+    });
+
+  test('an older service refuses the field: the endpoint registers without it, on that connection only', async () => {
+    const { client, ws, sockets } = await connected();
+    const registered = client.register('media', { cams: 1 }, { offerInRequest: true });
+    await tick();
+    const first = ws.last('register');
+    assert.equal(first.offerInRequest, true);
+    refuse(ws, first.ref!);
+    await tick();
+    const second = ws.last('register');
+    assert.notEqual(second.ref, first.ref);
+    assert.deepEqual(
+      { ...second, ref: undefined },
+      { type: 'register', endpoint: 'media', meta: { cams: 1 }, ref: undefined },
+    );
+    ws.receive({ type: 'registered', ref: second.ref!, robotId: 'rover', endpoint: 'media' });
+    await registered;
+
+    // A later registration on the same connection does not ask again.
+    const update = client.register('media', { cams: 2 }, { offerInRequest: true });
+    await tick();
+    assert.equal(ws.last('register').offerInRequest, undefined);
+    ws.receive({ type: 'registered', ref: ws.last('register').ref!, robotId: 'rover', endpoint: 'media' });
+    await update;
+
+    // The next connection may be to another instance, of another version: it asks again.
+    ws.drop(1006);
+    const again = await socketNo(sockets, 2);
+    again.open();
+    again.receive(welcome());
+    await tick();
+    assert.equal(again.last('register').offerInRequest, true);
+    await answerRegistrations(again);
+    client.close();
+  });
+
+  test('any other refusal of the registration is not retried', async () => {
+    const { client, ws } = await connected();
+    const registered = client.register('media', undefined, { offerInRequest: true });
+    await tick();
+    const reg = ws.last('register');
+    ws.receive({
+      type: 'error',
+      code: 'shutting_down',
+      message: 'instance is draining; reconnect',
+      ref: reg.ref!,
+    });
+    await assert.rejects(registered, (err: SignalingError) => err.code === 'shutting_down');
+    assert.equal(ws.sent.filter((m) => m.type === 'register').length, 1);
+    client.close();
+  });
+});
+
 describe('reconnecting', () => {
   test('after a drop it reconnects with backoff, registers its endpoints and resubscribes presence again', async () => {
     const { client, ws, sockets, states } = await connected({ endpoints: [{ name: 'media' }] });

@@ -174,6 +174,49 @@ for (const mode of ['local', 'redis'] as const) {
       app.close();
     });
 
+    test('an endpoint registered with offerInRequest gets the offer inside session_request and answers at once', async () => {
+      const robot = await RawSocket.open(a.url);
+      const app = await RawSocket.open(b.url);
+      await robot.authenticate(await keys.robot('rover-10'));
+      await app.authenticate(await keys.app('operator', ['rover-10']));
+      robot.send({ type: 'register', ref: 'reg', endpoint: 'media', offerInRequest: true });
+      await robot.next('registered');
+      const sdp = `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n${'a=x:'.padEnd(4000, 'y')}\r\n`;
+      app.send({ type: 'session_open', ref: 'open', robotId: 'rover-10', endpoint: 'media', offer: sdp });
+      await app.next('session_created', (m) => m.ref === 'open');
+      const request = await robot.next('session_request');
+      assert.equal(request.offer, sdp);
+      const { sessionId } = request;
+      // The answer goes out right behind the accept, before the service has confirmed it.
+      robot.send({ type: 'session_accept', ref: 'acc', sessionId });
+      robot.send({ type: 'answer', ref: 'ans', sessionId, sdp: 'v=0 answer' });
+      assert.equal((await app.next('answer')).sdp, 'v=0 answer');
+      // The acceptance came first (messages are read in order: a later one would not be here yet).
+      await app.next('session_accepted', (m) => m.sessionId === sessionId, 0);
+      const candidate = {
+        candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host',
+        sdpMid: '0',
+        sdpMLineIndex: 0,
+      };
+      app.send({ type: 'candidate', sessionId, candidate });
+      await robot.next('candidate', (m) => m.sessionId === sessionId);
+      // Neither instance sent the offer again, and the answer drew no error.
+      assert.equal(robot.received.filter((m) => m.type === 'offer').length, 0);
+      assert.equal(robot.received.filter((m) => m.type === 'error').length, 0);
+
+      // Registered again without the flag: the next session's offer follows the acceptance, as for any robot.
+      robot.send({ type: 'register', ref: 'reg2', endpoint: 'media' });
+      await robot.next('registered', (m) => m.ref === 'reg2');
+      app.send({ type: 'session_open', ref: 'open2', robotId: 'rover-10', endpoint: 'media', offer: sdp });
+      const second = await robot.next('session_request', (m) => m.sessionId !== sessionId);
+      assert.equal(second.offer, undefined);
+      robot.send({ type: 'session_accept', ref: 'acc2', sessionId: second.sessionId });
+      const offer = await robot.next('offer', (m) => m.sessionId === second.sessionId);
+      assert.equal(offer.sdp, sdp);
+      robot.close();
+      app.close();
+    });
+
     test('the robot rejects; a robot that disconnects ends its sessions', async () => {
       const robot = await RawSocket.open(a.url);
       const app = await RawSocket.open(b.url);

@@ -97,6 +97,9 @@ interface Entry<S extends RobotSession> {
 /** How long an app that closed its end has for its own session_close to arrive before the robot sends one. */
 const APP_CLOSE_GRACE_MS = 1_500;
 
+/** Every endpoint this host serves answers an offer that comes with its session request. */
+const REGISTRATION = { offerInRequest: true };
+
 export class RobotEndpointHost<S extends RobotSession> {
   private readonly sessions = new Map<string, Entry<S>>();
   /** Sessions the app closed its end of, by key, not yet told closed by signaling (see closeEntry). */
@@ -132,7 +135,7 @@ export class RobotEndpointHost<S extends RobotSession> {
     const log = this.o.log.child({ signaling: label });
     const offs = [
       client.on('session_request', (m) =>
-        this.onRequest(client, label, m.sessionId, m.endpoint, m.app.subject, m.app.grants, m.meta),
+        this.onRequest(client, label, m.sessionId, m.endpoint, m.app.subject, m.app.grants, m.meta, m.offer),
       ),
       client.on('offer', (m) => this.onOffer(client, m.sessionId, m.sdp)),
       client.on('candidate', (m) => this.onRemoteCandidate(client, m.sessionId, m.candidate)),
@@ -175,7 +178,7 @@ export class RobotEndpointHost<S extends RobotSession> {
       }),
     ];
     this.clients.set(client, { id: this.clients.size + 1, detach: () => offs.forEach((off) => off()) });
-    await client.register(this.o.endpoint, this.o.meta()).catch((err: Error) => {
+    await client.register(this.o.endpoint, this.o.meta(), REGISTRATION).catch((err: Error) => {
       log.debug({ err: err.message }, 'endpoint registration deferred to the next connection');
     });
   }
@@ -185,7 +188,7 @@ export class RobotEndpointHost<S extends RobotSession> {
     const meta = this.o.meta();
     await Promise.all(
       [...this.clients.keys()].map((c) =>
-        c.register(this.o.endpoint, meta).catch((err: Error) => {
+        c.register(this.o.endpoint, meta, REGISTRATION).catch((err: Error) => {
           this.o.log.debug({ err: err.message }, 'presence meta update deferred');
         }),
       ),
@@ -218,6 +221,7 @@ export class RobotEndpointHost<S extends RobotSession> {
     app: string,
     grants: readonly Grant[],
     meta: RobotMeta | undefined,
+    offer: string | undefined,
   ): void {
     // Another endpoint on the same connection has its own host.
     if (endpoint !== this.o.endpoint) return;
@@ -302,6 +306,9 @@ export class RobotEndpointHost<S extends RobotSession> {
         void this.closeEntry(e, { reason: 'accept failed', cause: 'signaling' }, false);
       },
     );
+    // The app's opening offer came with the request: answered now, not after the service confirms the acceptance.
+    // The answer leaves after the accept on the same socket, which the service reads in order.
+    if (offer !== undefined) this.enqueue(e, () => this.answerOffer(e, offer));
   }
 
   private onOffer(client: SignalingClient, sessionId: string, sdp: string): void {

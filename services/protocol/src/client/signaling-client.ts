@@ -27,6 +27,8 @@ export type ClientState = 'idle' | 'connecting' | 'authenticating' | 'ready' | '
 export interface EndpointRegistration {
   name: string;
   meta?: RobotMeta;
+  /** Its session requests may carry the app's opening offer (see Register.offerInRequest). */
+  offerInRequest?: boolean;
 }
 
 export interface SignalingClientOptions {
@@ -90,6 +92,8 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   private readonly requestTimeoutMs: number;
   private readonly pingIntervalMs: number;
   private readonly endpoints = new Map<string, EndpointRegistration>();
+  /** This connection's service refused `offerInRequest` (an older version). */
+  private offerInRequestRefused = false;
   private wantPresence = false;
   private nextRef = 1;
   private readonly pending = new Map<string, Pending>();
@@ -168,10 +172,34 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
 
   // --- robot side ---------------------------------------------------------------------------
 
-  async register(name: string, meta?: RobotMeta): Promise<void> {
-    this.endpoints.set(name, meta ? { name, meta } : { name });
-    if (this._state === 'ready')
-      await this.request({ type: 'register', endpoint: name, ...(meta ? { meta } : {}) }, ['registered']);
+  async register(name: string, meta?: RobotMeta, options: { offerInRequest?: boolean } = {}): Promise<void> {
+    const e: EndpointRegistration = { name, ...(meta ? { meta } : {}), ...options };
+    this.endpoints.set(name, e);
+    if (this._state === 'ready') await this.sendRegister(e);
+  }
+
+  /**
+   * A service of an older version refuses `offerInRequest` (bad_message naming the field): the endpoint is then
+   * registered without it on this connection, and its apps' offers come after its acceptance, as before.
+   */
+  private async sendRegister(e: EndpointRegistration): Promise<void> {
+    const base = { type: 'register' as const, endpoint: e.name, ...(e.meta ? { meta: e.meta } : {}) };
+    if (!e.offerInRequest || this.offerInRequestRefused) {
+      await this.request(base, ['registered']);
+      return;
+    }
+    try {
+      await this.request({ ...base, offerInRequest: true }, ['registered']);
+    } catch (err) {
+      if (!(
+        err instanceof SignalingError &&
+        err.code === 'bad_message' &&
+        /\/offerInRequest\b/.test(err.message)
+      ))
+        throw err;
+      this.offerInRequestRefused = true;
+      await this.request(base, ['registered']);
+    }
   }
 
   async unregister(name: string): Promise<void> {
@@ -450,16 +478,14 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
 
   private async onWelcome(w: ServerMessageOf<'welcome'>): Promise<void> {
     this._welcome = w;
+    // A reconnect may reach another instance, of another version.
+    this.offerInRequestRefused = false;
     this.attempt = 0;
     this.applyIceServers(w.iceServers, w.iceServersExpireAt);
     this.setState('ready');
     this.startKeepalive();
     try {
-      for (const e of this.endpoints.values()) {
-        await this.request({ type: 'register', endpoint: e.name, ...(e.meta ? { meta: e.meta } : {}) }, [
-          'registered',
-        ]);
-      }
+      for (const e of this.endpoints.values()) await this.sendRegister(e);
       if (this.wantPresence) await this.request({ type: 'subscribe_presence' }, ['subscribed']);
     } catch (err) {
       this.emit('error', err instanceof SignalingError ? err : new SignalingError('internal', String(err)));

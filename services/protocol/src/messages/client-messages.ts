@@ -24,7 +24,17 @@ export const Authenticate = message('authenticate', {
   token: Type.String({ minLength: 1, maxLength: 8192 }),
   client: Type.Optional(Type.String({ maxLength: 128, description: 'software name/version, for logs' })),
 });
-export const Register = message('register', { endpoint: EndpointName, meta: Type.Optional(RobotMeta) });
+export const Register = message('register', {
+  endpoint: EndpointName,
+  meta: Type.Optional(RobotMeta),
+  /**
+   * The endpoint takes an app's opening offer inside `session_request` (it may answer right after its
+   * `session_accept`) instead of as an `offer` after its acceptance: one round trip between robot and signaling less
+   * before the answer. A service of an older version refuses the field (`bad_message` naming `/offerInRequest`); the
+   * client library then registers without it.
+   */
+  offerInRequest: Type.Optional(Type.Boolean()),
+});
 export const Unregister = message('unregister', { endpoint: EndpointName });
 export const ListRobots = message('list_robots', {});
 export const SubscribePresence = message('subscribe_presence', {});
@@ -36,7 +46,8 @@ export const SessionOpen = message('session_open', {
   meta: Type.Optional(RobotMeta),
   /**
    * The app's first offer, sent with the request instead of after `session_accepted`: signaling hands it to the
-   * robot as an ordinary `offer` right after the robot accepts, which saves the app one round trip to the robot.
+   * robot inside its `session_request` (an endpoint registered with `offerInRequest`), else as an ordinary `offer`
+   * right after the robot accepts; either way the app saves one round trip to the robot.
    */
   offer: Type.Optional(Sdp),
 });

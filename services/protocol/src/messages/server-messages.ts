@@ -71,6 +71,8 @@ export const SessionRequest = message('session_request', {
     grants: Type.Array(GrantName, { maxItems: 8 }),
   }),
   meta: Type.Optional(RobotMeta),
+  /** The app's opening offer, to an endpoint registered with `offerInRequest` (it answers after accepting). */
+  offer: Type.Optional(Sdp),
 });
 export const SessionAccepted = message('session_accepted', { ref: OptRef, sessionId: SessionId });
 export const SessionRejected = message('session_rejected', { sessionId: SessionId, reason: Reason });

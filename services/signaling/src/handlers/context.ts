@@ -20,6 +20,8 @@ export interface Connection {
   readonly role: 'robot' | 'app' | undefined;
   /** The robot endpoints this connection registered. */
   readonly endpoints: Set<string>;
+  /** Those of its endpoints that take an app's opening offer inside session_request (Register.offerInRequest). */
+  readonly offerInRequest: Set<string>;
   presenceSubscribed: boolean;
   readonly log: Logger;
   send(msg: ServerMessage): void;

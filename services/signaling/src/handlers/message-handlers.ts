@@ -117,6 +117,8 @@ export class MessageHandlers {
     });
     if (!peer.endpoints.has(msg.endpoint)) this.ctx.metrics.presenceEndpoints.inc();
     peer.endpoints.add(msg.endpoint);
+    if (msg.offerInRequest === true) peer.offerInRequest.add(msg.endpoint);
+    else peer.offerInRequest.delete(msg.endpoint);
     if (previous) {
       peer.log.info({ endpoint: msg.endpoint, previous }, 'endpoint taken over from an older connection');
       await this.ctx.deliver(previous, {
@@ -136,6 +138,7 @@ export class MessageHandlers {
   private async unregister(peer: Connection, msg: Msg<'unregister'>): Promise<void> {
     if (!this.requireRole(peer, 'robot', msg)) return;
     const robotId = peer.claims!.sub;
+    peer.offerInRequest.delete(msg.endpoint);
     if (peer.endpoints.delete(msg.endpoint)) {
       this.ctx.metrics.presenceEndpoints.dec();
       await this.ctx.router.unregisterEndpoint(robotId, msg.endpoint, peer.peerId);
@@ -219,11 +222,12 @@ export class MessageHandlers {
         ...(msg.ref !== undefined ? { ref: msg.ref } : {}),
         sessionId: s.sessionId,
       });
-      // The offer the app opened with follows the acceptance on the same socket, so the robot has the session
-      // when it comes; the app's candidates can only follow (they wait for its session_accepted).
+      // The offer the app opened with went to the robot with its request, or follows the acceptance on the same
+      // socket, so the robot has the session when it comes; the app's candidates can only follow (they wait for its
+      // session_accepted).
       const offer = s.heldOffer;
-      const offerHanded = offer !== undefined;
-      if (offerHanded) {
+      const offerHanded = s.offerInRequest || offer !== undefined;
+      if (offer !== undefined) {
         peer.send({ type: 'offer', sessionId: s.sessionId, sdp: offer });
         s.heldOffer = undefined;
       }

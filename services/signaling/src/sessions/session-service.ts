@@ -88,6 +88,7 @@ export class SessionService {
       state: 'pending',
       // Kept until the robot accepts, in case its instance cannot hand it over (relayOpeningOffer).
       heldOffer: req.offer,
+      offerInRequest: false,
     });
     created?.({ sessionId, robotPeer });
     const delivered = await this.o.deliver(robotPeer, {

@@ -17,6 +17,8 @@ export interface SessionEntry {
    * every entry keeps one shape, and relaying reads entries on every message.
    */
   heldOffer: string | undefined;
+  /** Robot side: the opening offer went to the robot inside its session_request. */
+  offerInRequest: boolean;
 }
 
 /**

@@ -42,6 +42,7 @@ export class Peer implements Connection {
   state: ConnectionState = 'unauthenticated';
   claims: TokenClaims | undefined;
   readonly endpoints = new Set<string>();
+  readonly offerInRequest = new Set<string>();
   presenceSubscribed = false;
   log: Logger;
   private readonly bucket: TokenBucket;

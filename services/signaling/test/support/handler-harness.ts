@@ -34,6 +34,7 @@ export class FakeConnection implements Connection {
   state: ConnectionState = 'unauthenticated';
   claims: TokenClaims | undefined;
   readonly endpoints = new Set<string>();
+  readonly offerInRequest = new Set<string>();
   presenceSubscribed = false;
   readonly log = silent;
   readonly ip = '192.0.2.1';
