@@ -3,7 +3,9 @@
 //  - direct mode: the page talks to the streamer's embedded signaling server (LAN case), host candidates;
 //  - TURN: cloud-style signaling handing out TURN REST credentials, relay-only ICE on both ends through coturn.
 //  - the same with the app APP_DELAY_MS (default 40) one way from signaling (a TCP proxy that holds each chunk),
-//    where a signaling round trip costs what it costs on a real network.
+//    where a signaling round trip costs what it costs on a real network;
+//  - the same with the robot ROBOT_DELAY_MS (default 40) one way from signaling (a robot on a cellular link to the
+//    cloud): another streamer, robot id bench-robot-far, whose signaling connection goes through such a proxy.
 // Each path twice: the app's first offer sent with the session request (as the web app does), and sent once the
 // robot accepted (the protocol's other way).
 // The source pipeline lingers between runs (a robot that had a viewer a moment ago); each run is a fresh page.
@@ -25,7 +27,10 @@ import { startDelayProxy, type DelayProxy } from '../support/delay-proxy.js';
 const RUNS = Number(process.env.RUNS ?? 10);
 /** The third path: the app's signaling connection through a proxy that delays each way by this much. */
 const APP_DELAY_MS = Number(process.env.APP_DELAY_MS ?? 40);
+/** The fourth path: the robot's signaling connection through such a proxy. */
+const ROBOT_DELAY_MS = Number(process.env.ROBOT_DELAY_MS ?? 40);
 const ROBOT = 'bench-robot';
+const ROBOT_FAR = 'bench-robot-far';
 const percentile = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
@@ -63,16 +68,39 @@ async function main(): Promise<void> {
     media,
     { log, encoders, defaultMetrics: false },
   );
-  await eventually(() => relayed.clients.get('signaling-1')?.state === 'ready', 10_000);
-  const app = await launchMediaAppBrowser();
   const proxies: DelayProxy[] = [];
-  const appToken = await keys.app('bench-app', [ROBOT]);
+  const cloud = new URL(signaling.url);
+  const robotProxy = await startDelayProxy(
+    { host: cloud.hostname, port: Number(cloud.port) },
+    ROBOT_DELAY_MS,
+  );
+  proxies.push(robotProxy);
+  cloud.host = robotProxy.hostPort;
+  const distant = await startStreamerService(
+    loadServiceConfig(
+      await loopbackServiceEnv(keys, ROBOT_FAR, {
+        signalingUrl: cloud.href,
+        extra: { STREAMER_ICE_TRANSPORT_POLICY: 'relay', STREAMER_MAX_VIEWERS: '64' },
+      }),
+    ),
+    media,
+    { log, encoders, defaultMetrics: false },
+  );
+  await eventually(() => relayed.clients.get('signaling-1')?.state === 'ready', 10_000);
+  await eventually(() => distant.clients.get('signaling-1')?.state === 'ready', 10_000);
+  const app = await launchMediaAppBrowser();
+  const appToken = await keys.app('bench-app', [ROBOT, ROBOT_FAR]);
   try {
     // Timed in the page (its own clock, getStats every 5 ms), not by polling it from here.
-    const firstFrame = async (url: string, relay: boolean, offerInOpen: boolean): Promise<StartTimeline> => {
+    const firstFrame = async (
+      url: string,
+      relay: boolean,
+      offerInOpen: boolean,
+      robotId: string,
+    ): Promise<StartTimeline> => {
       const page = await MediaAppPage.open(app);
       await page.connect(url, appToken);
-      await page.start({ robotId: ROBOT, cameras: 1, mic: true, relay, receiverRtt: true, offerInOpen });
+      await page.start({ robotId, cameras: 1, mic: true, relay, receiverRtt: true, offerInOpen });
       await eventually(async () => (await page.timeline()).firstFrame !== undefined, 15_000, 'first frame');
       const t = await page.timeline();
       await page.close();
@@ -88,21 +116,27 @@ async function main(): Promise<void> {
     proxies.push(proxy);
     far.host = proxy.hostPort;
     const paths = [
-      ['direct mode (embedded signaling, host candidates)', `ws://127.0.0.1:${directPort}/v1/ws`, false],
-      ['signaling + TURN (relay-only both ends)', signaling.url, true],
-      [`the same, the app ${APP_DELAY_MS} ms (one way) from signaling`, far.href, true],
+      [
+        'direct mode (embedded signaling, host candidates)',
+        `ws://127.0.0.1:${directPort}/v1/ws`,
+        false,
+        ROBOT,
+      ],
+      ['signaling + TURN (relay-only both ends)', signaling.url, true, ROBOT],
+      [`the same, the app ${APP_DELAY_MS} ms (one way) from signaling`, far.href, true, ROBOT],
+      [`the same, the robot ${ROBOT_DELAY_MS} ms (one way) from signaling`, signaling.url, true, ROBOT_FAR],
     ] as const;
     const modes = [
       [true, 'offer with the request'],
       [false, 'offer after acceptance'],
     ] as const;
-    for (const [path, url, relay] of paths)
+    for (const [path, url, relay, robotId] of paths)
       for (const [offerInOpen, mode] of modes) {
         const name = `${path}, ${mode}`;
-        const coldRun = await firstFrame(url, relay, offerInOpen);
+        const coldRun = await firstFrame(url, relay, offerInOpen, robotId);
         const cold = coldRun.firstFrame!;
         const runs: StartTimeline[] = [];
-        for (let i = 0; i < RUNS; i++) runs.push(await firstFrame(url, relay, offerInOpen));
+        for (let i = 0; i < RUNS; i++) runs.push(await firstFrame(url, relay, offerInOpen, robotId));
         const warm = runs.map((r) => r.firstFrame!);
         console.log(
           `${name}: first decoded frame after openSession, ${offerInOpen ? 'cold' : 'first run (source already warm)'} ` +
@@ -123,10 +157,11 @@ async function main(): Promise<void> {
         );
       }
   } finally {
-    for (const p of proxies) await p.close();
     await app.close();
     await direct.close();
     await relayed.close();
+    await distant.close();
+    for (const p of proxies) await p.close();
     await signaling.stop();
     await turn.kill();
   }
