@@ -114,6 +114,17 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
         offered.add(this);
         return (createOffer as (...a: never[]) => Promise<RTCSessionDescriptionInit>).apply(this, args);
       } as typeof createOffer;
+      // Every text frame the page sent to signaling.
+      const sent: string[] = [];
+      (window as unknown as { __sent: string[] }).__sent = sent;
+      const wsSend = WebSocket.prototype.send;
+      WebSocket.prototype.send = function (
+        this: WebSocket,
+        data: string | ArrayBufferLike | Blob | ArrayBufferView,
+      ) {
+        if (typeof data === 'string') sent.push(data);
+        return wsSend.call(this, data);
+      };
       // Videos the page laid out before any robot was opened (the console's render warm-up).
       const warmVideos: string[] = [];
       (window as unknown as { __warmVideos: string[] }).__warmVideos = warmVideos;
@@ -222,6 +233,25 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
       media.filter((m) => m.video).map((m) => m.state),
       ['closed', 'connected'],
       `the warm-up and the prepared connection, now the session's: ${JSON.stringify(media)}`,
+    );
+    // The candidates it had gathered went with the opening offer, and were not trickled again.
+    const frames = (await page.evaluate(() => (window as unknown as { __sent: string[] }).__sent)).map(
+      (f) =>
+        JSON.parse(f) as {
+          type: string;
+          endpoint?: string;
+          offer?: string;
+          candidate?: { candidate: string };
+        },
+    );
+    const opening = frames.find((f) => f.type === 'session_open' && f.endpoint === 'media');
+    const inOffer = (opening?.offer ?? '').split('\r\n').filter((l) => l.startsWith('a=candidate:'));
+    assert.ok(inOffer.length > 0, `the opening offer carries candidates: ${opening?.offer ?? 'none sent'}`);
+    const trickled = frames.filter((f) => f.type === 'candidate').map((f) => `a=${f.candidate?.candidate}`);
+    assert.deepEqual(
+      trickled.filter((c) => inOffer.includes(c)),
+      [],
+      'no candidate of the offer is trickled too',
     );
     // The robot's audio starts (played, metered) only once the picture is there.
     const audio = await page.waitForFunction(

@@ -3,7 +3,8 @@
  * (docs/protocol.md, media and gateway sessions). The first offer goes with the session request, so the robot
  * has it as soon as it accepts. Remote candidates wait while an offer is outstanding, so that after an ICE restart
  * they are never applied to the previous ICE generation; local ones wait until the robot accepted (signaling relays
- * nothing for a pending session).
+ * nothing for a pending session), except those gathered on a prepared connection before the session, which go in
+ * the offer's text.
  */
 import type { RobotMeta } from '@robostream/protocol';
 import { SignalingError, withReceiverRtt, type SignalingClient } from '@robostream/protocol/client';
@@ -85,7 +86,7 @@ export class OfferingPeer {
    * connection are closed then.
    */
   async open(robotId: string, endpoint: string, meta: RobotMeta): Promise<string> {
-    const offer = this.prepared?.offer ?? (await makeOffer(this.pc, false));
+    const offer = this.prepared ? this.withGathered(this.prepared.offer) : await makeOffer(this.pc, false);
     this.prepared = null;
     let sessionId: string;
     try {
@@ -105,6 +106,22 @@ export class OfferingPeer {
     this.accepted = true;
     for (const c of this.early.splice(0)) this.sendLocal(c);
     return sessionId;
+  }
+
+  /**
+   * A prepared offer goes out as the connection's local description now: with the candidates gathered since it was
+   * set, which then ride with the session request instead of trickling after the acceptance (on a relayed path the
+   * robot cannot let the app's checks through its TURN allocation before it knows the app's addresses). Those are not
+   * trickled again.
+   */
+  private withGathered(offer: string): string {
+    const sdp = this.pc.localDescription?.sdp;
+    if (!sdp || this.pc.signalingState !== 'have-local-offer') return offer;
+    const inSdp = (c: RTCIceCandidateInit | null): boolean =>
+      c !== null && !!c.candidate && sdp.includes(`a=${c.candidate}\r\n`);
+    const rest = this.early.filter((c) => !inSdp(c));
+    this.early.splice(0, this.early.length, ...rest);
+    return sdp;
   }
 
   private async openWith(robotId: string, endpoint: string, meta: RobotMeta, offer: string): Promise<string> {
