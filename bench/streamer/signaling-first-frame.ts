@@ -58,16 +58,19 @@ async function main(): Promise<void> {
     media,
     { log, encoders, defaultMetrics: false },
   );
-  const relayed = await startStreamerService(
-    loadServiceConfig(
-      await loopbackServiceEnv(keys, ROBOT, {
-        signalingUrl: signaling.url,
-        extra: { STREAMER_ICE_TRANSPORT_POLICY: 'relay', STREAMER_MAX_VIEWERS: '64' },
-      }),
-    ),
-    media,
-    { log, encoders, defaultMetrics: false },
-  );
+  /** A robot on cloud signaling, relay-only. */
+  const relayedRobot = async (robotId: string, signalingUrl: string) =>
+    startStreamerService(
+      loadServiceConfig(
+        await loopbackServiceEnv(keys, robotId, {
+          signalingUrl,
+          extra: { STREAMER_ICE_TRANSPORT_POLICY: 'relay', STREAMER_MAX_VIEWERS: '64' },
+        }),
+      ),
+      media,
+      { log, encoders, defaultMetrics: false },
+    );
+  const relayed = await relayedRobot(ROBOT, signaling.url);
   const proxies: DelayProxy[] = [];
   const cloud = new URL(signaling.url);
   const robotProxy = await startDelayProxy(
@@ -76,16 +79,7 @@ async function main(): Promise<void> {
   );
   proxies.push(robotProxy);
   cloud.host = robotProxy.hostPort;
-  const distant = await startStreamerService(
-    loadServiceConfig(
-      await loopbackServiceEnv(keys, ROBOT_FAR, {
-        signalingUrl: cloud.href,
-        extra: { STREAMER_ICE_TRANSPORT_POLICY: 'relay', STREAMER_MAX_VIEWERS: '64' },
-      }),
-    ),
-    media,
-    { log, encoders, defaultMetrics: false },
-  );
+  const distant = await relayedRobot(ROBOT_FAR, cloud.href);
   await eventually(() => relayed.clients.get('signaling-1')?.state === 'ready', 10_000);
   await eventually(() => distant.clients.get('signaling-1')?.state === 'ready', 10_000);
   const app = await launchMediaAppBrowser();

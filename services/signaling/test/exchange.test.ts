@@ -43,6 +43,28 @@ for (const mode of ['local', 'redis'] as const) {
       await redis?.stop();
     });
 
+    /** A robot endpoint registered on instance A (with `register` extra fields) and an app on B. */
+    async function robotAndApp(robotId: string, register: object = {}) {
+      const robot = await RawSocket.open(a.url);
+      const app = await RawSocket.open(b.url);
+      await robot.authenticate(await keys.robot(robotId));
+      await app.authenticate(await keys.app('operator', [robotId]));
+      robot.send({ type: 'register', ref: 'reg', endpoint: 'media', ...register });
+      await robot.next('registered');
+      return { robot, app };
+    }
+
+    /** One candidate from the app, relayed to the robot. */
+    async function candidateReaches(app: RawSocket, robot: RawSocket, sessionId: string): Promise<void> {
+      const candidate = {
+        candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host',
+        sdpMid: '0',
+        sdpMLineIndex: 0,
+      };
+      app.send({ type: 'candidate', sessionId, candidate });
+      await robot.next('candidate', (m) => m.sessionId === sessionId);
+    }
+
     test('presence, session, offer/answer and candidates in order, ICE restart, close', async () => {
       const robot = await RawSocket.open(a.url);
       const app = await RawSocket.open(b.url);
@@ -144,12 +166,7 @@ for (const mode of ['local', 'redis'] as const) {
     });
 
     test('an offer sent with session_open reaches the robot right after it accepts; the answer comes back', async () => {
-      const robot = await RawSocket.open(a.url);
-      const app = await RawSocket.open(b.url);
-      await robot.authenticate(await keys.robot('rover-9'));
-      await app.authenticate(await keys.app('operator', ['rover-9']));
-      robot.send({ type: 'register', ref: 'reg', endpoint: 'media' });
-      await robot.next('registered');
+      const { robot, app } = await robotAndApp('rover-9');
       const sdp = `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n${'a=x:'.padEnd(4000, 'z')}\r\n`;
       app.send({ type: 'session_open', ref: 'open', robotId: 'rover-9', endpoint: 'media', offer: sdp });
       await app.next('session_created', (m) => m.ref === 'open');
@@ -162,25 +179,14 @@ for (const mode of ['local', 'redis'] as const) {
       robot.send({ type: 'answer', sessionId, sdp: 'v=0 answer' });
       assert.equal((await app.next('answer')).sdp, 'v=0 answer');
       // Exactly once: a second copy from the app's instance would come before what the app sends next.
-      const candidate = {
-        candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host',
-        sdpMid: '0',
-        sdpMLineIndex: 0,
-      };
-      app.send({ type: 'candidate', sessionId, candidate });
-      await robot.next('candidate', (m) => m.sessionId === sessionId);
+      await candidateReaches(app, robot, sessionId);
       assert.equal(robot.received.filter((m) => m.type === 'offer').length, 0);
       robot.close();
       app.close();
     });
 
     test('an endpoint registered with offerInRequest gets the offer inside session_request and answers at once', async () => {
-      const robot = await RawSocket.open(a.url);
-      const app = await RawSocket.open(b.url);
-      await robot.authenticate(await keys.robot('rover-10'));
-      await app.authenticate(await keys.app('operator', ['rover-10']));
-      robot.send({ type: 'register', ref: 'reg', endpoint: 'media', offerInRequest: true });
-      await robot.next('registered');
+      const { robot, app } = await robotAndApp('rover-10', { offerInRequest: true });
       const sdp = `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n${'a=x:'.padEnd(4000, 'y')}\r\n`;
       app.send({ type: 'session_open', ref: 'open', robotId: 'rover-10', endpoint: 'media', offer: sdp });
       await app.next('session_created', (m) => m.ref === 'open');
@@ -193,13 +199,7 @@ for (const mode of ['local', 'redis'] as const) {
       assert.equal((await app.next('answer')).sdp, 'v=0 answer');
       // The acceptance came first (messages are read in order: a later one would not be here yet).
       await app.next('session_accepted', (m) => m.sessionId === sessionId, 0);
-      const candidate = {
-        candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host',
-        sdpMid: '0',
-        sdpMLineIndex: 0,
-      };
-      app.send({ type: 'candidate', sessionId, candidate });
-      await robot.next('candidate', (m) => m.sessionId === sessionId);
+      await candidateReaches(app, robot, sessionId);
       // Neither instance sent the offer again, and the answer drew no error.
       assert.equal(robot.received.filter((m) => m.type === 'offer').length, 0);
       assert.equal(robot.received.filter((m) => m.type === 'error').length, 0);
