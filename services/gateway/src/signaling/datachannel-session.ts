@@ -11,6 +11,7 @@ import type { GatewayMetrics } from '../hub/metrics.js';
 import type { AppLink } from '../links/app-link.js';
 import { DataChannelAppLink } from '../links/datachannel-app-link.js';
 import { startDtlsAtOnce } from './werift-dtls-start.js';
+import { permitOwnRelayIps } from './werift-turn-self-permission.js';
 import { useNativeX25519 } from './werift-native-x25519.js';
 import { repairForwardTsn } from './werift-forward-tsn.js';
 
@@ -123,6 +124,7 @@ export class DataChannelSession implements RobotSession {
     await this.pc.setLocalDescription(answer);
     const local = this.pc.localDescription;
     if (!local) throw new Error('no local description after setLocalDescription');
+    permitOwnRelayIps(this.pc);
     return local.sdp;
   }
 

@@ -13,6 +13,7 @@
 // alone (it gathers as before).
 
 import { releaseTurnAllocation } from '@robostream/gateway/werift-turn-release';
+import { permitOwnRelayIp } from '@robostream/gateway/werift-turn-self-permission';
 
 interface ProtocolInternals {
   localIp?: string;
@@ -85,6 +86,8 @@ export function trickleServerCandidates(iceTransport: unknown): TrickledGatherin
       return;
     }
     appendLocalCandidate(candidate);
+    // A relayed candidate: the app's checks through the same TURN server may come before its candidates do.
+    void permitOwnRelayIp(protocol);
     // A relayed candidate after the checks were formed: pair its socket with the app's candidates known by now
     // (werift pairs a TURN socket only when the checks start; later app candidates are paired as they come).
     if (connection.localCandidatesEnd && protocol) connection.pairLocalProtocol(protocol);

@@ -53,6 +53,7 @@ import { RetransmissionHistory } from './retransmission.js';
 import { startDtlsAtOnce } from '@robostream/gateway/werift-dtls-start';
 import { useNativeX25519 } from '@robostream/gateway/werift-native-x25519';
 import { releaseTurnAllocations } from '@robostream/gateway/werift-turn-release';
+import { permitOwnRelayIps } from '@robostream/gateway/werift-turn-self-permission';
 import { WeriftSendTrack } from './send-track.js';
 import { JoinBuffer, JOIN_HOLD_MAX_MS } from '../../media/join-buffer.js';
 import { startsKeyframe } from '../../media/rtp-keyframe.js';
@@ -277,6 +278,9 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     await this.pc.setLocalDescription(answer);
     const local = this.pc.localDescription;
     if (!local) throw new Error('no local description after setLocalDescription');
+    // The app's checks through the same TURN server get in before its relayed candidate does (a relay-only session
+    // has its allocation by now; one that comes later, trickled, gets it in trickle-gathering.ts).
+    permitOwnRelayIps(this.pc);
     this.startRestartedIce();
     // Candidates from ICE servers may still come (trickled); werift marks the answer complete regardless.
     const sdp = this.trickled.length > 0 ? withoutEndOfCandidates(local.sdp) : local.sdp;
