@@ -26,7 +26,7 @@ function turnOf(protocol: unknown): TurnInternals | null {
 }
 
 /** The TURN allocations of a werift peer connection's ICE transports (none when its internals are not werift's). */
-function turnAllocationsOf(pc: unknown): unknown[] {
+export function turnAllocationsOf(pc: unknown): unknown[] {
   const transports = (pc as { iceTransports?: { connection?: { protocols?: unknown } }[] } | null)
     ?.iceTransports;
   const found: unknown[] = [];

@@ -15,6 +15,8 @@
 // session's keys; with an app on another TURN server it changes nothing.
 // Shared with the streamer (exported as @robostream/gateway/werift-turn-self-permission).
 
+import { turnAllocationsOf } from './werift-turn-release.js';
+
 /** werift 0.24.4's TurnProtocol: its relayed address and its (deduplicating, serialized) CreatePermission. */
 interface TurnInternals {
   relayedAddress?: [string, number];
@@ -50,10 +52,5 @@ export async function permitOwnRelayIp(protocol: unknown): Promise<boolean> {
 
 /** The same for every TURN allocation a werift peer connection holds now (none when its internals differ). */
 export function permitOwnRelayIps(pc: unknown): void {
-  const transports = (pc as { iceTransports?: { connection?: { protocols?: unknown } }[] } | null)
-    ?.iceTransports;
-  for (const t of Array.isArray(transports) ? transports : []) {
-    const protocols = t?.connection?.protocols;
-    if (Array.isArray(protocols)) for (const p of protocols) void permitOwnRelayIp(p);
-  }
+  for (const p of turnAllocationsOf(pc)) void permitOwnRelayIp(p);
 }
