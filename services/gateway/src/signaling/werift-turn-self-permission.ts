@@ -11,8 +11,8 @@
 // one): the app's relayed address then has the server's relay IP, the IP of the robot's own relayed address. A
 // permission for that IP, asked for as soon as the allocation exists, lets the app's first check through, and werift
 // learns the app's candidate from it (peer-reflexive) if the trickled one has not come yet. A permission is per IP
-// (RFC 8656, section 9: ports are ignored) and lets in nothing that gets past ICE's credentials and DTLS without the
-// session's keys; with an app on another TURN server it changes nothing.
+// (RFC 8656, section 9: ports are ignored), and what it lets in still has to pass ICE's credentials and DTLS; with
+// an app on another TURN server it changes nothing.
 // Shared with the streamer (exported as @robostream/gateway/werift-turn-self-permission).
 
 import { turnAllocationsOf } from './werift-turn-release.js';
