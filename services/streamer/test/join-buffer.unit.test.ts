@@ -94,3 +94,18 @@ test('peek: a copy of the fresh run with its keyframe time, kept for the next vi
   assert.equal(b.heldAgeMs(60), 50);
   assert.equal(b.peek(111), null, 'older than maxAgeMs');
 });
+
+test('a viewer that subscribes between a keyframe parameter sets and its IDR gets the parameter sets replayed', () => {
+  // The source pipeline's own buffer, fed with everything, and a new viewer's, fed with the replay and what follows.
+  const source = buffer(100);
+  const keyframe = [paramSets(4000), idrStart(4000), idrEnd(4000)];
+  source.push(keyframe[0]!, 10);
+  const viewer = buffer(100);
+  for (const p of source.peek(11)?.packets ?? []) viewer.push(p, 10);
+  for (const p of keyframe.slice(1)) {
+    source.push(p, 12);
+    viewer.push(p, 12);
+  }
+  // Chromium cannot decode an IDR whose PPS it has not seen: the run must start at the parameter sets.
+  assert.deepEqual(viewer.take(20), keyframe);
+});

@@ -15,6 +15,9 @@ function rtp(seq: number, ts: number, payload: number[]): Buffer {
   return Buffer.concat([header, Buffer.from(payload)]);
 }
 const idr = (seq: number, ts: number): Buffer => rtp(seq, ts, [0x65, 1]);
+/** A keyframe's SPS/PPS, aggregated ahead of its IDR as rtph264pay sends them. */
+const paramSets = (seq: number, ts: number): Buffer =>
+  rtp(seq, ts, [0x18, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce]);
 const delta = (seq: number, ts: number): Buffer => rtp(seq, ts, [0x41, 1]);
 
 /** A layer whose subscribers get `recent` replayed (with its time) when they ask for it. */
@@ -96,4 +99,21 @@ test('a switch once packets went out does not replay: it waits for the new layer
   low.emit(idr(501, 3100));
   assert.equal(f.layer, 'low');
   assert.deepEqual(out, [10, 11], 'the low keyframe, renumbered to follow on');
+});
+
+test('a switch starts at the new layer keyframe parameter sets, not at its IDR packet', () => {
+  const full = new FakeLayer(null);
+  const low = new FakeLayer(null);
+  const out: number[] = [];
+  const f = new LayerForwarder({ full: full.pipeline, low: low.pipeline }, 'h264', (p) =>
+    out.push(p.readUInt16BE(2)),
+  );
+  full.emit(idr(10, 900));
+  f.switchTo('low');
+  low.emit(delta(499, 100));
+  low.emit(paramSets(500, 3100));
+  low.emit(idr(501, 3100));
+  assert.equal(f.layer, 'low');
+  // The low layer's own SPS/PPS (another picture size): without them its IDR would be decoded with the full's.
+  assert.deepEqual(out, [10, 11, 12]);
 });

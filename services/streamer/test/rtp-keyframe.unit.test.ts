@@ -6,11 +6,17 @@ const header = (marker = false): Buffer =>
   Buffer.from([0x80, marker ? 0xe0 : 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2]);
 const packet = (...payload: number[]): Buffer => Buffer.concat([header(), Buffer.from(payload)]);
 
-test('H.264: IDR single NAL, FU-A start of an IDR, STAP-A holding an IDR; not a P slice or FU-A middle', () => {
+test('H.264: IDR single NAL, FU-A start of an IDR, STAP-A holding an IDR or an SPS; not a P slice or FU-A middle', () => {
   assert.equal(startsKeyframe('h264', packet(0x65, 0x88)), true);
   assert.equal(startsKeyframe('h264', packet(0x7c, 0x85, 0x88)), true);
   assert.equal(startsKeyframe('h264', packet(0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x65, 0x88)), true);
   assert.equal(startsKeyframe('h264', packet(0x41, 0x9a)), false);
+  // The parameter sets that lead an IDR access unit open it too: alone, or aggregated (with an AUD first, as
+  // rtph264pay sends x264's keyframes); a PPS alone or an AUD alone does not.
+  assert.equal(startsKeyframe('h264', packet(0x67, 0x42, 0x00)), true);
+  assert.equal(startsKeyframe('h264', packet(0x78, 0x00, 0x02, 0x09, 0xf0, 0x00, 0x02, 0x67, 0x42)), true);
+  assert.equal(startsKeyframe('h264', packet(0x68, 0xce)), false);
+  assert.equal(startsKeyframe('h264', packet(0x09, 0xf0)), false);
   assert.equal(startsKeyframe('h264', packet(0x7c, 0x05, 0x88)), false);
   assert.equal(startsKeyframe('h264', Buffer.from([0x80])), false);
 });

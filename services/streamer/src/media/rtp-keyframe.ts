@@ -1,5 +1,6 @@
-// Spots the first packet of a keyframe in an RTP stream, so the streamer can count keyframes it sends
-// (PLI handling is verified by counting them) without parsing whole frames.
+// Spots the packets that open a keyframe in an RTP stream without parsing whole frames: where a joining viewer's
+// stream and a layer switch may start, and how the streamer counts the keyframes it sends (PLI handling is
+// verified by counting them).
 import type { VideoCodecName } from '../config.js';
 
 /** Offset of the RTP payload, past the fixed header, CSRCs and header extension; -1 when malformed. */
@@ -15,21 +16,31 @@ function rtpPayloadOffset(packet: Buffer): number {
 }
 
 const NAL_IDR = 5;
+const NAL_SPS = 7;
+const NAL_PPS = 8;
 const NAL_STAP_A = 24;
 const NAL_FU_A = 28;
 
+/**
+ * A packet that may open a keyframe: an IDR slice, or the sequence parameter set that leads an IDR access unit
+ * (x264 writes SPS/PPS before every IDR, and rtph264pay aggregates them into a STAP-A ahead of the IDR's
+ * fragments). A stream, a join hold or a layer switch that began at the IDR packet would leave the parameter sets
+ * behind, and Chromium cannot decode an IDR whose PPS it has not seen (measured on relayed sessions: "No PPS with
+ * id 0", a PLI at once, and the first picture ~500 ms late, the keyframe limiter's window).
+ */
 function h264StartsKeyframe(payload: Buffer): boolean {
   const type = (payload[0] ?? 0) & 0x1f;
-  if (type === NAL_IDR) return true;
+  if (type === NAL_IDR || type === NAL_SPS) return true;
   if (type === NAL_FU_A) {
     const fu = payload[1] ?? 0;
-    return (fu & 0x80) !== 0 && (fu & 0x1f) === NAL_IDR;
+    return (fu & 0x80) !== 0 && ((fu & 0x1f) === NAL_IDR || (fu & 0x1f) === NAL_SPS);
   }
   if (type === NAL_STAP_A) {
     let i = 1;
     while (i + 2 < payload.length) {
       const size = payload.readUInt16BE(i);
-      if (((payload[i + 2] ?? 0) & 0x1f) === NAL_IDR) return true;
+      const nal = (payload[i + 2] ?? 0) & 0x1f;
+      if (nal === NAL_IDR || nal === NAL_SPS) return true;
       i += 2 + size;
     }
   }
@@ -58,9 +69,6 @@ export function startsKeyframe(codec: VideoCodecName, packet: Buffer): boolean {
   const payload = packet.subarray(offset);
   return codec === 'h264' ? h264StartsKeyframe(payload) : vp8StartsKeyframe(payload);
 }
-
-const NAL_SPS = 7;
-const NAL_PPS = 8;
 
 /**
  * An H.264 packet carrying only SPS/PPS and the marker bit: what rtph264pay sends on its own when a keyframe is

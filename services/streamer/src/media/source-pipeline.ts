@@ -100,6 +100,8 @@ export class SourcePipeline {
   private readonly overlay: OverlayFileFollower | null;
   /** The run from the latest keyframe while it is fresh, replayed to a subscriber that joins meanwhile (video). */
   private recent: JoinBuffer | null = null;
+  /** The RTP timestamp of the latest keyframe counted. */
+  private lastKeyframeTs: number | null = null;
 
   constructor(
     readonly spec: SourcePipelineSpec,
@@ -266,7 +268,10 @@ export class SourcePipeline {
         buf.writeUInt16BE((buf.readUInt16BE(2) - this.seqShift) & 0xffff, 2);
       this.counters.packetsOut++;
       if (this.spec.kind === 'video' && startsKeyframe(this.spec.codec as VideoCodecName, buf)) {
-        this.counters.keyframesOut++;
+        // Once per picture: its parameter sets and each of its slices open it alike.
+        const ts = buf.readUInt32BE(4);
+        if (ts !== this.lastKeyframeTs) this.counters.keyframesOut++;
+        this.lastKeyframeTs = ts;
         this.forcedPending = false;
       }
       this.recent?.push(buf, performance.now());
