@@ -105,6 +105,7 @@ async function main(): Promise<void> {
         runs.map((r) => r[step] ?? NaN),
         50,
       ).toFixed(0);
+    const STEPS = ['accepted', 'offerSent', 'answer', 'iceConnected', 'connected', 'firstFrame'] as const;
     const far = new URL(signaling.url);
     const proxy = await startDelayProxy({ host: far.hostname, port: Number(far.port) }, APP_DELAY_MS);
     proxies.push(proxy);
@@ -148,6 +149,9 @@ async function main(): Promise<void> {
           `  cold run's steps: accepted ${median([coldRun], 'accepted')}, offer sent ${median([coldRun], 'offerSent')}, ` +
             `answer ${median([coldRun], 'answer')}, ICE connected ${median([coldRun], 'iceConnected')}, DTLS connected ` +
             `${median([coldRun], 'connected')}, first frame ${median([coldRun], 'firstFrame')}`,
+        );
+        runs.forEach((r, i) =>
+          console.log(`  run ${i + 1}: ${STEPS.map((s) => `${s} ${r[s]?.toFixed(0) ?? '-'}`).join(', ')}`),
         );
       }
   } finally {
