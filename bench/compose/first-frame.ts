@@ -197,6 +197,9 @@ async function webFirstFrame(page: Page): Promise<WebSteps> {
 
 interface WhepRun {
   ms: number;
+  /** After the POST's start: the player's own gathering (it POSTs a complete offer), and the answer set. */
+  posted: number;
+  answered: number;
   resource: string | null;
 }
 
@@ -210,7 +213,13 @@ async function whepFirstFrame(page: MediaAppPage, url: string, token: string): P
             whepPlay(
               u: string,
               t: string,
-            ): Promise<{ status: number; body: string; resource: string | null }>;
+            ): Promise<{
+              status: number;
+              body: string;
+              resource: string | null;
+              postedAt: number;
+              answeredAt: number | null;
+            }>;
             firstFrameAt: number | null;
           };
         }
@@ -222,7 +231,12 @@ async function whepFirstFrame(page: MediaAppPage, url: string, token: string): P
         if (performance.now() - t0 > timeoutMs) throw new Error('no frame decoded from WHEP');
         await new Promise((r) => setTimeout(r, 5));
       }
-      return { ms: app.firstFrameAt - t0, resource: res.resource };
+      return {
+        ms: app.firstFrameAt - t0,
+        posted: res.postedAt - t0,
+        answered: (res.answeredAt ?? NaN) - t0,
+        resource: res.resource,
+      };
     },
     [url, token, RUN_TIMEOUT_MS] as const,
   );
@@ -316,20 +330,26 @@ async function main(): Promise<void> {
     closers.push(() => player.close());
     const whepToken = await keys.appWith('bench-whep', { [ROBOT]: ['view'] }, 3600);
     const whepUrl = `${origin}/v1/robots/${ROBOT}/whep`;
-    const whepRun = async (): Promise<number> => {
+    const whepRun = async (): Promise<WhepRun> => {
       const page = await MediaAppPage.open(player);
       try {
         const r = await whepFirstFrame(page, whepUrl, whepToken);
         if (r.resource) await page.whepStop(r.resource, whepToken);
-        return r.ms;
+        return r;
       } finally {
         await page.close();
       }
     };
     const whepCold = await whepRun();
-    const whep: number[] = [];
-    for (let i = 0; i < RUNS; i++) whep.push(await whepRun());
-    console.log(line('WHEP (POST offer -> first frame decoded)', whepCold, whep));
+    const whepRuns: WhepRun[] = [];
+    for (let i = 0; i < RUNS; i++) whepRuns.push(await whepRun());
+    const whep = whepRuns.map((r) => r.ms);
+    console.log(line('WHEP (POST offer -> first frame decoded)', whepCold.ms, whep));
+    console.log(
+      `  steps after the player started, warm p50: complete offer POSTed ` +
+        `${summarize(whepRuns.map((r) => r.posted)).p50.toFixed(0)}, answer set ` +
+        `${summarize(whepRuns.map((r) => r.answered)).p50.toFixed(0)}, frame ${summarize(whep).p50.toFixed(0)}`,
+    );
 
     if (process.env.BENCH_KEEP_LOGS === '1') {
       const dir = join(REPO_ROOT, 'bench-results', 'compose');

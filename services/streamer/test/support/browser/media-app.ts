@@ -28,6 +28,9 @@ export interface WhepResult {
   /** The Location header as sent (readable only because the service exposes it to other origins). */
   location: string | null;
   resource: string | null;
+  /** performance.now() when the offer was complete and POSTed, and when the answer was set (benches' steps). */
+  postedAt: number;
+  answeredAt: number | null;
 }
 
 /** A change of the picture's brightness seen by the page, at the frame's expected display time (epoch ms). */
@@ -212,6 +215,7 @@ class MediaApp {
       if (pc.iceGatheringState === 'complete') resolve();
       pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
     });
+    const postedAt = performance.now();
     const res = await fetch(url, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/sdp' },
@@ -220,7 +224,14 @@ class MediaApp {
     const body = await res.text();
     const location = res.headers.get('location');
     if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: body });
-    return { status: res.status, body, location, resource: location ? new URL(location, url).href : null };
+    return {
+      status: res.status,
+      body,
+      location,
+      resource: location ? new URL(location, url).href : null,
+      postedAt,
+      answeredAt: res.status === 201 ? performance.now() : null,
+    };
   }
 
   /** Ends a WHEP session the way a player does: DELETE on the resource URL. */
