@@ -114,6 +114,6 @@ test('a switch starts at the new layer keyframe parameter sets, not at its IDR p
   low.emit(paramSets(500, 3100));
   low.emit(idr(501, 3100));
   assert.equal(f.layer, 'low');
-  // The low layer's own SPS/PPS (another picture size): without them its IDR would be decoded with the full's.
+  // The low layer's own SPS/PPS (another picture size) go out ahead of its IDR, as the encoder sent them.
   assert.deepEqual(out, [10, 11, 12]);
 });
