@@ -98,11 +98,11 @@ test(
         (k) => k >= 1,
         'the keyframe sent on connect',
       );
-      // The stream started on it: nothing the app could not decode came first (at most the keyframe's own SPS/PPS
-      // packet, which carries its timestamp).
-      assert.ok(
-        framesBeforeKeyframe.size <= 1,
-        `the app got ${framesBeforeKeyframe.size - 1} frame(s) before its first keyframe`,
+      // The stream started on it, at its SPS/PPS packet: nothing the app could not decode came first.
+      assert.equal(
+        framesBeforeKeyframe.size,
+        0,
+        `the app got ${framesBeforeKeyframe.size} frame(s) before its first keyframe`,
       );
       await waitFor(
         () => core.introspect().sinks.find((s) => s.kind === 'audio')?.decodedBuffers ?? 0,
@@ -143,6 +143,64 @@ test(
     } finally {
       mic.stop();
       micTrack.stop();
+      await app.close();
+      await core.close();
+    }
+  },
+);
+
+test(
+  "a PLI in the viewer's first second gets the joining window, not the limiter's",
+  { timeout: 60_000 },
+  async () => {
+    const config = loadConfig(
+      {},
+      {
+        audioSource: { kind: 'none' },
+        audioSink: 'none',
+        videoSink: 'none',
+        lowLayerEnabled: false,
+        lingerMs: 0,
+        keyframeIntervalFrames: 3000,
+        // A limiter window far longer than the wait below: a keyframe within it was the joining window's.
+        keyframeMinIntervalMs: 10_000,
+      },
+    );
+    const core = await StreamerCore.start(config, { log });
+    const app = new RTCPeerConnection({
+      iceServers: [],
+      bundlePolicy: 'max-bundle',
+      codecs: { video: [useH264()] },
+    });
+    try {
+      const video = app.addTransceiver('video', { direction: 'recvonly' });
+      let videoSsrc: number | undefined;
+      video.onTrack.subscribe((track) =>
+        track.onReceiveRtp.subscribe((rtp) => (videoSsrc = rtp.header.ssrc)),
+      );
+      await app.setLocalDescription(await app.createOffer());
+      const viewer = await core.openViewer(app.localDescription?.sdp ?? '', {
+        onIceCandidate: (c) => {
+          if (c) void app.addIceCandidate(c).catch(() => undefined);
+        },
+      });
+      await app.setRemoteDescription({ type: 'answer', sdp: viewer.answerSdp });
+      const ssrc = await waitFor(
+        () => videoSsrc,
+        (s) => s !== undefined,
+        'the first video packet',
+      );
+      const pipeline = () => core.introspect().pipelines.find((p) => p.kind === 'video');
+      const forced = pipeline()?.forcedKeyUnits ?? 0;
+      // The first keyframe, as if lost or not decodable: the app asks again at once.
+      await video.receiver.sendRtcpPLI(ssrc!);
+      await waitFor(
+        () => pipeline()?.forcedKeyUnits ?? 0,
+        (n) => n === forced + 1,
+        'a keyframe for the joining PLI, well inside the 10 s limiter window',
+        3000,
+      );
+    } finally {
       await app.close();
       await core.close();
     }

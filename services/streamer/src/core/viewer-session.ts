@@ -21,6 +21,12 @@ import type {
 export const AUDIO_KBPS = 80;
 /** Share of the transport estimate given to encoders: the rest is packet overhead and retransmissions. */
 const VIDEO_SHARE = 0.9;
+/**
+ * A PLI or FIR before the viewer's connection is up or within this long after is a joining viewer's: it has nothing
+ * on screen until a keyframe comes (its first one lost on a lossy link, or not decodable), so it gets the joining
+ * window (JOIN_KEYFRAME_MIN_INTERVAL_MS) rather than the limiter's, which kept a first picture up to 500 ms more.
+ */
+export const JOINING_PLI_WINDOW_MS = 1000;
 
 export interface MediaBinding {
   mid: string;
@@ -106,6 +112,7 @@ export class ViewerSession {
     });
     session.onConnectionState((state) => {
       log.info({ viewer: id, state }, 'viewer connection state');
+      if (state === 'connected') this.connectedAt ??= performance.now();
       if (state === 'closed' || (state === 'failed' && failedGraceMs === 0)) {
         void this.close();
       } else if (state === 'failed') {
@@ -121,6 +128,8 @@ export class ViewerSession {
   }
 
   private failedTimer: NodeJS.Timeout | null = null;
+  /** When the connection first came up (null until then). */
+  private connectedAt: number | null = null;
 
   /** The current local description: after gathering completes it lists every local candidate (WHEP answers). */
   get localSdp(): string {
@@ -194,9 +203,14 @@ export class ViewerSession {
     };
     const requestKeyframe = (reason: KeyframeReason | 'joining'): void => {
       // The app's keyframe request goes to the encoding it is watching.
-      const joining = reason === 'connected' || reason === 'ice-connected' || reason === 'joining';
+      const joining =
+        reason === 'connected' ||
+        reason === 'ice-connected' ||
+        reason === 'joining' ||
+        this.connectedAt === null ||
+        performance.now() - this.connectedAt < JOINING_PLI_WINDOW_MS;
       const outcome = (link.forwarder?.pipeline ?? pipeline).requestKeyframe(joining);
-      this.log.debug({ viewer: this.id, mid: track.mid, reason, outcome }, 'keyframe request');
+      this.log.debug({ viewer: this.id, mid: track.mid, reason, joining, outcome }, 'keyframe request');
     };
     track.onKeyframeRequest(requestKeyframe);
     // A new viewer's keyframe is encoded while ICE and DTLS complete; the send track holds it until they have.
