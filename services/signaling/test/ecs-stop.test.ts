@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { after, test } from 'node:test';
+import WebSocket from 'ws';
 import {
   client,
   eventually,
@@ -71,6 +72,16 @@ test('desired status STOPPED: goaway to connected clients at once, not ready, ne
   await robot.register('media');
   const app = client(sig.url, await keys.app('alice', ['rover-1']), { reconnect: false });
   await app.connect();
+  // A client slow to leave: it keeps the instance draining (the drain ends when the last client has gone) while
+  // the draining state is checked, whatever the two clients above do on their goaway.
+  const slow = new WebSocket(sig.url);
+  let welcomed = false;
+  slow.on('message', (d: WebSocket.RawData) => {
+    if ((JSON.parse(d.toString()) as { type?: string }).type === 'welcome') welcomed = true;
+  });
+  await once(slow, 'open');
+  slow.send(JSON.stringify({ type: 'authenticate', token: await keys.app('bob', ['rover-1']) }));
+  await eventually(() => welcomed, 5000, 'the slow client welcomed');
   const goaways: string[] = [];
   robot.on('goaway', () => goaways.push('robot'));
   app.on('goaway', () => goaways.push('app'));
@@ -107,7 +118,9 @@ test('desired status STOPPED: goaway to connected clients at once, not ready, ne
   late.close();
   assert.ok(outcome === 'refused' || lateGoaway, `the late robot was ${outcome}`);
 
-  // The clients left (goaway closes them): the process ends on its own, without waiting for SIGTERM.
+  // The clients left (goaway closes them; the slow one now): the process ends on its own, without waiting for
+  // SIGTERM.
+  slow.close();
   const [code] = (await within(once(sig.child, 'exit'), 30_000, 'the drained process to exit')) as [
     number | null,
   ];
