@@ -43,7 +43,21 @@ interface GatewayProcess {
   stderr(): string;
 }
 
+/**
+ * The gateway as its own process on two free ports. A port found free can be taken by a test running beside this
+ * one before the gateway listens on it (seen in CI: EADDRINUSE at start): then it starts again on two others.
+ */
 async function startGatewayProcess(keys: SigningKeys): Promise<GatewayProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startGatewayOnce(keys);
+    } catch (err) {
+      if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startGatewayOnce(keys: SigningKeys): Promise<GatewayProcess> {
   const [local, lan] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, ['--import', 'tsx', 'services/gateway/src/main.ts'], {
     cwd: repoRoot,
