@@ -25,6 +25,13 @@ export const CHROMIUM_FLAGS: string[] = [
   '--use-fake-device-for-media-stream',
 ];
 
+/**
+ * CHROMIUM_WEBRTC_LOG=1: Chromium's own WebRTC log on its stderr (ICE gathering phases, TURN, DTLS, the video
+ * receiver's complaints such as a missing PPS), which Playwright prints with DEBUG=pw:browser.
+ */
+const WEBRTC_LOG_FLAGS =
+  process.env['CHROMIUM_WEBRTC_LOG'] === '1' ? ['--enable-logging=stderr', '--v=1'] : [];
+
 export interface TestChromium {
   context: BrowserContext;
   /** Closes the browser and removes its profile. */
@@ -43,7 +50,7 @@ export async function launchChromium(
   const userDataDir = mkdtempSync(join(tmpdir(), o.profilePrefix ?? 'robostream-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM_EXECUTABLE,
-    args: [...CHROMIUM_FLAGS, ...(o.extraArgs ?? [])],
+    args: [...CHROMIUM_FLAGS, ...WEBRTC_LOG_FLAGS, ...(o.extraArgs ?? [])],
     headless: true,
     ...(o.viewport ? { viewport: o.viewport } : {}),
   });
