@@ -59,9 +59,27 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A signaling server as its own process (for crash and restart tests); ready once /healthz answers. */
+/**
+ * A signaling server as its own process (for crash and restart tests); ready once /healthz answers. Without a PORT
+ * of the caller's it takes a free one, and another on EADDRINUSE: a port found free can be taken by a test running
+ * beside this one before the process listens on it.
+ */
 export async function spawnSignaling(keys: TestKeys, env: Record<string, string>): Promise<SpawnedSignaling> {
-  const port = env['PORT'] ?? String(await freePort());
+  if (env['PORT']) return spawnSignalingOn(env['PORT'], keys, env);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnSignalingOn(String(await freePort()), keys, env);
+    } catch (err) {
+      if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function spawnSignalingOn(
+  port: string,
+  keys: TestKeys,
+  env: Record<string, string>,
+): Promise<SpawnedSignaling> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'services/signaling/src/main.ts'], {
     env: {
       ...process.env,
