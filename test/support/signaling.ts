@@ -60,19 +60,26 @@ export function freePort(): Promise<number> {
 }
 
 /**
+ * Starts a process on ports freePort() found, again (at most `attempts` times) when it failed with EADDRINUSE: a
+ * port found free can be taken by a test running beside this one before the process listens on it (seen in CI).
+ */
+export async function retryOnAddressInUse<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= attempts || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+/**
  * A signaling server as its own process (for crash and restart tests); ready once /healthz answers. Without a PORT
- * of the caller's it takes a free one, and another on EADDRINUSE: a port found free can be taken by a test running
- * beside this one before the process listens on it.
+ * of the caller's it takes a free one (another on EADDRINUSE).
  */
 export async function spawnSignaling(keys: TestKeys, env: Record<string, string>): Promise<SpawnedSignaling> {
   if (env['PORT']) return spawnSignalingOn(env['PORT'], keys, env);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await spawnSignalingOn(String(await freePort()), keys, env);
-    } catch (err) {
-      if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
-    }
-  }
+  return retryOnAddressInUse(async () => spawnSignalingOn(String(await freePort()), keys, env));
 }
 
 async function spawnSignalingOn(

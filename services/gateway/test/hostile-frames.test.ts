@@ -4,7 +4,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { mintToken } from '@robostream/protocol/auth';
@@ -18,21 +17,11 @@ import {
 import { MAX_JSON_DEPTH } from '@robostream/protocol';
 import { DirectAppClient } from '../src/client/index.js';
 import { AppProbe, RawPeer, ServiceProbe, until } from './helpers.js';
+import { freePort, retryOnAddressInUse } from '../../../test/support/signaling.js';
 
 const ROBOT = 'r1';
 const DEADMAN_MS = 400;
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface GatewayProcess {
   child: ChildProcess;
@@ -43,18 +32,9 @@ interface GatewayProcess {
   stderr(): string;
 }
 
-/**
- * The gateway as its own process on two free ports. A port found free can be taken by a test running beside this
- * one before the gateway listens on it (seen in CI: EADDRINUSE at start): then it starts again on two others.
- */
-async function startGatewayProcess(keys: SigningKeys): Promise<GatewayProcess> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startGatewayOnce(keys);
-    } catch (err) {
-      if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
-    }
-  }
+/** The gateway as its own process on two free ports (two others when one was taken meanwhile). */
+function startGatewayProcess(keys: SigningKeys): Promise<GatewayProcess> {
+  return retryOnAddressInUse(() => startGatewayOnce(keys));
 }
 
 async function startGatewayOnce(keys: SigningKeys): Promise<GatewayProcess> {
