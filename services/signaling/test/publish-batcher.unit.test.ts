@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PublishBatcher, unbatch } from '../src/routing/publish-batcher.js';
+import { MAX_BATCH_BYTES, PublishBatcher, unbatch } from '../src/routing/publish-batcher.js';
 
 test('messages of one turn go out as one publish per channel, in order; a lone one is sent as itself', async () => {
   const published: [string, string][] = [];
@@ -42,7 +42,19 @@ test('a failed publish rejects every message of its batch; a large batch goes ou
     sizes.push(payload.length);
     return 1;
   });
-  const item = JSON.stringify({ pad: 'x'.repeat(100 * 1024) });
-  await Promise.all([big.add('a', item), big.add('a', item), big.add('a', item), big.add('a', item)]);
-  assert.equal(sizes.length, 2, `expected the 256 KiB cap to split the batch, got ${sizes.join(', ')}`);
+  // Three items fit under the cap, the fourth would not: it starts the next batch, in order.
+  const item = (n: number) => JSON.stringify({ n, pad: 'x'.repeat(Math.floor(MAX_BATCH_BYTES / 3.5)) });
+  const items = [0, 1, 2, 3].map(item);
+  await Promise.all(items.map((i) => big.add('a', i)));
+  assert.equal(sizes.length, 2, `expected the cap to split the batch, got ${sizes.join(', ')}`);
+  assert.ok(sizes[0]! <= MAX_BATCH_BYTES, `the first batch (${sizes[0]} bytes) is within the cap`);
+  // An item larger than the cap on its own goes out alone, not held back.
+  const huge = JSON.stringify({ pad: 'y'.repeat(MAX_BATCH_BYTES + 10) });
+  sizes.length = 0;
+  await Promise.all([big.add('a', items[0]!), big.add('a', huge), big.add('a', items[1]!)]);
+  assert.deepEqual(
+    sizes,
+    [items[0]!.length, huge.length, items[1]!.length],
+    'a lone oversized item is its own batch',
+  );
 });
