@@ -15,14 +15,10 @@ import {
   launchAppBrowser,
   waitFor,
 } from '../../services/streamer/test/support/chromium-app.js';
+import { percentileOf } from '../support/stats.js';
 
 const RUNS = Number(process.env.RUNS ?? 10);
 const CPU_WINDOW_MS = Number(process.env.CPU_WINDOW_MS ?? 10_000);
-
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-};
 
 async function main(): Promise<void> {
   const log = pino({ level: 'warn' });
@@ -68,8 +64,8 @@ async function main(): Promise<void> {
     );
     console.log(`first decoded frame, cold pipeline: ${cold.toFixed(0)} ms`);
     console.log(
-      `first decoded frame, warm pipeline, ${RUNS} runs: p50 ${percentile(warm, 50).toFixed(0)} ms, ` +
-        `p90 ${percentile(warm, 90).toFixed(0)} ms, min ${Math.min(...warm).toFixed(0)}, max ${Math.max(...warm).toFixed(0)}`,
+      `first decoded frame, warm pipeline, ${RUNS} runs: p50 ${percentileOf(warm, 50).toFixed(0)} ms, ` +
+        `p90 ${percentileOf(warm, 90).toFixed(0)} ms, min ${Math.min(...warm).toFixed(0)}, max ${Math.max(...warm).toFixed(0)}`,
     );
 
     for (const viewers of [1, 2, 4]) {

@@ -23,6 +23,7 @@ import type { StartTimeline } from '../../services/streamer/test/support/browser
 import { eventually, startSignaling } from '../../test/support/signaling.js';
 import { TestKeys } from '../../test/support/tokens.js';
 import { startDelayProxy, type DelayProxy } from '../support/delay-proxy.js';
+import { percentileOf } from '../support/stats.js';
 
 const RUNS = Number(process.env.RUNS ?? 10);
 /** The third path: the app's signaling connection through a proxy that delays each way by this much. */
@@ -31,10 +32,6 @@ const APP_DELAY_MS = Number(process.env.APP_DELAY_MS ?? 40);
 const ROBOT_DELAY_MS = Number(process.env.ROBOT_DELAY_MS ?? 40);
 const ROBOT = 'bench-robot';
 const ROBOT_FAR = 'bench-robot-far';
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-};
 
 async function main(): Promise<void> {
   const log = pino({ level: process.env.BENCH_LOG ?? 'warn' });
@@ -100,12 +97,24 @@ async function main(): Promise<void> {
       await page.close();
       return t;
     };
-    const median = (runs: StartTimeline[], step: keyof StartTimeline): string =>
-      percentile(
-        runs.map((r) => r[step] ?? NaN),
-        50,
-      ).toFixed(0);
-    const STEPS = ['accepted', 'offerSent', 'answer', 'iceConnected', 'connected', 'firstFrame'] as const;
+    /** The timeline's steps, in order, with the words the printed lines use. */
+    const STEPS = [
+      ['accepted', 'accepted'],
+      ['offerSent', 'offer sent'],
+      ['answer', 'answer'],
+      ['iceConnected', 'ICE connected'],
+      ['connected', 'DTLS connected'],
+      ['firstFrame', 'first frame'],
+    ] as const;
+    /** Each step's median over `runs` (one run: its own value), ms after openSession; '-' for a step not reached. */
+    const steps = (runs: StartTimeline[]): string =>
+      STEPS.map(([step, label]) => {
+        const p50 = percentileOf(
+          runs.map((r) => r[step] ?? NaN),
+          50,
+        );
+        return `${label} ${Number.isFinite(p50) ? p50.toFixed(0) : '-'}`;
+      }).join(', ');
     const far = new URL(signaling.url);
     const proxy = await startDelayProxy({ host: far.hostname, port: Number(far.port) }, APP_DELAY_MS);
     proxies.push(proxy);
@@ -136,23 +145,12 @@ async function main(): Promise<void> {
         console.log(
           `${name}: first decoded frame after openSession, ${offerInOpen ? 'cold' : 'first run (source already warm)'} ` +
             `${cold.toFixed(0)} ms; warm ${RUNS} runs p50 ` +
-            `${percentile(warm, 50).toFixed(0)} ms, p90 ${percentile(warm, 90).toFixed(0)} ms, ` +
+            `${percentileOf(warm, 50).toFixed(0)} ms, p90 ${percentileOf(warm, 90).toFixed(0)} ms, ` +
             `min ${Math.min(...warm).toFixed(0)}, max ${Math.max(...warm).toFixed(0)}`,
         );
-        console.log(
-          `  steps (p50, ms after openSession): accepted ${median(runs, 'accepted')}, offer sent ` +
-            `${median(runs, 'offerSent')}, answer ${median(runs, 'answer')}, ICE connected ` +
-            `${median(runs, 'iceConnected')}, DTLS connected ${median(runs, 'connected')}, first frame ` +
-            `${median(runs, 'firstFrame')}`,
-        );
-        console.log(
-          `  cold run's steps: accepted ${median([coldRun], 'accepted')}, offer sent ${median([coldRun], 'offerSent')}, ` +
-            `answer ${median([coldRun], 'answer')}, ICE connected ${median([coldRun], 'iceConnected')}, DTLS connected ` +
-            `${median([coldRun], 'connected')}, first frame ${median([coldRun], 'firstFrame')}`,
-        );
-        runs.forEach((r, i) =>
-          console.log(`  run ${i + 1}: ${STEPS.map((s) => `${s} ${r[s]?.toFixed(0) ?? '-'}`).join(', ')}`),
-        );
+        console.log(`  steps (p50, ms after openSession): ${steps(runs)}`);
+        console.log(`  cold run's steps: ${steps([coldRun])}`);
+        runs.forEach((r, i) => console.log(`  run ${i + 1}: ${steps([r])}`));
       }
   } finally {
     await app.close();

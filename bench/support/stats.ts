@@ -5,6 +5,14 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[i]!;
 }
 
+/** The same, of samples in any order. */
+export function percentileOf(samples: number[], p: number): number {
+  return percentile(
+    [...samples].sort((a, b) => a - b),
+    p,
+  );
+}
+
 export function summarize(samples: number[]): {
   n: number;
   p50: number;
