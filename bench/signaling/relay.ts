@@ -162,19 +162,33 @@ async function throughput(pair: Pair): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  // Everything started is stopped however the run ends: a failed start must not leave processes or a container.
+  const stops: (() => Promise<unknown> | unknown)[] = [];
+  try {
+    await measure(stops);
+  } finally {
+    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+  }
+}
+
+async function measure(stops: (() => Promise<unknown> | unknown)[]): Promise<void> {
   console.error('starting the baseline relay');
   const bare = spawn(process.execPath, ['--import', 'tsx', 'bench/signaling/bare-relay.ts'], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
+  stops.push(() => bare.kill());
   const [line] = (await once(bare.stdout!, 'data')) as [Buffer];
   const bareUrl = `ws://127.0.0.1:${(JSON.parse(line.toString()) as { port: number }).port}`;
   console.error('baseline relay up; starting signaling instances and Redis');
   const local = await spawnSignaling(keys, UNLIMITED);
+  stops.push(() => local.kill());
   const redis = await startRedis();
+  stops.push(() => redis.stop());
   const redisEnv = { ...UNLIMITED, REDIS_URL: redis.directUrl };
   const a = await spawnSignaling(keys, redisEnv);
+  stops.push(() => a.kill());
   const b = await spawnSignaling(keys, redisEnv);
-
+  stops.push(() => b.kill());
   const targets: Record<string, (i: number) => Promise<Pair>> = {
     bare: () => barePair(bareUrl),
     local: (i) => signalingPair(local.url, local.url, `bench-l${i}`),
@@ -220,9 +234,6 @@ async function main(): Promise<void> {
     `\nSignaling relay, app -> robot, candidate messages (~180 bytes); medians of ${RUNS} runs, ${DURATION_MS} ms per paced run, ${THROUGHPUT_N} msgs per throughput run\n`,
   );
   console.log(table(rows));
-  for (const s of [local, a, b]) await s.kill();
-  bare.kill();
-  await redis.stop();
 }
 
 await main();
