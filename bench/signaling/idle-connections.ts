@@ -39,33 +39,37 @@ const s = await spawnSignaling(keys, {
   LOG_LEVEL: 'warn',
   AUTH_TIMEOUT_MS: '60000',
 });
-const token = await keys.app('idle', '*');
-await new Promise((r) => setTimeout(r, 1000));
-const before = await memory(s.httpUrl);
 const sockets: WebSocket[] = [];
-const t0 = performance.now();
-for (let i = 0; i < N; i += BATCH) {
-  sockets.push(
-    ...(await Promise.all(Array.from({ length: Math.min(BATCH, N - i) }, () => connect(s.url, token)))),
+// The instance and the sockets go however the run ends (a refused connection must not leave the process behind).
+try {
+  const token = await keys.app('idle', '*');
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = await memory(s.httpUrl);
+  const t0 = performance.now();
+  for (let i = 0; i < N; i += BATCH) {
+    sockets.push(
+      ...(await Promise.all(Array.from({ length: Math.min(BATCH, N - i) }, () => connect(s.url, token)))),
+    );
+  }
+  const connectSec = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 3000));
+  const after = await memory(s.httpUrl);
+  const metrics = await (await fetch(`${s.httpUrl}/metrics`)).text();
+  const held = Number(/signaling_connections\{role="app"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+  console.log(`\nSignaling: authenticated idle connections on one instance\n`);
+  console.log(
+    table([
+      {
+        connections: held,
+        'connect+auth /s': Math.round(N / connectSec),
+        'RSS before MB': before.rss / 2 ** 20,
+        'RSS after MB': after.rss / 2 ** 20,
+        'RSS per conn KB': (after.rss - before.rss) / held / 1024,
+        'heap per conn KB': (after.heap - before.heap) / held / 1024,
+      },
+    ]),
   );
+} finally {
+  for (const ws of sockets) ws.terminate();
+  await s.kill();
 }
-const connectSec = (performance.now() - t0) / 1000;
-await new Promise((r) => setTimeout(r, 3000));
-const after = await memory(s.httpUrl);
-const metrics = await (await fetch(`${s.httpUrl}/metrics`)).text();
-const held = Number(/signaling_connections\{role="app"\} (\d+)/.exec(metrics)?.[1] ?? 0);
-console.log(`\nSignaling: authenticated idle connections on one instance\n`);
-console.log(
-  table([
-    {
-      connections: held,
-      'connect+auth /s': Math.round(N / connectSec),
-      'RSS before MB': before.rss / 2 ** 20,
-      'RSS after MB': after.rss / 2 ** 20,
-      'RSS per conn KB': (after.rss - before.rss) / held / 1024,
-      'heap per conn KB': (after.heap - before.heap) / held / 1024,
-    },
-  ]),
-);
-for (const ws of sockets) ws.terminate();
-await s.kill();
