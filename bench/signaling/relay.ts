@@ -8,6 +8,7 @@
  * Every server is its own process; the clients live here so send and receive times share one clock.
  *
  *   npm run bench -- signaling/relay      (RUNS=3 DURATION_MS=3000 THROUGHPUT_N=30000)
+ * Ends with one summary line: signaling-relay p50_ms_at_5000=… p99_ms_at_5000=… max_msgs_s=… vs_bare_pct=… bare_msgs_s=… runs=…
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -234,6 +235,12 @@ async function measure(stops: (() => Promise<unknown> | unknown)[]): Promise<voi
     `\nSignaling relay, app -> robot, candidate messages (~180 bytes); medians of ${RUNS} runs, ${DURATION_MS} ms per paced run, ${THROUGHPUT_N} msgs per throughput run\n`,
   );
   console.log(table(rows));
+  const redisLat = results['redis']!.lat[5000]!;
+  console.log(
+    `signaling-relay p50_ms_at_5000=${median(redisLat.p50).toFixed(2)} p99_ms_at_5000=${median(redisLat.p99).toFixed(2)} ` +
+      `max_msgs_s=${Math.round(median(results['redis']!.tput))} vs_bare_pct=${((median(results['redis']!.tput) / bareTput) * 100).toFixed(0)} ` +
+      `bare_msgs_s=${Math.round(bareTput)} runs=${RUNS}`,
+  );
 }
 
 await main();

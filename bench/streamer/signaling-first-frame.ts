@@ -10,6 +10,7 @@
 // robot accepted (the protocol's other way).
 // The source pipeline lingers between runs (a robot that had a viewer a moment ago); each run is a fresh page.
 // Run: npm run bench -- streamer/signaling-first-frame (BENCH_LOG=debug for the streamers' logs on stdout)
+// Ends with one summary line: signaling-first-frame cold_ms=… direct_p50_ms=… direct_p90_ms=… turn_p50_ms=… … runs=…
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { loadConfig } from '../../services/streamer/src/config.js';
@@ -121,20 +122,29 @@ async function main(): Promise<void> {
     far.host = proxy.hostPort;
     const paths = [
       [
+        'direct',
         'direct mode (embedded signaling, host candidates)',
         `ws://127.0.0.1:${directPort}/v1/ws`,
         false,
         ROBOT,
       ],
-      ['signaling + TURN (relay-only both ends)', signaling.url, true, ROBOT],
-      [`the same, the app ${APP_DELAY_MS} ms (one way) from signaling`, far.href, true, ROBOT],
-      [`the same, the robot ${ROBOT_DELAY_MS} ms (one way) from signaling`, signaling.url, true, ROBOT_FAR],
+      ['turn', 'signaling + TURN (relay-only both ends)', signaling.url, true, ROBOT],
+      ['app_far', `the same, the app ${APP_DELAY_MS} ms (one way) from signaling`, far.href, true, ROBOT],
+      [
+        'robot_far',
+        `the same, the robot ${ROBOT_DELAY_MS} ms (one way) from signaling`,
+        signaling.url,
+        true,
+        ROBOT_FAR,
+      ],
     ] as const;
     const modes = [
       [true, 'offer with the request'],
       [false, 'offer after acceptance'],
     ] as const;
-    for (const [path, url, relay, robotId] of paths)
+    // The summary line: each path the web app's way (offer with the request), and the very first session's cold start.
+    const summary: string[] = [];
+    for (const [key, path, url, relay, robotId] of paths)
       for (const [offerInOpen, mode] of modes) {
         const name = `${path}, ${mode}`;
         const coldRun = await firstFrame(url, relay, offerInOpen, robotId);
@@ -151,7 +161,13 @@ async function main(): Promise<void> {
         console.log(`  steps (p50, ms after openSession): ${steps(runs)}`);
         console.log(`  cold run's steps: ${steps([coldRun])}`);
         runs.forEach((r, i) => console.log(`  run ${i + 1}: ${steps([r])}`));
+        if (summary.length === 0) summary.push(`cold_ms=${cold.toFixed(0)}`);
+        if (offerInOpen)
+          summary.push(
+            `${key}_p50_ms=${percentileOf(warm, 50).toFixed(0)} ${key}_p90_ms=${percentileOf(warm, 90).toFixed(0)}`,
+          );
       }
+    console.log(`signaling-first-frame ${summary.join(' ')} runs=${RUNS}`);
   } finally {
     await app.close();
     await direct.close();
