@@ -8,9 +8,12 @@
  * Every server is its own process; the clients live here so send and receive times share one clock.
  *
  *   npm run bench -- signaling/relay      (RUNS=3 DURATION_MS=3000 THROUGHPUT_N=30000)
+ * GC_ATTRIBUTION=1: both instances of the Redis path record their GC pauses (bench/support/gc-pauses.mjs), and each
+ * run at 5,000 msgs/s is followed by which of its slowest 1 % were in flight during a pause of which instance.
  * Ends with one summary line: signaling-relay p50_ms_at_5000=… p99_ms_at_5000=… max_msgs_s=… vs_bare_pct=… bare_msgs_s=… runs=…
  */
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { TestKeys } from '../../test/support/tokens.js';
@@ -22,6 +25,7 @@ const RUNS = Number(process.env['RUNS'] ?? 3);
 const DURATION_MS = Number(process.env['DURATION_MS'] ?? 3000);
 const THROUGHPUT_N = Number(process.env['THROUGHPUT_N'] ?? 30_000);
 const RATES = [1000, 5000];
+const GC_ATTRIBUTION = process.env['GC_ATTRIBUTION'] === '1';
 const keys = new TestKeys();
 const UNLIMITED = {
   RATE_MESSAGES_PER_SEC: '100000',
@@ -117,11 +121,17 @@ async function barePair(url: string): Promise<Pair> {
  * Paced at `rate` msgs/s for DURATION_MS, in 5 ms ticks (the sender must not spin: it shares two cores with the
  * servers); one-way latency of each message from its own send time.
  */
-async function latencyAt(pair: Pair, rate: number): Promise<{ p50: number; p99: number; lost: number }> {
+async function latencyAt(
+  pair: Pair,
+  rate: number,
+  record?: Sent[],
+): Promise<{ p50: number; p99: number; lost: number }> {
   const lat: number[] = [];
   let received = 0;
   pair.onReceive((_, sentAt) => {
-    lat.push(performance.now() - sentAt);
+    const ms = performance.now() - sentAt;
+    lat.push(ms);
+    record?.push({ at: performance.timeOrigin + sentAt, ms });
     received++;
   });
   const total = Math.round((rate * DURATION_MS) / 1000);
@@ -141,6 +151,41 @@ async function latencyAt(pair: Pair, rate: number): Promise<{ p50: number; p99: 
   while (received < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   const s = summarize(lat);
   return { p50: s.p50, p99: s.p99, lost: total - received };
+}
+
+/** One message: when it was sent (epoch ms) and how long it took. */
+interface Sent {
+  at: number;
+  ms: number;
+}
+
+/** A GC pause of one process, from bench/support/gc-pauses.mjs's lines in its output. */
+interface Pause {
+  start: number;
+  end: number;
+}
+
+function pausesIn(output: string): Pause[] {
+  const pauses: Pause[] = [];
+  for (const m of output.matchAll(/^GC \d+ ([\d.]+) ([\d.]+)$/gm))
+    pauses.push({ start: Number(m[1]), end: Number(m[1]) + Number(m[2]) });
+  return pauses;
+}
+
+/** Of a run's slowest 1 %, how many were in flight during a pause of the app's instance, of the robot's, of neither. */
+function attribution(run: Sent[], app: Pause[], robot: Pause[]): string {
+  const overlaps = (m: Sent, pauses: Pause[]) => pauses.some((p) => p.start < m.at + m.ms && p.end > m.at);
+  const p99 = summarize(run.map((m) => m.ms)).p99;
+  const tail = run.filter((m) => m.ms >= p99);
+  const byApp = tail.filter((m) => overlaps(m, app)).length;
+  const byRobot = tail.filter((m) => overlaps(m, robot)).length;
+  const neither = tail.filter((m) => !overlaps(m, app) && !overlaps(m, robot)).length;
+  const clean = run.filter((m) => !overlaps(m, app) && !overlaps(m, robot)).map((m) => m.ms);
+  return (
+    `p99 ${p99.toFixed(2)} ms; of its ${tail.length} slowest messages ${byApp} overlapped a GC pause of the app's ` +
+    `instance, ${byRobot} of the robot's, ${neither} neither; p99 of the messages that overlapped none ` +
+    `${summarize(clean).p99.toFixed(2)} ms`
+  );
 }
 
 /** As fast as it goes with at most 2,000 messages in flight; the receiver refills the window. */
@@ -185,7 +230,14 @@ async function measure(stops: (() => Promise<unknown> | unknown)[]): Promise<voi
   stops.push(() => local.kill());
   const redis = await startRedis();
   stops.push(() => redis.stop());
-  const redisEnv = { ...UNLIMITED, REDIS_URL: redis.directUrl };
+  const gcPauses = fileURLToPath(new URL('../support/gc-pauses.mjs', import.meta.url));
+  const redisEnv = {
+    ...UNLIMITED,
+    REDIS_URL: redis.directUrl,
+    ...(GC_ATTRIBUTION
+      ? { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import "${gcPauses}"`.trim() }
+      : {}),
+  };
   const a = await spawnSignaling(keys, redisEnv);
   stops.push(() => a.kill());
   const b = await spawnSignaling(keys, redisEnv);
@@ -200,13 +252,18 @@ async function measure(stops: (() => Promise<unknown> | unknown)[]): Promise<voi
     { lat: Record<number, { p50: number[]; p99: number[]; lost: number }>; tput: number[] }
   > = {};
   let pairNo = 0;
+  /** The Redis path's runs at 5,000 msgs/s, message by message (GC_ATTRIBUTION=1). */
+  const attributed: Sent[][] = [];
   for (let run = 0; run < RUNS; run++) {
     for (const [name, make] of Object.entries(targets)) {
       console.error(`run ${run + 1}/${RUNS}: ${name}`);
       const r = (results[name] ??= { lat: {}, tput: [] });
       for (const rate of RATES) {
         const pair = await make(pairNo++);
-        const l = await latencyAt(pair, rate);
+        const record: Sent[] | undefined =
+          GC_ATTRIBUTION && name === 'redis' && rate === 5000 ? [] : undefined;
+        const l = await latencyAt(pair, rate, record);
+        if (record) attributed.push(record);
         const slot = (r.lat[rate] ??= { p50: [], p99: [], lost: 0 });
         slot.p50.push(l.p50);
         slot.p99.push(l.p99);
@@ -235,6 +292,12 @@ async function measure(stops: (() => Promise<unknown> | unknown)[]): Promise<voi
     `\nSignaling relay, app -> robot, candidate messages (~180 bytes); medians of ${RUNS} runs, ${DURATION_MS} ms per paced run, ${THROUGHPUT_N} msgs per throughput run\n`,
   );
   console.log(table(rows));
+  if (GC_ATTRIBUTION) {
+    const [app, robot] = [pausesIn(b.output()), pausesIn(a.output())];
+    attributed.forEach((run, i) =>
+      console.log(`GC attribution, redis at 5000/s, run ${i + 1}: ${attribution(run, app, robot)}`),
+    );
+  }
   const redisLat = results['redis']!.lat[5000]!;
   console.log(
     `signaling-relay p50_ms_at_5000=${median(redisLat.p50).toFixed(2)} p99_ms_at_5000=${median(redisLat.p99).toFixed(2)} ` +
