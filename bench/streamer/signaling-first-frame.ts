@@ -152,20 +152,18 @@ async function main(): Promise<void> {
         const runs: StartTimeline[] = [];
         for (let i = 0; i < RUNS; i++) runs.push(await firstFrame(url, relay, offerInOpen, robotId));
         const warm = runs.map((r) => r.firstFrame!);
+        const [p50, p90] = [percentileOf(warm, 50).toFixed(0), percentileOf(warm, 90).toFixed(0)];
         console.log(
           `${name}: first decoded frame after openSession, ${offerInOpen ? 'cold' : 'first run (source already warm)'} ` +
             `${cold.toFixed(0)} ms; warm ${RUNS} runs p50 ` +
-            `${percentileOf(warm, 50).toFixed(0)} ms, p90 ${percentileOf(warm, 90).toFixed(0)} ms, ` +
+            `${p50} ms, p90 ${p90} ms, ` +
             `min ${Math.min(...warm).toFixed(0)}, max ${Math.max(...warm).toFixed(0)}`,
         );
         console.log(`  steps (p50, ms after openSession): ${steps(runs)}`);
         console.log(`  cold run's steps: ${steps([coldRun])}`);
         runs.forEach((r, i) => console.log(`  run ${i + 1}: ${steps([r])}`));
         if (summary.length === 0) summary.push(`cold_ms=${cold.toFixed(0)}`);
-        if (offerInOpen)
-          summary.push(
-            `${key}_p50_ms=${percentileOf(warm, 50).toFixed(0)} ${key}_p90_ms=${percentileOf(warm, 90).toFixed(0)}`,
-          );
+        if (offerInOpen) summary.push(`${key}_p50_ms=${p50} ${key}_p90_ms=${p90}`);
       }
     console.log(`signaling-first-frame ${summary.join(' ')} runs=${RUNS}`);
   } finally {
