@@ -8,13 +8,15 @@
  * Every server is its own process; the clients live here so send and receive times share one clock.
  *
  *   npm run bench -- signaling/relay      (RUNS=3 DURATION_MS=3000 THROUGHPUT_N=30000)
- * GC_ATTRIBUTION=1: both instances of the Redis path record their GC pauses (bench/support/gc-pauses.mjs), and each
- * run at 5,000 msgs/s is followed by which of its slowest 1 % were in flight during a pause of which instance.
+ * GC_ATTRIBUTION=1: both instances of the Redis path record their GC pauses (bench/support/gc-pauses.mjs), as does
+ * this process, and each run at 5,000 msgs/s is followed by which of its slowest 1 % were in flight during a pause
+ * of which process.
  * Ends with one summary line: signaling-relay p50_ms_at_5000=… p99_ms_at_5000=… max_msgs_s=… vs_bare_pct=… bare_msgs_s=… runs=…
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
+import { PerformanceObserver } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { TestKeys } from '../../test/support/tokens.js';
 import { spawnSignaling } from '../../test/support/signaling.js';
@@ -172,22 +174,36 @@ function pausesIn(output: string): Pause[] {
   return pauses;
 }
 
-/** Of a run's slowest 1 %, how many were in flight during a pause of the app's instance, of the robot's, of neither. */
-function attribution(run: Sent[], app: Pause[], robot: Pause[]): string {
+/**
+ * Of a run's slowest 1 %, how many were in flight during a GC pause of each process (the app's instance, the
+ * robot's, this bench's own clients), and how many during none.
+ */
+function attribution(run: Sent[], sources: [name: string, pauses: Pause[]][]): string {
   const overlaps = (m: Sent, pauses: Pause[]) => pauses.some((p) => p.start < m.at + m.ms && p.end > m.at);
-  // Each message checked against each instance's pauses once.
-  const checked = run.map((m) => ({ ms: m.ms, app: overlaps(m, app), robot: overlaps(m, robot) }));
+  // Each message checked against each process's pauses once.
+  const checked = run.map((m) => ({ ms: m.ms, hits: sources.map(([, pauses]) => overlaps(m, pauses)) }));
   const p99 = summarize(run.map((m) => m.ms)).p99;
   const tail = checked.filter((m) => m.ms >= p99);
-  const byApp = tail.filter((m) => m.app).length;
-  const byRobot = tail.filter((m) => m.robot).length;
-  const neither = tail.filter((m) => !m.app && !m.robot).length;
-  const clean = checked.filter((m) => !m.app && !m.robot).map((m) => m.ms);
+  const counts = sources.map(([name], i) => `${tail.filter((m) => m.hits[i]).length} ${name}`);
+  const none = (m: (typeof checked)[number]) => !m.hits.some(Boolean);
+  const clean = checked.filter(none).map((m) => m.ms);
   return (
-    `p99 ${p99.toFixed(2)} ms; of its ${tail.length} slowest messages ${byApp} overlapped a GC pause of the app's ` +
-    `instance, ${byRobot} of the robot's, ${neither} neither; p99 of the messages that overlapped none ` +
+    `p99 ${p99.toFixed(2)} ms; of its ${tail.length} slowest messages, in flight during a GC pause of: ` +
+    `${counts.join(', ')}; of none ${tail.filter(none).length}; p99 of the messages that overlapped none ` +
     `${summarize(clean).p99.toFixed(2)} ms`
   );
+}
+
+/** This process's own GC pauses (its clients send and receive every message), recorded while GC_ATTRIBUTION=1. */
+function recordOwnPauses(): Pause[] {
+  const pauses: Pause[] = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const start = performance.timeOrigin + e.startTime;
+      pauses.push({ start, end: start + e.duration });
+    }
+  }).observe({ entryTypes: ['gc'] });
+  return pauses;
 }
 
 /** As fast as it goes with at most 2,000 messages in flight; the receiver refills the window. */
@@ -256,6 +272,7 @@ async function measure(stops: (() => Promise<unknown> | unknown)[]): Promise<voi
   let pairNo = 0;
   /** The Redis path's runs at 5,000 msgs/s, message by message (GC_ATTRIBUTION=1). */
   const attributed: Sent[][] = [];
+  const ownPauses = GC_ATTRIBUTION ? recordOwnPauses() : [];
   for (let run = 0; run < RUNS; run++) {
     for (const [name, make] of Object.entries(targets)) {
       console.error(`run ${run + 1}/${RUNS}: ${name}`);
@@ -295,9 +312,13 @@ async function measure(stops: (() => Promise<unknown> | unknown)[]): Promise<voi
   );
   console.log(table(rows));
   if (GC_ATTRIBUTION) {
-    const [app, robot] = [pausesIn(b.output()), pausesIn(a.output())];
+    const sources: [string, Pause[]][] = [
+      ["the app's instance", pausesIn(b.output())],
+      ["the robot's", pausesIn(a.output())],
+      ['the bench', ownPauses],
+    ];
     attributed.forEach((run, i) =>
-      console.log(`GC attribution, redis at 5000/s, run ${i + 1}: ${attribution(run, app, robot)}`),
+      console.log(`GC attribution, redis at 5000/s, run ${i + 1}: ${attribution(run, sources)}`),
     );
   }
   const redisLat = results['redis']!.lat[5000]!;
