@@ -225,6 +225,22 @@ async function throughput(pair: Pair): Promise<number> {
   return THROUGHPUT_N / ((performance.now() - start) / 1000);
 }
 
+/** Starts the baseline relay (its own process); resolves with its ws URL once it listens. */
+async function startBaseline(stops: (() => Promise<unknown> | unknown)[]): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/signaling/bare-relay.ts'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  stops.push(() => child.kill());
+  // A baseline that dies before it listens fails the bench rather than leaving it waiting for ever.
+  const [line] = (await Promise.race([
+    once(child.stdout!, 'data'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`the baseline relay exited (${String(code)}) before it listened`);
+    }),
+  ])) as [Buffer];
+  return `ws://127.0.0.1:${(JSON.parse(line.toString()) as { port: number }).port}`;
+}
+
 async function main(): Promise<void> {
   // Everything started is stopped however the run ends: a failed start must not leave processes or a container.
   const stops: (() => Promise<unknown> | unknown)[] = [];
@@ -237,12 +253,7 @@ async function main(): Promise<void> {
 
 async function measure(stops: (() => Promise<unknown> | unknown)[]): Promise<void> {
   console.error('starting the baseline relay');
-  const bare = spawn(process.execPath, ['--import', 'tsx', 'bench/signaling/bare-relay.ts'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  stops.push(() => bare.kill());
-  const [line] = (await once(bare.stdout!, 'data')) as [Buffer];
-  const bareUrl = `ws://127.0.0.1:${(JSON.parse(line.toString()) as { port: number }).port}`;
+  const bareUrl = await startBaseline(stops);
   console.error('baseline relay up; starting signaling instances and Redis');
   const local = await spawnSignaling(keys, UNLIMITED);
   stops.push(() => local.kill());
