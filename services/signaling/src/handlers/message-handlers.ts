@@ -257,8 +257,9 @@ export class MessageHandlers {
     if (!s) return peer.error('unknown_session', `no session ${msg.sessionId} on this connection`, msg.ref);
     if (s.state !== 'open')
       return peer.error('unknown_session', `session ${msg.sessionId} is not accepted yet`, msg.ref);
-    // The ref is the sender's business; the other side gets the message without it.
-    const { ref: _ref, ...clean } = msg;
+    // The ref is the sender's business; the other side gets the message without it. Most relayed messages (the
+    // candidates) carry none: they go as they are, without a copy per message.
+    const clean = msg.ref === undefined ? msg : withoutRef(msg);
     if (
       !(await this.ctx.deliver(s.remote, {
         kind: 'relay',
@@ -289,4 +290,10 @@ export class MessageHandlers {
       by: 'peer',
     });
   }
+}
+
+/** The message without its `ref` (optional in every message, so what is left is still an M). */
+function withoutRef<M extends { ref?: string }>(msg: M): M {
+  const { ref: _ref, ...rest } = msg;
+  return rest as M;
 }
