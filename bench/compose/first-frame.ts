@@ -130,7 +130,11 @@ const WEB_STEPS = [
 ] as const;
 
 function stepsLine(cold: WebSteps, warm: WebSteps[]): string {
-  const med = (k: string): number => summarize(warm.map((w) => w[k] ?? NaN).filter((x) => !isNaN(x))).p50;
+  // A step no warm run had prints as '-' (offer, offerMade: the console prepares its offer before the click).
+  const med = (k: string): number | undefined => {
+    const had = warm.map((w) => w[k]).filter((x): x is number => x !== undefined && !isNaN(x));
+    return had.length > 0 ? summarize(had).p50 : undefined;
+  };
   const fmt = (k: string, v: number | undefined): string => `${k} ${v === undefined ? '-' : v.toFixed(0)}`;
   return (
     `  steps after the click, cold: ${WEB_STEPS.map((k) => fmt(k, cold[k])).join(', ')}\n` +
