@@ -13,7 +13,17 @@ test('two viewers: operator and a 500 kbit/s spectator both see a moving picture
   const spectator = r.runs[0]?.extra.get('spectator')?.figures;
   console.log(`[two-viewers] spectator ${JSON.stringify(spectator)}`);
   assert.equal(f.sessionsOpened, 1, "the operator's session is kept");
-  // Relative to the clean stretch of the same run (a shared 2-core machine); the spectator must see a picture.
-  assert.ok(f.fps >= 0.5 * f.cleanFps, `operator ${f.fps} fps, ${f.cleanFps} alone`);
-  assert.ok(spectator && spectator.fps >= 1, `spectator ${spectator?.fps} fps`);
+  // What the spectator may not cost the operator is frames: judged by the frames the operator's page decoded,
+  // relative to the clean stretch of the same run. The frames its compositor shows are the machine's business: on
+  // a slow 2-core machine, with two Chromium pages and a screen watch, 30 decoded frames/s were shown as 2-7.
+  assert.ok(
+    f.decodedFps >= 0.5 * f.cleanDecodedFps,
+    `operator decoded ${f.decodedFps} fps, ${f.cleanDecodedFps} alone (shown: ${f.fps}, ${f.cleanFps})`,
+  );
+  // Both see a moving picture.
+  assert.ok(f.fps >= 1, `operator shown ${f.fps} fps`);
+  assert.ok(
+    spectator && spectator.decodedFps >= 1 && spectator.fps >= 1,
+    `spectator ${JSON.stringify(spectator)}`,
+  );
 });

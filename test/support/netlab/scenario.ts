@@ -85,7 +85,7 @@ async function runMode(scn: Scenario, stack: LabStack, mode: Mode, full: boolean
       mode,
       addViewer: async (app) => {
         const p = await open(app);
-        await p.watchScreen();
+        if (full) await p.watchScreen();
         pages.push(p);
         extra.set(app, p);
       },

@@ -35,6 +35,13 @@ export interface Figures {
   recovered: boolean;
   cleanKbps: number;
   cleanFps: number;
+  /**
+   * Frames decoded per second (getStats' framesDecoded) from the impairment's start to the end, and on the clean
+   * stretch: what the robot and the path delivered, apart from how many of them the page's compositor got to show
+   * (`fps`, `cleanFps`), which a busy machine lowers on its own.
+   */
+  decodedFps: number;
+  cleanDecodedFps: number;
   /** Mean received bitrate during the impairment. */
   impairedKbps: number;
   nackCount: number;
@@ -160,9 +167,14 @@ function recovery(
   return { ms: Math.round(w.endMs - w.impairEndMs), recovered: false };
 }
 
+/** A count over a..b (epoch ms) as a rate, one decimal. */
+function perSecond(count: number, a: number, b: number): number {
+  return b > a ? Math.round((10 * count) / ((b - a) / 1000)) / 10 : 0;
+}
+
 function counterDelta(
   r: PageResults,
-  key: 'nackCount' | 'pliCount' | 'packetsLost',
+  key: 'nackCount' | 'pliCount' | 'packetsLost' | 'framesDecoded',
   a: number,
   b: number,
 ): number {
@@ -235,6 +247,16 @@ export function analyze(
       recovered: rec.recovered,
       cleanKbps: Math.round(cleanKbps),
       cleanFps: Math.round(cleanFps * 10) / 10,
+      decodedFps: perSecond(
+        counterDelta(r, 'framesDecoded', w.impairStartMs, w.endMs),
+        w.impairStartMs,
+        w.endMs,
+      ),
+      cleanDecodedFps: perSecond(
+        counterDelta(r, 'framesDecoded', w.startMs, w.impairStartMs),
+        w.startMs,
+        w.impairStartMs,
+      ),
       impairedKbps: Math.round(meanIn(kbps, w.impairStartMs, w.impairEndMs)),
       nackCount: counterDelta(r, 'nackCount', w.impairStartMs, w.endMs),
       pliCount: counterDelta(r, 'pliCount', w.impairStartMs, w.endMs),
