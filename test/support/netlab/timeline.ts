@@ -233,10 +233,7 @@ export function analyze(
     figures: {
       freezeMs: Math.round(frozen.reduce((a, [s, e]) => a + e - s, 0)),
       freezeCount: frozen.length,
-      fps:
-        Math.round(
-          (10 * framesIn(r.frames, w.impairStartMs, w.endMs)) / ((w.endMs - w.impairStartMs) / 1000),
-        ) / 10,
+      fps: perSecond(framesIn(r.frames, w.impairStartMs, w.endMs), w.impairStartMs, w.endMs),
       g2gP50: percentile(measured, 0.5),
       g2gP95: percentile(measured, 0.95),
       g2gSamples: measured.length,
@@ -246,7 +243,7 @@ export function analyze(
       recoverMs: rec.ms,
       recovered: rec.recovered,
       cleanKbps: Math.round(cleanKbps),
-      cleanFps: Math.round(cleanFps * 10) / 10,
+      cleanFps: perSecond(framesIn(r.frames, w.startMs, w.impairStartMs), w.startMs, w.impairStartMs),
       decodedFps: perSecond(
         counterDelta(r, 'framesDecoded', w.impairStartMs, w.endMs),
         w.impairStartMs,
