@@ -9,7 +9,7 @@
 // One cold run each (the source pipeline may have to start), then RUNS (default 20) measured runs; p50/p90 of those
 // (of 10 runs the p90 is the second-slowest, which one slow moment of the machine moves by tens of ms).
 // The stack goes down at the end, on failure and on Ctrl-C. LOG_LEVEL (default warn) is the stack's; with
-// BENCH_KEEP_LOGS=1 the simulated robot's log is written to bench-results/compose/sim-streamer.log.
+// BENCH_KEEP_LOGS=1 the simulated robot's and both signaling replicas' logs are written to bench-results/compose/.
 // Run: npm run bench -- compose/first-frame
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -358,7 +358,7 @@ async function main(): Promise<void> {
     if (process.env.BENCH_KEEP_LOGS === '1') {
       const dir = join(REPO_ROOT, 'bench-results', 'compose');
       mkdirSync(dir, { recursive: true });
-      for (const service of ['sim-streamer', 'sim-gateway']) {
+      for (const service of ['sim-streamer', 'sim-gateway', 'signaling-a', 'signaling-b']) {
         const file = join(dir, `${service}.log`);
         writeFileSync(file, await containerLogs(await stack.containerOf(service)));
         console.log(`${service} log: ${file}`);

@@ -125,6 +125,7 @@ export async function startStreamerService(
   try {
     // Before any app can reach the robot: a first session during the warm-up would share the CPU with it.
     await core.warmUpTransport();
+    await core.warmUpEncoders();
     core.preloadDecoders();
     if (service.direct && service.appPublicKeyPem) {
       direct = await startDirectServer({

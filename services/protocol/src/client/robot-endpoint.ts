@@ -226,6 +226,8 @@ export class RobotEndpointHost<S extends RobotSession> {
     // Another endpoint on the same connection has its own host.
     if (endpoint !== this.o.endpoint) return;
     const log = this.o.log.child({ signaling: label, session: sessionId, app });
+    // When the request arrived, to line a session's steps up with the service's and the app's clocks.
+    log.debug({ offer: offer !== undefined }, 'session request');
     const reject = (reason: string): void => {
       log.warn({ reason, sessions: this.sessions.size }, 'session rejected');
       this.o.onRejected?.(reason);

@@ -7,6 +7,7 @@ import type { IceServerConfig, StreamerConfig, VideoCodecName } from '../config.
 import { LayeredBitrate } from '../media/layered-bitrate.js';
 import { wantsFreshKeyframe } from '../media/join-buffer.js';
 import { detectEncoders, type EncoderDetection } from '../media/encoders.js';
+import { WARM_UP_FRAMES, warmUpEncoders } from '../media/encode-warm-up.js';
 import { SinkPipeline, preloadDecoders, type DecodedCodec, type SinkSnapshot } from '../media/sinks.js';
 import { SourceHub } from '../media/source-hub.js';
 import type { FloorSnapshot } from '../media/speaker-floor.js';
@@ -28,6 +29,8 @@ import { ViewerSession, AUDIO_KBPS, type MediaBinding, type ViewerStats } from '
 
 /** A loopback session connects in well under a second even on a loaded robot; past this something is wrong. */
 const TRANSPORT_WARM_UP_TIMEOUT_MS = 3000;
+/** Per chain: a hardware encoder that cannot start must not hold the robot's start-up for long. */
+const ENCODER_WARM_UP_TIMEOUT_MS = 2000;
 
 export interface ViewerOptions {
   /** Session id (e.g. the signaling session id); a random UUID when absent. */
@@ -113,6 +116,24 @@ export class StreamerCore {
       this.log.warn(
         { err: (err as Error).message },
         'transport warm-up failed: the first session may take a few hundred ms longer',
+      );
+    }
+  }
+
+  /**
+   * Runs each camera's capture-to-RTP chain once on synthetic frames (media/encode-warm-up.ts), so the first
+   * viewer's pipeline starts as fast as later ones. Never throws: a failed warm-up only leaves that viewer slower.
+   */
+  async warmUpEncoders(): Promise<void> {
+    try {
+      const chains = this.hub.warmUpDescriptions(WARM_UP_FRAMES);
+      if (chains.length === 0) return;
+      const { ms, warmed } = await warmUpEncoders(chains, this.log, ENCODER_WARM_UP_TIMEOUT_MS);
+      this.log.info({ chains: chains.length, warmed, ms: Math.round(ms) }, 'encoders warmed up');
+    } catch (err) {
+      this.log.warn(
+        { err: (err as Error).message },
+        'encoder warm-up failed: the first viewer starts its camera pipeline cold',
       );
     }
   }

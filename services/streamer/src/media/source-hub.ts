@@ -219,16 +219,24 @@ export class SourceHub {
     };
   }
 
+  /**
+   * One pipeline per distinct camera chain and codec, as the cameras' pipelines will be built, fed with `frames`
+   * synthetic frames instead of the capture (encode-warm-up.ts). No low-layer branch: its channel must only ever
+   * carry the camera's frames.
+   */
+  warmUpDescriptions(frames: number): string[] {
+    const profiles = [this.encoders.h264, ...(this.encoders.vp8 ? [this.encoders.vp8] : [])];
+    const descriptions = this.config.videoSources.flatMap((source) =>
+      profiles.map(
+        (profile) =>
+          `${videoSourceFragment(source, frames)} ! ${this.encodeFragment(source, profile, this.config.bitrateStartKbps)}`,
+      ),
+    );
+    return [...new Set(descriptions)];
+  }
+
   private videoDescription(source: VideoSourceConfig, profile: EncoderProfile, bitrateKbps: number): string {
-    const g = videoGeometry(source);
-    const encode = profile.fragment({
-      bitrateKbps,
-      keyframeIntervalFrames: this.config.keyframeIntervalFrames,
-      framerate: g.framerate,
-    });
-    // The leaky queue decouples capture from encode: a slow encoder drops old frames instead of adding latency.
-    const leaky = 'queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream';
-    const main = `${leaky} ! ${encode} ! ${videoPayloaderFragment(profile)} ! ${APPSINK}`;
+    const main = this.encodeFragment(source, profile, bitrateKbps);
     if (!this.config.lowLayerEnabled) return `${videoSourceFragment(source)} ! ${main}`;
     // The captured frames also go to the low layer's pipeline (intervideosink keeps only the latest frame).
     const channel = this.channel(source.id, profile.codec);
@@ -238,21 +246,27 @@ export class SourceHub {
     );
   }
 
+  /** Raw frames in, RTP packets out to the appsink. */
+  private encodeFragment(source: VideoSourceConfig, profile: EncoderProfile, bitrateKbps: number): string {
+    const encode = profile.fragment({
+      bitrateKbps,
+      keyframeIntervalFrames: this.config.keyframeIntervalFrames,
+      framerate: videoGeometry(source).framerate,
+    });
+    // The leaky queue decouples capture from encode: a slow encoder drops old frames instead of adding latency.
+    const leaky = 'queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream';
+    return `${leaky} ! ${encode} ! ${videoPayloaderFragment(profile)} ! ${APPSINK}`;
+  }
+
   private lowDescription(source: VideoSourceConfig, profile: EncoderProfile, bitrateKbps: number): string {
     const g = videoGeometry(source);
     const width = Math.max(2, Math.round(g.width / 4) * 2);
     const height = Math.max(2, Math.round(g.height / 4) * 2);
-    const encode = profile.fragment({
-      bitrateKbps,
-      keyframeIntervalFrames: this.config.keyframeIntervalFrames,
-      framerate: g.framerate,
-    });
     return (
       `intervideosrc channel=${this.channel(source.id, profile.codec)} ! ` +
       `video/x-raw,framerate=${g.framerate}/1 ! videoscale ! videoconvert ! ` +
       `video/x-raw,width=${width},height=${height},format=I420 ! ` +
-      `queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream ! ` +
-      `${encode} ! ${videoPayloaderFragment(profile)} ! ${APPSINK}`
+      this.encodeFragment(source, profile, bitrateKbps)
     );
   }
 

@@ -42,13 +42,22 @@ export function setFlash(element: GstElement | undefined, bright: boolean): bool
 /** The text element of a test source with an `overlayFile` (see overlay-file.ts). */
 export const OVERLAY_ELEMENT = 'fileoverlay';
 
-/** Raw I420 at the source's configured size and rate. */
-export function videoSourceFragment(source: VideoSourceConfig): string {
+/**
+ * Raw I420 at the source's configured size and rate. With `warmUpFrames` the capture is that many synthetic frames,
+ * as fast as they are made, followed by end of stream (encode-warm-up.ts): a test source draws them as it always
+ * does; a camera is never opened, a test pattern stands in for it (through the same decoder for MJPEG).
+ */
+export function videoSourceFragment(source: VideoSourceConfig, warmUpFrames?: number): string {
   const g = videoGeometry(source);
   const raw = `video/x-raw,width=${g.width},height=${g.height},framerate=${g.framerate}/1`;
   // No videorate: every source below is asked for the configured rate in its own caps, and videorate holds each
   // frame until the next arrives (one frame interval, 33 ms at 30 fps, measured).
   const normalize = `videoconvert ! videoscale ! ${raw},format=I420`;
+  const live = warmUpFrames === undefined ? 'is-live=true' : `num-buffers=${warmUpFrames}`;
+  if (warmUpFrames !== undefined && source.kind !== 'test') {
+    const decode = source.kind === 'v4l2' && source.format === 'mjpeg' ? 'jpegenc ! jpegdec ! ' : '';
+    return `videotestsrc ${live} ! ${raw},format=I420 ! ${decode}${normalize}`;
+  }
   switch (source.kind) {
     case 'test': {
       const overlay = source.overlayFile
@@ -58,14 +67,14 @@ export function videoSourceFragment(source: VideoSourceConfig): string {
       // A black field a latency probe switches between dark and bright (setFlash), nothing drawn over it.
       if (source.pattern === 'flash')
         return (
-          `videotestsrc is-live=true pattern=solid-color foreground-color=0xff000000 ! ` +
+          `videotestsrc ${live} pattern=solid-color foreground-color=0xff000000 ! ` +
           `${raw},format=I420 ! ${flash} ! ${overlay}${normalize}`
         );
       // A bouncing ball, or SMPTE bars scrolling sideways, plus a running clock: a viewer sees at once that it is live.
       const pattern =
         source.pattern === 'smpte' ? 'pattern=smpte horizontal-speed=4' : 'pattern=ball motion=sweep';
       return (
-        `videotestsrc is-live=true ${pattern} ! ${raw},format=I420 ! ${flash} ! ` +
+        `videotestsrc ${live} ${pattern} ! ${raw},format=I420 ! ${flash} ! ` +
         `timeoverlay halignment=right valignment=bottom font-desc="Sans 24" ! ${overlay}${normalize}`
       );
     }

@@ -1,0 +1,59 @@
+// The cameras' capture-to-RTP chains are run once at start-up on synthetic frames (media/encode-warm-up.ts): every
+// chain produces a packet, a camera is never opened (a missing device does not matter), chains that are the same
+// run once, and a chain that cannot run costs at most its timeout and never throws.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
+import { detectEncoders } from '../src/media/encoders.js';
+import { SourceHub } from '../src/media/source-hub.js';
+import { WARM_UP_FRAMES, warmUpEncoders } from '../src/media/encode-warm-up.js';
+
+const log = pino({ level: 'silent' });
+
+async function hubWith(videoSources: Parameters<typeof loadConfig>[1]['videoSources']): Promise<SourceHub> {
+  const config = loadConfig({}, { videoSources, audioSource: { kind: 'none' } });
+  return new SourceHub(config, await detectEncoders(config.encoder), log);
+}
+
+test('each distinct camera chain, test pattern and absent cameras alike, produces a packet', async () => {
+  const hub = await hubWith([
+    { id: 'front', kind: 'test', width: 320, height: 240 },
+    // The same chain as front: run once.
+    { id: 'rear', kind: 'test', width: 320, height: 240 },
+    // Devices that do not exist here: a test pattern stands in for them.
+    { id: 'arm', kind: 'v4l2', device: '/dev/video-none', format: 'mjpeg', width: 320, height: 240 },
+    { id: 'belly', kind: 'v4l2', device: '/dev/video-none', width: 640, height: 480 },
+  ]);
+  const chains = hub.warmUpDescriptions(WARM_UP_FRAMES);
+  const codecs = hub.codecAvailable('vp8') ? 2 : 1;
+  assert.equal(chains.length, 3 * codecs, chains.join('\n'));
+  for (const chain of chains) {
+    assert.doesNotMatch(chain, /v4l2src|libcamerasrc|is-live=true|intervideosink/, chain);
+    assert.match(chain, new RegExp(`num-buffers=${WARM_UP_FRAMES}`));
+  }
+  assert.ok(
+    chains.some((c) => /jpegdec/.test(c)),
+    'the MJPEG camera warms its decoder',
+  );
+  const { warmed } = await warmUpEncoders(chains, log, 5000);
+  assert.equal(warmed, chains.length);
+  hub.close();
+});
+
+test('a chain that cannot run is skipped within its timeout, without throwing', async () => {
+  const t0 = performance.now();
+  const { warmed } = await warmUpEncoders(
+    [
+      'videotestsrc ! no-such-element ! appsink name=rtpout',
+      // No appsink to wait on.
+      'videotestsrc num-buffers=1 ! fakesink',
+      // Plays, but never produces a packet: waited for until the timeout.
+      'audiotestsrc is-live=true ! valve drop=true ! appsink name=rtpout',
+    ],
+    log,
+    300,
+  );
+  assert.equal(warmed, 0);
+  assert.ok(performance.now() - t0 < 3000, `took ${performance.now() - t0} ms`);
+});
