@@ -23,12 +23,12 @@ import { startStreamerService } from '../../services/streamer/src/streamer-servi
 import { loopbackServiceEnv } from '../../services/streamer/test/support/service-env.js';
 import { startCoturn, freeUdpPort } from '../../test/support/coturn.js';
 import { MediaAppPage, launchMediaAppBrowser } from '../../services/streamer/test/support/signaling-page.js';
-import type { AppBrowser } from '../../services/streamer/test/support/chromium-app.js';
 import type { StartTimeline } from '../../services/streamer/test/support/browser/media-app.js';
 import { eventually, startSignaling } from '../../test/support/signaling.js';
 import { TestKeys } from '../../test/support/tokens.js';
 import { startDelayProxy, type DelayProxy } from '../support/delay-proxy.js';
 import { percentileOf } from '../support/stats.js';
+import { warmBrowserWebRtc } from '../support/browser-warm-up.js';
 
 const RUNS = Number(process.env.RUNS ?? 10);
 /** The third path: the app's signaling connection through a proxy that delays each way by this much. */
@@ -37,31 +37,6 @@ const APP_DELAY_MS = Number(process.env.APP_DELAY_MS ?? 40);
 const ROBOT_DELAY_MS = Number(process.env.ROBOT_DELAY_MS ?? 40);
 const ROBOT = 'bench-robot';
 const ROBOT_FAR = 'bench-robot-far';
-
-/**
- * A browser's first WebRTC use costs Chromium a few hundred ms once per browser process, whichever robot it talks
- * to: its first peer connection and offer, the (fake) microphone's first capture. "Cold" is the robot's first viewer
- * after the robot starts, so the browser does that once on a throwaway page before the cold run, and its time is
- * printed on its own (the web app does the same before the click: it prepares its offer ahead).
- */
-async function warmBrowser(app: AppBrowser): Promise<number> {
-  const page = await app.context.newPage();
-  await page.goto(app.origin);
-  const ms = await page.evaluate(async () => {
-    const t0 = performance.now();
-    const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
-    const pc = new RTCPeerConnection();
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    for (const track of mic.getTracks()) pc.addTrack(track, mic);
-    await pc.setLocalDescription(await pc.createOffer());
-    const took = performance.now() - t0;
-    pc.close();
-    for (const track of mic.getTracks()) track.stop();
-    return took;
-  });
-  await page.close();
-  return ms;
-}
 
 async function main(): Promise<void> {
   const log = pino({ level: process.env.BENCH_LOG ?? 'warn' });
@@ -112,7 +87,8 @@ async function main(): Promise<void> {
   const app = await launchMediaAppBrowser();
   const appToken = await keys.app('bench-app', [ROBOT, ROBOT_FAR]);
   try {
-    const browserFirst = await warmBrowser(app);
+    // The browser's own first WebRTC use is not the robot's cold start (bench/support/browser-warm-up.ts).
+    const browserFirst = await warmBrowserWebRtc(app.context, app.origin);
     console.log(
       `the browser's own first WebRTC use (microphone, peer connection, offer; before the cold run, not in it): ` +
         `${browserFirst.toFixed(0)} ms`,

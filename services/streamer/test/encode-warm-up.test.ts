@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, type StreamerConfig } from '../src/config.js';
 import { detectEncoders } from '../src/media/encoders.js';
 import { SourceHub } from '../src/media/source-hub.js';
 import { WARM_UP_FRAMES, warmUpEncoders } from '../src/media/encode-warm-up.js';
 
 const log = pino({ level: 'silent' });
 
-async function hubWith(videoSources: Parameters<typeof loadConfig>[1]['videoSources']): Promise<SourceHub> {
+async function hubWith(videoSources: StreamerConfig['videoSources']): Promise<SourceHub> {
   const config = loadConfig({}, { videoSources, audioSource: { kind: 'none' } });
   return new SourceHub(config, await detectEncoders(config.encoder), log);
 }
