@@ -7,11 +7,11 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/* \
   && haproxy -v | head -n 1
 COPY docker/edge/haproxy.cfg /usr/local/etc/haproxy/haproxy.cfg
-COPY --chmod=0755 docker/edge/healthcheck.sh /usr/local/bin/edge-healthcheck
+COPY --chmod=0755 docker/http-healthcheck.sh /usr/local/bin/http-healthcheck
 RUN haproxy -c -f /usr/local/etc/haproxy/haproxy.cfg
 USER haproxy
 EXPOSE 8080
-HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["edge-healthcheck"]
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["http-healthcheck", "http://127.0.0.1:8080/edge/healthz"]
 # HAProxy's master process stops its workers on SIGTERM.
 STOPSIGNAL SIGTERM
 CMD ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]

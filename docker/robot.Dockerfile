@@ -30,7 +30,7 @@ RUN --mount=type=cache,target=/root/.npm,sharing=locked \
 
 # --- build: each entry point bundled into one file; the native addon stays beside them in node_modules.
 FROM deps AS build
-COPY docker/bundle.mjs docker/robot-healthcheck.mjs docker/
+COPY docker/bundle.mjs docker/
 COPY services/protocol/src services/protocol/src
 COPY services/signaling/src services/signaling/src
 COPY services/gateway/src services/gateway/src
@@ -39,7 +39,6 @@ COPY examples/demo-service/battery-service.ts examples/demo-service/
 RUN node docker/bundle.mjs /out/streamer.mjs services/streamer/src/main.ts --external gstreamer-superficial --without-redis \
   && node docker/bundle.mjs /out/gateway.mjs services/gateway/src/main.ts \
   && node docker/bundle.mjs /out/demo-service.mjs examples/demo-service/battery-service.ts \
-  && cp docker/robot-healthcheck.mjs /out/healthcheck.mjs \
   && mkdir -p /out/node_modules/gstreamer-superficial/build/Release \
   && cp node_modules/gstreamer-superficial/package.json /out/node_modules/gstreamer-superficial/ \
   && cp node_modules/gstreamer-superficial/build/Release/gstreamer-superficial.node \
@@ -64,6 +63,7 @@ RUN useradd --system --uid 10001 --user-group --groups audio,video --create-home
   && mkdir -p /var/lib/robostream/recordings && chown robostream:robostream /var/lib/robostream/recordings
 WORKDIR /app
 COPY --from=build /out/ ./
+COPY --chmod=0755 docker/http-healthcheck.sh /usr/local/bin/http-healthcheck
 # GStreamer's appsink pulls and bus polls each hold a libuv pool thread (see the streamer README): two per running
 # pipeline, i.e. per camera, codec and layer, the microphone, and each viewer's sinks (the operator's microphone and
 # camera). 16 refused the second operator's microphone in the compose stack ("cannot play app media": 18 needed);
@@ -75,7 +75,7 @@ USER robostream
 EXPOSE 9110 7443
 # HEALTH_URL: the process's own /healthz (the streamer's by default; compose sets the gateway's).
 ENV HEALTH_URL=http://127.0.0.1:9110/healthz
-HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=3 CMD ["node", "/app/healthcheck.mjs"]
+HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=3 CMD ["http-healthcheck"]
 # Both entry points stop their pipelines and sessions on SIGTERM.
 STOPSIGNAL SIGTERM
 CMD ["node", "/app/streamer.mjs"]

@@ -37,6 +37,7 @@ COPY --from=node /usr/local/bin/node /usr/local/bin/node
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin robostream
 WORKDIR /app
 COPY --from=build /out/signaling.mjs ./
+COPY --chmod=0755 docker/http-healthcheck.sh /usr/local/bin/http-healthcheck
 COPY --from=build /src/services/web/dist ./web
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 WEB_ROOT=/app/web
 USER robostream
@@ -44,7 +45,7 @@ EXPOSE 8080
 # Liveness (/healthz), never readiness (/readyz): an unhealthy container is restarted, and a Redis outage must not
 # restart every replica.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["bash", "-c", "exec http-healthcheck http://127.0.0.1:${PORT:-8080}/healthz"]
 # main.ts drains on SIGTERM (SHUTDOWN_GRACE_MS) and exits.
 STOPSIGNAL SIGTERM
 CMD ["node", "/app/signaling.mjs"]
