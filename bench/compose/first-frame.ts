@@ -329,7 +329,9 @@ async function main(): Promise<void> {
       line('web app (click robot -> first frame presented)', webCold['presented'] ?? NaN, presented),
     );
     console.log(stepsLine(webCold, webSteps));
-    console.log(`  the browser's own first WebRTC use, before the cold run: ${webBrowserFirst.toFixed(0)} ms`);
+    console.log(
+      `  the browser's own first WebRTC use, before the cold run: ${webBrowserFirst.toFixed(0)} ms`,
+    );
     // To line the cold run up with the stack's logs (one clock: the containers share the host's).
     if (process.env.BENCH_KEEP_LOGS === '1')
       console.log(`  cold click at epoch ${webCold['clickEpochMs']?.toFixed(0)} ms`);
@@ -360,7 +362,9 @@ async function main(): Promise<void> {
         `${summarize(whepRuns.map((r) => r.posted)).p50.toFixed(0)}, answer set ` +
         `${summarize(whepRuns.map((r) => r.answered)).p50.toFixed(0)}, frame ${summarize(whep).p50.toFixed(0)}`,
     );
-    console.log(`  the player's browser's own first WebRTC use, before the cold run: ${playerFirst.toFixed(0)} ms`);
+    console.log(
+      `  the player's browser's own first WebRTC use, before the cold run: ${playerFirst.toFixed(0)} ms`,
+    );
 
     if (process.env.BENCH_KEEP_LOGS === '1') {
       const dir = join(REPO_ROOT, 'bench-results', 'compose');
