@@ -1,7 +1,7 @@
 #!/bin/bash
 # Container health check: exit 0 when the URL (argument, else HEALTH_URL) answers 200 within 2 s. An HTTP/1.0 GET
 # over bash's /dev/tcp: no curl in the images, and not a Node process either, whose start-up cost 130-165 ms of CPU
-# per check here (four containers every 5 s in the compose stack; far more on a robot's ARM board).
+# per check here (five containers every 5 s in the compose stack; far more on a robot's ARM board).
 url=${1:-$HEALTH_URL}
 [[ $url =~ ^http://([^/:]+):([0-9]+)(/.*)?$ ]] || { echo "usage: $0 http://host:port/path" >&2; exit 2; }
 host=${BASH_REMATCH[1]} port=${BASH_REMATCH[2]} path=${BASH_REMATCH[3]:-/}

@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     // The browser's own first WebRTC use is not the robot's cold start (bench/support/browser-warm-up.ts).
     const browserFirst = await warmBrowserWebRtc(app.context, app.origin);
     console.log(
-      `the browser's own first WebRTC use (microphone, peer connection, offer; before the cold run, not in it): ` +
+      `the browser's own first WebRTC use (a call to itself: microphone, camera, DTLS, decode; before the cold run, not in it): ` +
         `${browserFirst.toFixed(0)} ms`,
     );
     // Timed in the page (its own clock, getStats every 5 ms), not by polling it from here.
