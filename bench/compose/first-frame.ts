@@ -10,7 +10,8 @@
 // itself before, bench/support/browser-warm-up.ts), then RUNS (default 20) measured runs; p50/p90 of those
 // (of 10 runs the p90 is the second-slowest, which one slow moment of the machine moves by tens of ms).
 // The stack goes down at the end, on failure and on Ctrl-C. LOG_LEVEL (default warn) is the stack's; with
-// BENCH_KEEP_LOGS=1 the simulated robot's and both signaling replicas' logs are written to bench-results/compose/.
+// BENCH_KEEP_LOGS=1 the logs of the simulated robot, its gateway and both signaling replicas go to
+// bench-results/compose/.
 // Run: npm run bench -- compose/first-frame
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
