@@ -62,6 +62,11 @@ export class ScreenWatch {
     return watch;
   }
 
+  /** How many frames have come so far (the first can take a few hundred ms on a loaded machine). */
+  get received(): number {
+    return this.shots.length;
+  }
+
   /** Stops the screencast and reads every frame swapped since start (once: later calls get the same frames). */
   stop(): Promise<ScreenFrame[]> {
     this.read ??= this.stopAndRead();
