@@ -117,6 +117,9 @@ const STEP_MARKS = `(() => {
 
 })();`;
 
+/** The page's window as STEP_MARKS leaves it: every peer connection with the times of its steps. */
+type MarkedWindow = { __ffPcs?: (RTCPeerConnection & { __ffMarks: Record<string, number> })[] };
+
 /** The steps of one web run, in ms after the click. */
 type WebSteps = Record<string, number>;
 const WEB_STEPS = [
@@ -161,10 +164,9 @@ async function consoleReady(page: Page): Promise<number> {
   await page
     .waitForFunction(
       () =>
-        (
-          (window as unknown as { __ffPcs?: (RTCPeerConnection & { __ffMarks: Record<string, number> })[] })
-            .__ffPcs ?? []
-        ).some((pc) => pc.__ffMarks['offerSet'] !== undefined && pc.iceGatheringState === 'complete'),
+        ((window as unknown as MarkedWindow).__ffPcs ?? []).some(
+          (pc) => pc.__ffMarks['offerSet'] !== undefined && pc.iceGatheringState === 'complete',
+        ),
       undefined,
       { timeout: READY_MAX_MS, polling: 10 },
     )
@@ -204,9 +206,7 @@ async function webFirstFrame(page: Page): Promise<WebSteps> {
           setTimeout(() => reject(new Error('no front frame presented')), deadline - performance.now()),
         ),
       ]);
-      const pcs =
-        (window as unknown as { __ffPcs?: (RTCPeerConnection & { __ffMarks: Record<string, number> })[] })
-          .__ffPcs ?? [];
+      const pcs = (window as unknown as MarkedWindow).__ffPcs ?? [];
       const media = pcs.find(
         (pc) =>
           pc.__ffMarks['answerSet'] !== undefined &&

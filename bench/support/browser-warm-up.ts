@@ -54,7 +54,7 @@ const LOOPBACK_CALL = `(async () => {
   b.close();
   for (const track of [...mic.getTracks(), ...camera.getTracks()]) track.stop();
   if (!ok) throw new Error('the browser warm-up call presented no frame in 10 s');
-  return { ms, codec: h264.length > 0 ? 'h264' : 'default' };
+  return ms;
 })()`;
 
 /** Runs the loopback call on a page of `origin` (a secure context, for the microphone); resolves with its ms. */
@@ -62,8 +62,7 @@ export async function warmBrowserWebRtc(context: BrowserContext, origin: string)
   const page = await context.newPage();
   try {
     await page.goto(origin);
-    const { ms } = (await page.evaluate(LOOPBACK_CALL)) as { ms: number; codec: string };
-    return ms;
+    return (await page.evaluate(LOOPBACK_CALL)) as number;
   } finally {
     await page.close();
   }

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { launchChromium, type TestChromium } from './chromium.js';
 import { ScreenWatch, medianLuma } from './screen-watch.js';
+import { eventually } from './signaling.js';
 
 let chromium: TestChromium;
 before(async () => {
@@ -27,8 +28,7 @@ test('reports each change of the watched element once, in order, after it was ma
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const watch = await ScreenWatch.start(page, '#box');
   // Its first frame before the first flip, or that frame would show the flip (seen once in CI).
-  const deadline = performance.now() + 5000;
-  while (watch.received === 0 && performance.now() < deadline) await sleep(20);
+  await eventually(() => watch.received > 0, 5000, "the watch's first frame");
   await sleep(300);
   const flips: { bright: boolean; atEpochMs: number }[] = [];
   for (let i = 0; i < 6; i++) {
