@@ -68,7 +68,8 @@ function line(name: string, cold: number, warm: number[]): string {
 
 /**
  * Marks, inside every console page, when each peer connection's WebRTC steps happen (performance.now()): its first
- * createOffer called and resolved, the offer set (ICE starts), the robot's answer in the page (answerIn), given to
+ * createOffer called and resolved, the offer set (ICE starts), the session request sent (requestSent: the
+ * page's own work after the click), the robot's answer in the page (answerIn), given to
  * and set by the connection (answerCall, answerSet: Chromium's own work), the connection up. The
  * media session's connection is the one with a video transceiver that got an answer (the console's warm-up offer
  * is never set; the gateway's data-channel session has no video).
@@ -108,6 +109,12 @@ const STEP_MARKS = `(() => {
   window.WebSocket = class extends WS {
     constructor(...args) {
       super(...args);
+      // When the session request (with the prepared offer) left the page's JS.
+      const send = this.send.bind(this);
+      this.send = (data) => {
+        if (typeof data === 'string' && data.includes('"session_open"')) window.__ffRequestSent ??= performance.now();
+        return send(data);
+      };
       this.addEventListener('message', (ev) => {
         if (typeof ev.data === 'string' && ev.data.includes('"answer"') && ev.data.includes('m=video'))
           window.__ffAnswerIn ??= ev.timeStamp;
@@ -126,6 +133,7 @@ const WEB_STEPS = [
   'offer',
   'offerMade',
   'offerSet',
+  'requestSent',
   'answerIn',
   'answerCall',
   'answerSet',
@@ -222,6 +230,10 @@ async function webFirstFrame(page: Page): Promise<WebSteps> {
       const w = window as unknown as { __ffAnswerIn?: number };
       if (w.__ffAnswerIn !== undefined && w.__ffAnswerIn >= t0) steps['answerIn'] = w.__ffAnswerIn - t0;
       w.__ffAnswerIn = undefined;
+      const r = window as unknown as { __ffRequestSent?: number };
+      if (r.__ffRequestSent !== undefined && r.__ffRequestSent >= t0)
+        steps['requestSent'] = r.__ffRequestSent - t0;
+      r.__ffRequestSent = undefined;
       return steps;
     },
     [ROBOT_BUTTON, FRONT, RUN_TIMEOUT_MS] as const,
@@ -365,7 +377,9 @@ async function main(): Promise<void> {
     );
     // To line the cold run up with the stack's logs (one clock: the containers share the host's).
     if (process.env.BENCH_KEEP_LOGS === '1')
-      console.log(`  cold click at epoch ${webCold['clickEpochMs']?.toFixed(0)} ms`);
+      console.log(
+        `  click epochs (ms), cold first: ${[webCold, ...webSteps].map((w) => w['clickEpochMs']?.toFixed(0)).join(' ')}`,
+      );
 
     // WHEP through the edge, from a page on another origin (CORS), as any player would.
     const player = await launchMediaAppBrowser();

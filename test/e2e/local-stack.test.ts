@@ -219,7 +219,15 @@ describe('local stack in Chromium', { timeout: 300_000 }, () => {
   });
 
   test('opening the robot plays every camera: frames are not blank and change over time', async () => {
-    await page.click(ROBOT);
+    // The session request, with the prepared offer, leaves inside the click's own task: before the console builds
+    // and renders the robot's view.
+    const sentInClick = await page.evaluate((robot) => {
+      const sent = (window as unknown as { __sent: string[] }).__sent;
+      const before = sent.length;
+      (document.querySelector(robot) as HTMLElement).click();
+      return sent.slice(before).some((f) => f.includes('"session_open"') && f.includes('"endpoint":"media"'));
+    }, ROBOT);
+    assert.ok(sentInClick, 'the media session request is sent before the click handler returns');
     await page.waitForSelector('#robot-view[data-state="live"]', { timeout: 30_000 });
     // On the connection prepared before the click: no media offer was made after it.
     const media = await page.evaluate(() => {

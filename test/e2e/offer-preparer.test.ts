@@ -53,6 +53,11 @@ function bundle(): Promise<string> {
   });
 }
 
+type Prepared = {
+  peer: { pc: RTCPeerConnection; videoTx: unknown[]; cameraTx: unknown };
+  offer: string;
+  early: (RTCIceCandidateInit | null)[];
+};
 type Lab = {
   Client: new () => { state: string; iceServers: unknown[]; set(s: string): void; renew(s: unknown[]): void };
   OfferPreparer: new (
@@ -60,11 +65,8 @@ type Lab = {
     maxAgeMs?: number,
   ) => {
     prepare(shape: { cameras: string[]; offerCamera: boolean }): void;
-    take(shape: { cameras: string[]; offerCamera: boolean }): Promise<{
-      peer: { pc: RTCPeerConnection; videoTx: unknown[]; cameraTx: unknown };
-      offer: string;
-      early: (RTCIceCandidateInit | null)[];
-    } | null>;
+    take(shape: { cameras: string[]; offerCamera: boolean }): Promise<Prepared | null>;
+    takeNow(shape: { cameras: string[]; offerCamera: boolean }): Prepared | null | undefined;
     discard(): void;
     dispose(): void;
     preparedShape: string | null;
@@ -161,6 +163,50 @@ describe('console: the media connection prepared before the click', { timeout: 1
       return r;
     });
     assert.deepEqual(r, { signalingState: 'have-local-offer', sendonly: true, cameraTx: true });
+  });
+
+  test('taken without waiting (the click): nothing while the offer is being made, then the connection at once', async () => {
+    const r = await page.evaluate(async () => {
+      const { Client, OfferPreparer } = (window as unknown as { lab: Lab }).lab;
+      const prep = new OfferPreparer(new Client());
+      const shape = { cameras: ['front'], offerCamera: false };
+      prep.prepare(shape);
+      const pending = prep.takeNow(shape);
+      const stillPrepared = prep.preparedShape !== null;
+      await new Promise((r) => setTimeout(r, 500));
+      const got = prep.takeNow(shape);
+      const r = {
+        pending: pending === undefined ? 'undefined' : String(pending),
+        stillPrepared,
+        sync: got !== null && got !== undefined && !(got instanceof Promise),
+        signalingState: got?.peer.pc.signalingState,
+        // The one set on it (its local description has gathered candidates since): the same ICE credentials.
+        offerIsLocal:
+          !!got &&
+          got.offer.match(/a=ice-ufrag:(\S+)/)?.[1] ===
+            got.peer.pc.localDescription?.sdp.match(/a=ice-ufrag:(\S+)/)?.[1],
+        again: prep.takeNow(shape),
+        otherShape: (() => {
+          prep.prepare(shape);
+          const other = prep.takeNow({ cameras: ['rear'], offerCamera: false });
+          return { other, preparedShape: prep.preparedShape };
+        })(),
+      };
+      got?.peer.pc.close();
+      prep.dispose();
+      return r;
+    });
+    assert.equal(
+      r.pending,
+      'undefined',
+      'while its offer is being made, takeNow() hands nothing and keeps it',
+    );
+    assert.ok(r.stillPrepared, 'the pending connection stays prepared for take()');
+    assert.ok(r.sync, 'once made, the connection is handed over synchronously');
+    assert.equal(r.signalingState, 'have-local-offer');
+    assert.ok(r.offerIsLocal, 'its offer is the one set on it');
+    assert.equal(r.again, null, 'handed over once only');
+    assert.deepEqual(r.otherShape, { other: null, preparedShape: null }, 'another shape closes it');
   });
 
   test('another shape, renewed ICE servers, signaling down or age: closed, nothing handed over', async () => {

@@ -96,7 +96,9 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     // The peer connection and its offer come first: the offer goes with the session request. One the console
     // prepared before the click has both already.
     const shape = { cameras: this.o.cameras, offerCamera: this.o.offerCamera };
-    const prepared = this.o.preparer ? await this.o.preparer.take(shape) : null;
+    // Without an await when the prepared offer is made: the request then leaves before the click's task ends.
+    const ready = this.o.preparer?.takeNow(shape);
+    const prepared = ready !== undefined ? ready : this.o.preparer ? await this.o.preparer.take(shape) : null;
     if (this.closed) {
       prepared?.peer.pc.close();
       return;
