@@ -74,8 +74,8 @@ export async function retryOnAddressInUse<T>(start: () => Promise<T>, attempts =
 }
 
 /**
- * A signaling server as its own process (for crash and restart tests); ready once /healthz answers. Without a PORT
- * of the caller's it takes a free one (another on EADDRINUSE).
+ * A signaling server as its own process (for crash and restart tests); ready once /healthz answers for the instance
+ * it logged as ready. Without a PORT of the caller's it takes a free one (another on EADDRINUSE).
  */
 export async function spawnSignaling(keys: TestKeys, env: Record<string, string>): Promise<SpawnedSignaling> {
   if (env['PORT']) return spawnSignalingOn(env['PORT'], keys, env);
@@ -112,7 +112,13 @@ async function spawnSignalingOn(
       throw new Error(`signaling did not start in time: ${stderr}`);
     }
     try {
-      if ((await fetch(`${httpUrl}/healthz`)).status === 200) break;
+      const res = await fetch(`${httpUrl}/healthz`);
+      // Another test's server may have taken the port between freePort() and this child's listen (the child then
+      // exits with EADDRINUSE and is retried): the answer counts only when it names the instance this child
+      // logged as ready. A caller that silences info logs gets the first answer, unchecked.
+      const { instanceId } = (await res.json()) as { instanceId?: string };
+      const checkable = !/^(warn|error|fatal|silent)$/.test(env['LOG_LEVEL'] ?? '');
+      if (res.status === 200 && (!checkable || out.includes(`"instanceId":"${instanceId}"`))) break;
     } catch {
       /* not listening yet */
     }
