@@ -57,3 +57,31 @@ test('a chain that cannot run is skipped within its timeout, without throwing', 
   assert.equal(warmed, 0);
   assert.ok(performance.now() - t0 < 3000, `took ${performance.now() - t0} ms`);
 });
+
+test('the microphone chain is built as the live one, with a test tone and no audio device, and produces a packet', async () => {
+  const config = loadConfig(
+    {},
+    {
+      videoSources: [{ id: 'front', kind: 'test', width: 320, height: 240 }],
+      audioSource: { kind: 'alsa', device: 'hw:9,9' },
+      audioSink: 'alsa',
+      echoCancel: true,
+    },
+  );
+  const hub = new SourceHub(config, await detectEncoders(config.encoder), log);
+  const audio = hub.warmUpDescriptions(WARM_UP_FRAMES).filter((c) => /opusenc/.test(c));
+  assert.equal(audio.length, 1, 'one microphone chain');
+  const chain = audio[0]!;
+  assert.doesNotMatch(chain, /alsasrc|pulsesrc|alsasink|pulsesink|autoaudiosink/, chain);
+  assert.match(chain, /audiotestsrc/);
+  // The processing the real microphone gets ('auto' noise suppression and gain control are on for a sound card).
+  assert.match(chain, /webrtcdsp [^!]*echo-cancel=true/);
+  assert.match(chain, /noise-suppression=true/);
+  assert.match(chain, /gain-control=true/);
+  // Names of its own: the live pipeline's echo probe and speaker channel are never touched.
+  const probe = /probe=(\S+)/.exec(chain)?.[1];
+  assert.ok(probe?.endsWith('_warm'), `probe ${probe}`);
+  const { warmed } = await warmUpEncoders(audio, log, 5000);
+  assert.equal(warmed, 1);
+  hub.close();
+});

@@ -121,8 +121,9 @@ export class StreamerCore {
   }
 
   /**
-   * Runs each camera's capture-to-RTP chain once on synthetic frames (media/encode-warm-up.ts), so the first
-   * viewer's pipeline starts as fast as later ones. Never throws: a failed warm-up only leaves that viewer slower.
+   * Runs each camera's capture-to-RTP chain, and the microphone's, once on synthetic input (media/encode-warm-up.ts),
+   * so the first viewer's pipelines start as fast as later ones. Never throws: a failed warm-up only leaves that
+   * viewer slower.
    */
   async warmUpEncoders(): Promise<void> {
     try {
@@ -133,7 +134,7 @@ export class StreamerCore {
     } catch (err) {
       this.log.warn(
         { err: (err as Error).message },
-        'encoder warm-up failed: the first viewer starts its camera pipeline cold',
+        'encoder warm-up failed: the first viewer starts its camera and microphone pipelines cold',
       );
     }
   }

@@ -222,7 +222,7 @@ export class SourceHub {
   /**
    * One pipeline per distinct camera chain and codec, as the cameras' pipelines will be built, fed with `frames`
    * synthetic frames instead of the capture (encode-warm-up.ts). No low-layer branch: its channel must only ever
-   * carry the camera's frames.
+   * carry the camera's frames. Then the microphone's chain, when there is a microphone.
    */
   warmUpDescriptions(frames: number): string[] {
     const profiles = [this.encoders.h264, ...(this.encoders.vp8 ? [this.encoders.vp8] : [])];
@@ -232,7 +232,33 @@ export class SourceHub {
           `${videoSourceFragment(source, frames)} ! ${this.encodeFragment(source, profile, this.config.bitrateStartKbps)}`,
       ),
     );
-    return [...new Set(descriptions)];
+    const audio = this.audioWarmUpDescription();
+    return [...new Set(descriptions), ...(audio ? [audio] : [])];
+  }
+
+  /**
+   * The microphone's pipeline as audio() builds it (the voice processor, the echo canceller's pairing, the speaker's
+   * branch, Opus) with a test tone for the microphone and a fakesink for the speaker: no device is opened. Its
+   * first start otherwise held the robot's event loop 20-63 ms in parse and play on the first viewer's answer
+   * (the compose stack, after the decoders' preload), against 11 ms for a restart. Its own probe and channel names:
+   * never the live pipeline's.
+   */
+  private audioWarmUpDescription(): string | null {
+    if (this.config.audioSource.kind === 'none') return null;
+    const live = voiceSettings(this.config);
+    const config: StreamerConfig = {
+      ...this.config,
+      audioSource: { kind: 'test' },
+      audioSink: live.speaker ? 'counting' : 'none',
+      // Resolved for the real microphone ('auto' turns them off for a test tone).
+      noiseSuppression: live.noiseSuppression ? 'on' : 'off',
+      gainControl: live.gainControl ? 'on' : 'off',
+    };
+    return voicePipelineDescription(
+      config,
+      { probe: `${this.probeName}_warm`, channel: `${this.channelPrefix}-warm-speaker` },
+      `${OPUS_ENCODE_FRAGMENT} ! ${APPSINK}`,
+    );
   }
 
   private videoDescription(source: VideoSourceConfig, profile: EncoderProfile, bitrateKbps: number): string {
