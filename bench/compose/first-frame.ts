@@ -12,7 +12,7 @@
 // (of 10 runs the p90 is the second-slowest, which one slow moment of the machine moves by tens of ms).
 // The stack goes down at the end, on failure and on Ctrl-C. LOG_LEVEL (default warn) is the stack's; with
 // BENCH_KEEP_LOGS=1 the logs of the simulated robot, its gateway and both signaling replicas go to
-// bench-results/compose/.
+// bench-results/compose/, and every run's click time (epoch ms) is printed to line the runs up with them.
 // Run: npm run bench -- compose/first-frame
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
