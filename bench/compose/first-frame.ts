@@ -124,8 +124,15 @@ const STEP_MARKS = `(() => {
 
 })();`;
 
-/** The page's window as STEP_MARKS leaves it: every peer connection with the times of its steps. */
-type MarkedWindow = { __ffPcs?: (RTCPeerConnection & { __ffMarks: Record<string, number> })[] };
+/**
+ * The page's window as STEP_MARKS leaves it: every peer connection with the times of its steps, and the page's own
+ * marks (the media session's request sent, its answer in), each set once until the bench reads and clears it.
+ */
+type MarkedWindow = {
+  __ffPcs?: (RTCPeerConnection & { __ffMarks: Record<string, number> })[];
+  __ffRequestSent?: number;
+  __ffAnswerIn?: number;
+};
 
 /** The steps of one web run, in ms after the click. */
 type WebSteps = Record<string, number>;
@@ -227,13 +234,15 @@ async function webFirstFrame(page: Page): Promise<WebSteps> {
         clickEpochMs: performance.timeOrigin + t0,
       };
       for (const [k, v] of Object.entries(marks)) if (v >= t0) steps[k] = v - t0;
-      const w = window as unknown as { __ffAnswerIn?: number };
-      if (w.__ffAnswerIn !== undefined && w.__ffAnswerIn >= t0) steps['answerIn'] = w.__ffAnswerIn - t0;
-      w.__ffAnswerIn = undefined;
-      const r = window as unknown as { __ffRequestSent?: number };
-      if (r.__ffRequestSent !== undefined && r.__ffRequestSent >= t0)
-        steps['requestSent'] = r.__ffRequestSent - t0;
-      r.__ffRequestSent = undefined;
+      const w = window as unknown as MarkedWindow;
+      for (const [step, key] of [
+        ['requestSent', '__ffRequestSent'],
+        ['answerIn', '__ffAnswerIn'],
+      ] as const) {
+        const at = w[key];
+        if (at !== undefined && at >= t0) steps[step] = at - t0;
+        w[key] = undefined;
+      }
       return steps;
     },
     [ROBOT_BUTTON, FRONT, RUN_TIMEOUT_MS] as const,
@@ -375,7 +384,7 @@ async function main(): Promise<void> {
         `before each click the console was ready ${summarize(readyWaits).p50.toFixed(0)} ms (p50; max ` +
         `${Math.max(...readyWaits).toFixed(0)}, at most ${READY_MAX_MS}) after the robot was listed`,
     );
-    // To line the cold run up with the stack's logs (one clock: the containers share the host's).
+    // To line each run up with the stack's logs (one clock: the containers share the host's).
     if (process.env.BENCH_KEEP_LOGS === '1')
       console.log(
         `  click epochs (ms), cold first: ${[webCold, ...webSteps].map((w) => w['clickEpochMs']?.toFixed(0)).join(' ')}`,

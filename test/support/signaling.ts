@@ -103,6 +103,8 @@ async function spawnSignalingOn(
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const httpUrl = `http://127.0.0.1:${port}`;
+  // Whether the child logs its instance as ready (info), so the answer can be checked against it.
+  const checkable = !/^(warn|error|fatal|silent)$/.test(env['LOG_LEVEL'] ?? '');
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null)
@@ -117,7 +119,6 @@ async function spawnSignalingOn(
       // exits with EADDRINUSE and is retried): the answer counts only when it names the instance this child
       // logged as ready. A caller that silences info logs gets the first answer, unchecked.
       const { instanceId } = (await res.json()) as { instanceId?: string };
-      const checkable = !/^(warn|error|fatal|silent)$/.test(env['LOG_LEVEL'] ?? '');
       if (res.status === 200 && (!checkable || out.includes(`"instanceId":"${instanceId}"`))) break;
     } catch {
       /* not listening yet */
