@@ -58,3 +58,37 @@ test('a failed publish rejects every message of its batch; a large batch goes ou
     'a lone oversized item is its own batch',
   );
 });
+
+test('the cap counts a payload as Redis and V8 hold it, not in UTF-16 units', async () => {
+  const payloads: string[] = [];
+  const b = new PublishBatcher(async (_c, payload) => {
+    payloads.push(payload);
+    return 1;
+  });
+  // Three bytes of UTF-8 per character: two of these fit under the cap, a third would not (in UTF-16 units all
+  // three would have fitted, and the payload been 1.3 x the cap on the wire).
+  const cjk = (n: number) => JSON.stringify({ n, text: '漢'.repeat(Math.floor(MAX_BATCH_BYTES / 7)) });
+  await Promise.all([0, 1, 2].map((n) => b.add('a', cjk(n))));
+  assert.deepEqual(
+    payloads.map((p) => unbatch<{ n: number }>(p).map((m) => m.n)),
+    [[0, 1], [2]],
+  );
+  assert.ok(
+    Buffer.byteLength(payloads[0]!) <= MAX_BATCH_BYTES,
+    'the first payload is within the cap in UTF-8',
+  );
+
+  // ASCII items joined with one that is not: V8 stores the whole joined string at two bytes per unit.
+  payloads.length = 0;
+  const ascii = (n: number) => JSON.stringify({ n, pad: 'x'.repeat(Math.floor(MAX_BATCH_BYTES * 0.3)) });
+  await Promise.all([
+    b.add('a', ascii(0)),
+    b.add('a', JSON.stringify({ n: 1, text: '🤖' })),
+    b.add('a', ascii(2)),
+  ]);
+  assert.deepEqual(
+    payloads.map((p) => unbatch<{ n: number }>(p).map((m) => m.n)),
+    [[0, 1], [2]],
+  );
+  assert.ok(2 * payloads[0]!.length <= MAX_BATCH_BYTES, 'the first payload is within the cap as a V8 string');
+});

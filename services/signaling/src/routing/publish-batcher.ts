@@ -9,7 +9,11 @@ export type Publish = (channel: string, payload: string) => Promise<number>;
 /** One batch: its items, and the one promise every item of it is answered with. */
 interface Pending {
   items: string[];
+  /** The payload's UTF-8 size so far: what Redis and ioredis's buffers hold. */
   bytes: number;
+  /** Its length in UTF-16 units, and whether any item is not ASCII (V8 then holds it at two bytes per unit). */
+  units: number;
+  wide: boolean;
   result: Promise<number>;
   resolve: (receivers: number) => void;
   reject: (err: unknown) => void;
@@ -20,7 +24,8 @@ interface Pending {
  * goes alone). Kept under V8's large-object size (128 KiB): a larger payload, and its copies in ioredis and in the
  * receiving instance, are large objects, promoted to the old generation the first time a scavenge finds them
  * alive (a payload waiting for its PUBLISH often is). In the relay bench's flood, the old generation's large-object
- * space grew to 1.5-6.5 MB per instance with 256 KiB batches and stayed under 1 MB with these.
+ * space grew to 1.5-6.5 MB per instance with 256 KiB batches and stayed under 1 MB with these. Measured as the
+ * larger of the payload's UTF-8 size and its size as a V8 string (see `cost`), so non-ASCII text is not undercounted.
  */
 export const MAX_BATCH_BYTES = 64 * 1024;
 
@@ -37,7 +42,9 @@ export class PublishBatcher {
    */
   add(channel: string, json: string): Promise<number> {
     let p = this.pending.get(channel);
-    if (p && p.bytes + json.length > MAX_BATCH_BYTES) {
+    const bytes = Buffer.byteLength(json);
+    const wide = bytes !== json.length;
+    if (p && cost(p.bytes + bytes + 1, p.units + json.length + 1, p.wide || wide) > MAX_BATCH_BYTES) {
       this.send(channel, p);
       p = undefined;
     }
@@ -46,7 +53,10 @@ export class PublishBatcher {
       this.pending.set(channel, p);
     }
     p.items.push(json);
-    p.bytes += json.length;
+    // Each item brings a comma or the closing bracket.
+    p.bytes += bytes + 1;
+    p.units += json.length + 1;
+    p.wide ||= wide;
     const result = p.result;
     if (!this.scheduled) {
       this.scheduled = true;
@@ -74,7 +84,16 @@ function newBatch(): Pending {
     resolve = res;
     reject = rej;
   });
-  return { items: [], bytes: 0, result, resolve, reject };
+  // The opening bracket.
+  return { items: [], bytes: 1, units: 1, wide: false, result, resolve, reject };
+}
+
+/**
+ * A payload's largest copy: its UTF-8 bytes, or, once one item is not ASCII, the whole joined string at two bytes
+ * per UTF-16 unit (V8 stores a string with any character past Latin-1 that way; a Latin-1-only one is counted high).
+ */
+function cost(bytes: number, units: number, wide: boolean): number {
+  return wide ? Math.max(bytes, 2 * units) : bytes;
 }
 
 /** The receiving side: a payload is one item or an array of them (so instances with and without batching mix). */
