@@ -11,18 +11,28 @@
 // Shared with the streamer (exported as @robostream/gateway/werift-turn-release).
 import { Message, classes, methods } from 'werift';
 
-/** werift 0.24.4's TurnProtocol: the parts a Refresh needs (requestWithRetry signs it and follows a stale nonce). */
-interface TurnInternals {
+/**
+ * werift 0.24.4's TurnProtocol, the parts this module and werift-turn-self-permission use: a Refresh needs
+ * requestWithRetry (it signs the request and follows a stale nonce), a permission getPermission.
+ */
+export interface WeriftTurn {
   server: unknown;
   transport?: { closed?: boolean };
+  relayedAddress?: [string, number];
   requestWithRetry(request: Message, addr: unknown): Promise<unknown>;
+  getPermission(addr: [string, number]): Promise<unknown>;
 }
 
-function turnOf(protocol: unknown): TurnInternals | null {
-  const p = protocol as { type?: unknown; turn?: Partial<TurnInternals> } | null;
-  const turn = p?.type === 'turn' ? p.turn : undefined;
+/** The TURN client of one of werift's ICE protocols (a StunOverTurnProtocol), unchecked: callers check what they use. */
+export function weriftTurnOf(protocol: unknown): Partial<WeriftTurn> | null {
+  const p = protocol as { type?: unknown; turn?: Partial<WeriftTurn> } | null;
+  return (p?.type === 'turn' && p.turn) || null;
+}
+
+function turnOf(protocol: unknown): WeriftTurn | null {
+  const turn = weriftTurnOf(protocol);
   if (!turn || typeof turn.requestWithRetry !== 'function' || turn.server === undefined) return null;
-  return turn as TurnInternals;
+  return turn as WeriftTurn;
 }
 
 /** The TURN allocations of a werift peer connection's ICE transports (none when its internals are not werift's). */

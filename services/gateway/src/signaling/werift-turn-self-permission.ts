@@ -15,19 +15,13 @@
 // an app on another TURN server it changes nothing.
 // Shared with the streamer (exported as @robostream/gateway/werift-turn-self-permission).
 
-import { turnAllocationsOf } from './werift-turn-release.js';
+import { turnAllocationsOf, weriftTurnOf, type WeriftTurn } from './werift-turn-release.js';
 
-/** werift 0.24.4's TurnProtocol: its relayed address and its (deduplicating, serialized) CreatePermission. */
-interface TurnInternals {
-  relayedAddress?: [string, number];
-  getPermission(addr: [string, number]): Promise<unknown>;
-}
-
-function turnOf(protocol: unknown): TurnInternals | null {
-  const p = protocol as { type?: unknown; turn?: Partial<TurnInternals> } | null;
-  const turn = p?.type === 'turn' ? p.turn : undefined;
+/** An allocation with its relayed address, and werift's (deduplicating, serialized) CreatePermission. */
+function turnOf(protocol: unknown): Pick<WeriftTurn, 'relayedAddress' | 'getPermission'> | null {
+  const turn = weriftTurnOf(protocol);
   if (!turn || typeof turn.getPermission !== 'function' || !Array.isArray(turn.relayedAddress)) return null;
-  return turn as TurnInternals;
+  return turn as WeriftTurn;
 }
 
 /** Asked for once per allocation. */
