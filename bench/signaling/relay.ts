@@ -227,7 +227,7 @@ async function throughput(pair: Pair): Promise<number> {
 
 /** Starts the baseline relay (its own process); resolves with its ws URL once it listens. */
 async function startBaseline(stops: (() => Promise<unknown> | unknown)[]): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/signaling/bare-relay.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/bare-relay.ts'], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   stops.push(() => child.kill());

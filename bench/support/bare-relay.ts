@@ -1,6 +1,7 @@
 /**
  * The baseline: a bare `ws` server that forwards every frame from one socket to its partner, with no parsing,
- * auth or routing. Sockets pair up in connection order. Prints its port on stdout.
+ * auth or routing. Sockets pair up in connection order. Prints its port on stdout. Started by
+ * bench/signaling/relay.ts in a process of its own (a helper, not a bench: it runs until stopped).
  */
 import { WebSocketServer, type WebSocket } from 'ws';
 
