@@ -6,7 +6,8 @@
  *   npx tsx bench/gateway/datachannel-chromium.ts [--rtt 2000] [--pipelined 10000] [--window 64] [--stream 20000]
  *
  * Printed figures only; no pass/fail. Telemetry is lossy by contract: `lost` = neither received nor reported in
- * a `drops` message within 2 s of the last frame.
+ * a `drops` message within 2 s of the last frame. Ends with one summary line: gateway-datachannel-chromium
+ * rtt_p50_ms=… rtt_p99_ms=… round_trips_s=… telemetry_received_s=… telemetry_dropped=… telemetry_lost=…
  */
 import { parseArgs } from 'node:util';
 import { TestKeys } from '../../test/support/tokens.js';
@@ -143,6 +144,12 @@ try {
   console.log(
     `telemetry one way (${STREAM_N} frames): ${Math.round(r.stream.rate)}/s received ${r.stream.received}, ` +
       `dropped by the gateway ${r.stream.dropped}, lost ${STREAM_N - r.stream.received - r.stream.dropped}`,
+  );
+  console.log(
+    `gateway-datachannel-chromium rtt_p50_ms=${percentile(sorted, 50).toFixed(3)} ` +
+      `rtt_p99_ms=${percentile(sorted, 99).toFixed(3)} round_trips_s=${Math.round(r.pipelined)} ` +
+      `telemetry_received_s=${Math.round(r.stream.rate)} telemetry_dropped=${r.stream.dropped} ` +
+      `telemetry_lost=${STREAM_N - r.stream.received - r.stream.dropped}`,
   );
 } finally {
   svc.close();

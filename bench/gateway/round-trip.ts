@@ -9,6 +9,8 @@
  * apps (a ws client for wss, a werift peer for the data channels) and a signaling server (setup only).
  * Printed figures only; no pass/fail. Data-channel telemetry is lossy by contract (maxRetransmits 0): frames lost
  * on the way are reported as `lost`, frames the gateway dropped (slow reader) as `dropped`.
+ * Ends with one summary line: gateway-round-trip wss_rtt_p50_ms=… wss_rtt_p99_ms=… dc_rtt_p50_ms=… dc_rtt_p99_ms=…
+ * bare_rtt_p50_ms=… wss_vs_bare_pct=… dc_round_trips_s=…
  * One file over 400 lines on purpose: a bench is read top to bottom next to the figures it prints.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -23,7 +25,7 @@ import { generateSigningKeys, publicKeyPem } from '@robostream/protocol/auth/key
 import { GATEWAY_ENVELOPE_VERSION as v } from '@robostream/protocol/gateway';
 import { ServiceClient } from '@robostream/gateway/client';
 import { createSignalingServer } from '@robostream/signaling';
-import { openWeriftGatewayApp } from './werift-app.js';
+import { openWeriftGatewayApp } from '../support/werift-gateway-app.js';
 
 const self = new URL(import.meta.url).pathname;
 const role = process.argv[2];
@@ -260,6 +262,7 @@ async function main(): Promise<void> {
     };
 
     const rows: string[][] = [];
+    const measured: { rtt: { p50: number; p99: number }; pipe: number }[] = [];
     const paths = [baseline, gateway, datachannel];
     for (const tr of [...paths, ...paths]) {
       // Interleaved twice: the second pass is reported (warm JIT, warm sockets); the first is warm-up.
@@ -267,6 +270,7 @@ async function main(): Promise<void> {
       const rtt = await roundTrips(tr, RTT_N);
       const pipe = await pipelined(tr, PIPE_N, 256);
       const stream = await streamed(tr, STREAM_N);
+      measured.push({ rtt, pipe });
       rows.push([
         tr.name,
         fmt(rtt.p50),
@@ -297,6 +301,12 @@ async function main(): Promise<void> {
     const table = [head, ...rows.slice(paths.length)];
     const widths = head.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
     for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+    const [bare, wss, dc] = measured.slice(paths.length);
+    console.log(
+      `gateway-round-trip wss_rtt_p50_ms=${fmt(wss!.rtt.p50)} wss_rtt_p99_ms=${fmt(wss!.rtt.p99)} ` +
+        `dc_rtt_p50_ms=${fmt(dc!.rtt.p50)} dc_rtt_p99_ms=${fmt(dc!.rtt.p99)} bare_rtt_p50_ms=${fmt(bare!.rtt.p50)} ` +
+        `wss_vs_bare_pct=${Math.round((100 * wss!.pipe) / bare!.pipe)} dc_round_trips_s=${Math.round(dc!.pipe)}`,
+    );
     gwWs.close();
     baselineWs.close();
     await dcApp.close();

@@ -6,7 +6,8 @@
  *   npx tsx bench/gateway/teleop.ts [--seconds 30] [--stops 10]
  *
  * Everything runs in this process (signaling, gateway, robot program, app), so one clock times both ends.
- * Printed figures only; no pass/fail.
+ * Printed figures only; no pass/fail. Ends with one summary line: gateway-teleop command_p50_ms=… command_p99_ms=…
+ * stop_p50_ms=… stop_max_ms=… guard_timeout_ms=… sent=… applied=…
  */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -17,7 +18,7 @@ import { ServiceClient, VelocityGuard } from '@robostream/gateway/client';
 import { startGateway, DEFAULT_LIMITS } from '@robostream/gateway';
 import { GatewayEndpoint } from '../../services/gateway/src/signaling/gateway-endpoint.js';
 import { createSignalingServer, loadConfig } from '@robostream/signaling';
-import { openWeriftGatewayApp } from './werift-app.js';
+import { openWeriftGatewayApp } from '../support/werift-gateway-app.js';
 import { summarize, table } from '../support/stats.js';
 
 const { values } = parseArgs({
@@ -71,7 +72,10 @@ await endpoint.registered();
 const latencies: number[] = [];
 /** When the guard last stopped the robot by itself (its timeout). */
 const stopped = { at: 0 };
+/** The guard's own stale-command bound (VelocityGuard's default), the stop time's reference. */
+const GUARD_TIMEOUT_MS = 250;
 const guard = new VelocityGuard({
+  timeoutMs: GUARD_TIMEOUT_MS,
   apply: (_vel, why) => {
     if (why === 'timeout') stopped.at = Date.now();
   },
@@ -155,6 +159,10 @@ console.log(
 );
 console.log(
   `sent ${seq} at 20 Hz; applied ${guard.counts.applied}, out of order ${guard.counts.outOfOrder}, stale ${guard.counts.stale}, timeouts ${guard.counts.timeouts}`,
+);
+console.log(
+  `gateway-teleop command_p50_ms=${lat.p50} command_p99_ms=${lat.p99} stop_p50_ms=${stop.p50} ` +
+    `stop_max_ms=${stop.max} guard_timeout_ms=${GUARD_TIMEOUT_MS} sent=${seq} applied=${guard.counts.applied}`,
 );
 guard.close();
 svc.close();

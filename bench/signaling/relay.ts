@@ -13,7 +13,6 @@
  * of which process.
  * Ends with one summary line: signaling-relay p50_ms_at_5000=… p99_ms_at_5000=… max_msgs_s=… vs_bare_pct=… bare_msgs_s=… runs=…
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -22,6 +21,7 @@ import { TestKeys } from '../../test/support/tokens.js';
 import { spawnSignaling } from '../../test/support/signaling.js';
 import { startRedis } from '../../test/support/docker.js';
 import { median, summarize, table } from '../support/stats.js';
+import { startBareRelay } from '../support/bare-relay-process.js';
 
 const RUNS = Number(process.env['RUNS'] ?? 3);
 const DURATION_MS = Number(process.env['DURATION_MS'] ?? 3000);
@@ -225,22 +225,6 @@ async function throughput(pair: Pair): Promise<number> {
   return THROUGHPUT_N / ((performance.now() - start) / 1000);
 }
 
-/** Starts the baseline relay (its own process); resolves with its ws URL once it listens. */
-async function startBaseline(stops: (() => Promise<unknown> | unknown)[]): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/bare-relay.ts'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  stops.push(() => child.kill());
-  // A baseline that dies before it listens fails the bench rather than leaving it waiting for ever.
-  const [line] = (await Promise.race([
-    once(child.stdout!, 'data'),
-    once(child, 'exit').then(([code]) => {
-      throw new Error(`the baseline relay exited (${String(code)}) before it listened`);
-    }),
-  ])) as [Buffer];
-  return `ws://127.0.0.1:${(JSON.parse(line.toString()) as { port: number }).port}`;
-}
-
 async function main(): Promise<void> {
   // Everything started is stopped however the run ends: a failed start must not leave processes or a container.
   const stops: (() => Promise<unknown> | unknown)[] = [];
@@ -253,7 +237,9 @@ async function main(): Promise<void> {
 
 async function measure(stops: (() => Promise<unknown> | unknown)[]): Promise<void> {
   console.error('starting the baseline relay');
-  const bareUrl = await startBaseline(stops);
+  const bare = await startBareRelay();
+  stops.push(() => bare.stop());
+  const bareUrl = bare.url;
   console.error('baseline relay up; starting signaling instances and Redis');
   const local = await spawnSignaling(keys, UNLIMITED);
   stops.push(() => local.kill());

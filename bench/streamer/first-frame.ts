@@ -5,6 +5,8 @@
 //  2. streamer process CPU (process.cpuUsage: x264, GStreamer threads and werift together) at 720p30 with
 //     1, 2 and 4 viewers over a fixed window.
 // Run: UV_THREADPOOL_SIZE=32 node --import tsx bench/streamer/first-frame.ts
+// Ends with one summary line: streamer-first-frame cold_ms=… warm_p50_ms=… warm_p90_ms=… cpu_pct_1=… cpu_pct_2=…
+// cpu_pct_4=… cpu_4_vs_1_x=… cpu_pct_2_cameras=… (CPU in % of one core; 4 viewers against 1, same run)
 import { pino } from 'pino';
 import { loadConfig } from '../../services/streamer/src/config.js';
 import { StreamerCore } from '../../services/streamer/src/core/streamer-core.js';
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
         `p90 ${percentileOf(warm, 90).toFixed(0)} ms, min ${Math.min(...warm).toFixed(0)}, max ${Math.max(...warm).toFixed(0)}`,
     );
 
+    const cpuPct = new Map<number, number>();
     for (const viewers of [1, 2, 4]) {
       const pages: AppPage[] = [];
       for (let i = 0; i < viewers; i++) {
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
       const sent = await Promise.all(core.viewers().map((v) => v.stats()));
       const kbps = sent.map((st) => st.send.find((x) => x.kind === 'video')?.bitrateKbps ?? 0);
       const packets = (video?.packetsOut ?? 0) - packetsBefore;
+      cpuPct.set(viewers, ((cpu.user + cpu.system) / 1e6 / seconds) * 100);
       console.log(
         `${viewers} viewer(s): streamer CPU ${(((cpu.user + cpu.system) / 1e6 / seconds) * 100).toFixed(1)}% of one core ` +
           `(user ${((cpu.user / 1e6 / seconds) * 100).toFixed(1)}%, sys ${((cpu.system / 1e6 / seconds) * 100).toFixed(1)}%); ` +
@@ -139,9 +143,17 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, CPU_WINDOW_MS));
       const cpu = process.cpuUsage(cpu0);
       const seconds = (performance.now() - t0) / 1000;
+      const twoCamerasPct = ((cpu.user + cpu.system) / 1e6 / seconds) * 100;
       console.log(
-        `1 viewer, 2 cameras: streamer CPU ${(((cpu.user + cpu.system) / 1e6 / seconds) * 100).toFixed(1)}% of one core; ` +
+        `1 viewer, 2 cameras: streamer CPU ${twoCamerasPct.toFixed(1)}% of one core; ` +
           `video encoders running: ${twoCameras.introspect().runningVideoEncoders}`,
+      );
+      const pct = (n: number) => cpuPct.get(n)!.toFixed(1);
+      console.log(
+        `streamer-first-frame cold_ms=${cold.toFixed(0)} warm_p50_ms=${percentileOf(warm, 50).toFixed(0)} ` +
+          `warm_p90_ms=${percentileOf(warm, 90).toFixed(0)} cpu_pct_1=${pct(1)} cpu_pct_2=${pct(2)} ` +
+          `cpu_pct_4=${pct(4)} cpu_4_vs_1_x=${(cpuPct.get(4)! / cpuPct.get(1)!).toFixed(2)} ` +
+          `cpu_pct_2_cameras=${twoCamerasPct.toFixed(1)}`,
       );
     } finally {
       await page.close();

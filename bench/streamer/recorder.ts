@@ -2,6 +2,8 @@
 // gateway tapping 1,000 telemetry messages/s, with and without the black box recording everything.
 // The gateway and its load run in a child process: process.cpuUsage() here is the streamer's alone.
 // Run: npm run bench -- streamer/recorder   (WINDOW_MS, RATE to change the window and the message rate)
+// Ends with one summary line: streamer-recorder recorder_cpu_pct=… streaming_cpu_pct=… with_recorder_vs_streaming_x=…
+// disk_kb_s=… mb_per_min=… gateway_msgs_s=… gateway_lost=…
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -101,6 +103,12 @@ async function main(): Promise<void> {
         null,
         2,
       ),
+    );
+    console.log(
+      `streamer-recorder recorder_cpu_pct=${((withRec - base) * 100).toFixed(1)} ` +
+        `streaming_cpu_pct=${(base * 100).toFixed(1)} with_recorder_vs_streaming_x=${(withRec / base).toFixed(2)} ` +
+        `disk_kb_s=${Math.round(written / 1024 / secs)} mb_per_min=${(((written / secs) * 60) / 1024 / 1024).toFixed(1)} ` +
+        `gateway_msgs_s=${Math.round(records / secs)} gateway_lost=${status.gateway.lost}`,
     );
   } finally {
     await core.close();
