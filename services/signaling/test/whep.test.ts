@@ -107,6 +107,23 @@ describe('WHEP endpoint', () => {
     assert.equal(r.status, 409);
     assert.match(((await r.json()) as { message: string }).message, /too many viewers/);
   });
+
+  test('a robot that ends the session before answering gives 409 with its reason (an offer it cannot answer)', async () => {
+    const res = post('cam-1', await keys.app('viewer3', '*'));
+    const req = await robot.next('session_request');
+    robot.send({ type: 'session_accept', sessionId: req.sessionId });
+    await robot.next('offer');
+    robot.send({
+      type: 'session_close',
+      sessionId: req.sessionId,
+      reason: 'cannot answer: media section 2 (video) has no a=mid',
+    });
+    const r = await res;
+    assert.equal(r.status, 409);
+    const body = (await r.json()) as { code: string; message: string };
+    assert.equal(body.code, 'rejected');
+    assert.match(body.message, /has no a=mid/);
+  });
 });
 
 describe('WHEP from browser pages on other origins (CORS)', () => {

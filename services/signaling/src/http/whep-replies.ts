@@ -45,8 +45,12 @@ export class RobotReplies {
       const settle = (m: RoutedMessage): boolean => {
         if (m.kind === 'session_rejected')
           reject(new WhepError('rejected', `the robot rejected the session: ${m.reason}`));
+        // The robot ending it says why (an offer it cannot answer names the problem); the service ending it means
+        // the robot is gone.
+        else if (m.kind === 'session_closed' && m.by === 'peer')
+          reject(new WhepError('rejected', `the robot ended the session: ${m.reason}`));
         else if (m.kind === 'session_closed' || m.kind === 'undeliverable')
-          reject(new WhepError('robot_offline', 'the robot ended the session'));
+          reject(new WhepError('robot_offline', 'the robot is gone'));
         else if (want(m)) resolve(m);
         else return false;
         clearTimeout(timer);
