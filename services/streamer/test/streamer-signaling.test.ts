@@ -278,6 +278,42 @@ describe('streamer service through signaling, with Chromium', { timeout: 180_000
     await eventually(() => streamer.endpoint.sessionCount === 0, 10_000, 'sessions of closed apps to end');
   });
 
+  test('an offer the robot cannot answer ends the session with the problem named, over signaling and WHEP', async () => {
+    const noMid = [
+      'v=0',
+      'o=- 1 1 IN IP4 0.0.0.0',
+      's=-',
+      't=0 0',
+      'm=video 9 UDP/TLS/RTP/SAVPF 96',
+      'a=rtpmap:96 H264/90000',
+      'a=recvonly',
+      'a=ice-ufrag:abcd',
+      'a=ice-pwd:abcdefghijklmnopqrstuvwx',
+      'a=fingerprint:sha-256 00:11',
+      '',
+    ].join('\r\n');
+    const c = client(signaling.url, await keys.app('bad-offer', [ROBOT]));
+    await c.connect();
+    try {
+      const closed = new Promise<string>((resolve) => c.on('session_closed', (m) => resolve(m.reason)));
+      await c.openSession(ROBOT, 'media', undefined, { offer: noMid }).catch(() => undefined);
+      assert.match(await closed, /cannot answer: media section 1 \(video\) has no a=mid/);
+    } finally {
+      c.close();
+    }
+    const whep = await fetch(`${signaling.httpUrl}/v1/robots/${ROBOT}/whep`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/sdp',
+        authorization: `Bearer ${await keys.app('bad-whep', [ROBOT])}`,
+      },
+      body: 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n',
+    });
+    assert.equal(whep.status, 409);
+    assert.match(((await whep.json()) as { message: string }).message, /no media section/);
+    await eventually(() => streamer.endpoint.sessionCount === 0, 10_000, 'the refused sessions to end');
+  });
+
   test('direct mode: the page connects to the embedded server on STREAMER_DIRECT_PORT with its app token', async () => {
     const page = await MediaAppPage.open(app);
     try {

@@ -109,7 +109,10 @@ export interface PeerSession {
   readonly connectionState: PeerConnectionState;
   /** The app closed its end of the connection (its DTLS close): the session ended by the app's will. */
   readonly closedByPeer: boolean;
-  /** Applies an offer (the first, or a later one for an ICE restart) and lists its media sections. */
+  /**
+   * Applies an offer (the first, or a later one for an ICE restart) and lists its media sections. An offer that is
+   * malformed or that the engine refuses rejects with BadOfferError (./offer-check.ts), the engine's words in it.
+   */
   applyOffer(offerSdp: string): Promise<OfferedMedia[]>;
   /** Sends robot media on `mid`; the app must have offered to receive there. */
   send(mid: string, codec: SendCodec): SendTrack;

@@ -16,6 +16,7 @@ import {
   type RTCRtpTransceiver,
 } from 'werift';
 import type { MediaDirection, OfferedMedia, SendCodec } from '../peer-session.js';
+import { badOffer, checkOffer } from '../offer-check.js';
 
 // REMB stays negotiated for apps without transport-cc (the loss/REMB estimator then drives the encoder).
 // rrtr: the app may send Receiver Reference Time reports, answered so it knows its round trip (receiver-rtt.ts).
@@ -51,9 +52,17 @@ export function playoutDelayPayload(minMs: number, maxMs: number): Buffer {
 }
 
 /** Media sections of an SDP offer, parsed with werift's own SDP parser. */
+/** The offer's audio and video m-lines; BadOfferError (../offer-check.ts) for an offer that is not one. */
 export function parseOfferedMedia(offerSdp: string): OfferedMedia[] {
-  return SessionDescription.parse(offerSdp)
-    .media.filter((m) => m.kind === 'audio' || m.kind === 'video')
+  checkOffer(offerSdp);
+  let parsed: SessionDescription;
+  try {
+    parsed = SessionDescription.parse(offerSdp);
+  } catch (err) {
+    throw badOffer('the offer cannot be read', err);
+  }
+  return parsed.media
+    .filter((m) => m.kind === 'audio' || m.kind === 'video')
     .map((m) => ({
       mid: m.rtp.muxId ?? '',
       kind: m.kind as 'audio' | 'video',

@@ -64,6 +64,7 @@ import {
   type TrickledGathering,
 } from './trickle-gathering.js';
 import { mapStats } from './werift-stats.js';
+import { badOffer, checkOffer } from '../offer-check.js';
 
 export { parseOfferedMedia } from './codecs.js';
 export { DISCONNECTED_AFTER_MS } from './silence-watchdog.js';
@@ -183,6 +184,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
   }
 
   async applyOffer(offerSdp: string): Promise<OfferedMedia[]> {
+    checkOffer(offerSdp);
     const ufrag = iceUfrag(offerSdp);
     if (this.remoteUfrag !== null && ufrag !== this.remoteUfrag) {
       // An ICE-restart offer: new local credentials and a fresh gathering before the offer is applied.
@@ -191,7 +193,11 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
     }
     this.remoteUfrag = ufrag;
     this.offeredBundle = bundleMids(offerSdp);
-    await this.pc.setRemoteDescription({ type: 'offer', sdp: oneIceGeneration(offerSdp) });
+    try {
+      await this.pc.setRemoteDescription({ type: 'offer', sdp: oneIceGeneration(offerSdp) });
+    } catch (err) {
+      throw badOffer('the offer cannot be applied', err);
+    }
     for (const dtls of this.pc.dtlsTransports) {
       this.watchPeerClose(dtls);
       startDtlsAtOnce(dtls, { atNomination: true });
