@@ -12,7 +12,8 @@ import { pino } from 'pino';
 import { RTCPeerConnection, useH264, useOPUS, useVP8 } from 'werift';
 import { loadConfig } from '../src/config.js';
 import { NoMatchingCodecError, StreamerCore } from '../src/core/streamer-core.js';
-import { BadOfferError, checkOffer } from '../src/transport/offer-check.js';
+import { BadOfferError, checkOffer } from '@robostream/protocol/client';
+import { hostileCandidate, mutateSdp, sdpMutation } from '../../../test/support/sdp-fuzz.js';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 /** A liveness bound per offer (not a speed figure): an answer that takes longer counts as hanging. */
@@ -34,87 +35,6 @@ async function appOffer(): Promise<string> {
   const sdp = app.localDescription!.sdp;
   await app.close();
   return sdp;
-}
-
-const weird = fc.oneof(
-  fc.constantFrom(
-    '',
-    ' ',
-    ':',
-    '0',
-    '-1',
-    '99999999999999999999',
-    'NaN',
-    '\u0000',
-    '💥',
-    'a'.repeat(3000),
-    '/',
-    '=',
-  ),
-  fc.string({ maxLength: 24 }),
-  fc.integer().map(String),
-);
-const sdpLines = fc.constantFrom(
-  'm=video 9 UDP/TLS/RTP/SAVPF 96',
-  'm=audio 0 RTP/AVP 0',
-  'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
-  'a=rtpmap:96 H264/90000',
-  'a=fmtp:96 profile-level-id=zz;packetization-mode=9',
-  'a=mid:',
-  'a=group:BUNDLE 7 8 9',
-  'a=ssrc:1 cname:x',
-  'a=extmap:99 urn:x',
-  'a=setup:holdconn',
-  'a=fingerprint:sha-256 ZZ',
-  'a=ice-ufrag:',
-  'a=candidate:1 1 udp 1 1.2.3.4 99999 typ host',
-  'a=simulcast:recv 1;2',
-  'c=IN IP4 x',
-);
-type Mutation =
-  | { k: 'drop' | 'dup'; i: number }
-  | { k: 'token'; i: number; j: number; w: string }
-  | { k: 'insert'; i: number; w: string }
-  | { k: 'truncate'; n: number };
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ k: fc.constantFrom('drop' as const, 'dup' as const), i: fc.nat() }),
-  fc.record({ k: fc.constant('token' as const), i: fc.nat(), j: fc.nat(), w: weird }),
-  fc.record({ k: fc.constant('insert' as const), i: fc.nat(), w: fc.oneof(weird, sdpLines) }),
-  fc.record({ k: fc.constant('truncate' as const), n: fc.nat() }),
-);
-const candidate = fc.record({
-  candidate: fc.oneof(
-    weird,
-    fc.constantFrom(
-      'candidate:1 1 udp 2122260223 127.0.0.1 9 typ host',
-      'candidate:1 1 tcp 1 ::1 65536 typ srflx raddr x rport y',
-      'candidate: 1 udp',
-      'candidate:x y z w v u typ host generation -1',
-    ),
-  ),
-  sdpMid: fc.option(fc.oneof(weird, fc.constantFrom('0', '1', '2')), { nil: undefined }),
-  sdpMLineIndex: fc.option(fc.integer({ min: -3, max: 8 }), { nil: undefined }),
-});
-
-function mutate(lines: string[], muts: Mutation[]): string {
-  let ls = [...lines];
-  for (const m of muts) {
-    if (ls.length === 0) break;
-    if (m.k === 'truncate') {
-      ls = ls.slice(0, m.n % ls.length);
-      continue;
-    }
-    const i = m.i % ls.length;
-    if (m.k === 'drop') ls.splice(i, 1);
-    else if (m.k === 'dup') ls.splice(i, 0, ls[i]!);
-    else if (m.k === 'insert') ls.splice(i, 0, m.w);
-    else if (m.k === 'token') {
-      const tokens = ls[i]!.split(/([ :=/])/);
-      tokens[m.j % tokens.length] = m.w;
-      ls[i] = tokens.join('');
-    }
-  }
-  return ls.join('\r\n') + '\r\n';
 }
 
 const typed = (err: unknown): boolean => err instanceof BadOfferError || err instanceof NoMatchingCodecError;
@@ -181,11 +101,11 @@ describe('hostile offers', { timeout: 600_000 }, () => {
     const outcomes = { answered: 0, refused: 0 };
     await fc.assert(
       fc.asyncProperty(
-        fc.array(mutation, { minLength: 1, maxLength: 4 }),
-        fc.array(candidate, { maxLength: 4 }),
-        fc.array(mutation, { minLength: 1, maxLength: 2 }),
+        fc.array(sdpMutation, { minLength: 1, maxLength: 4 }),
+        fc.array(hostileCandidate, { maxLength: 4 }),
+        fc.array(sdpMutation, { minLength: 1, maxLength: 2 }),
         async (muts, candidates, restartMuts) => {
-          const sdp = mutate(lines, muts);
+          const sdp = mutateSdp(lines, muts);
           let viewer;
           try {
             viewer = await settles(core.openViewer(sdp, {}), 'the answer');
@@ -204,7 +124,7 @@ describe('hostile offers', { timeout: 600_000 }, () => {
                 assert.ok(err instanceof Error, `a candidate refused with a non-Error: ${String(err)}`);
               });
             // A restart offer: new ICE credentials, mutated again.
-            const restart = mutate(sdp.split('\r\n').filter(Boolean), restartMuts).replace(
+            const restart = mutateSdp(sdp.split('\r\n').filter(Boolean), restartMuts).replace(
               /a=ice-ufrag:\S+/g,
               'a=ice-ufrag:rst1',
             );

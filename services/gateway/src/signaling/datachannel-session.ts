@@ -7,6 +7,7 @@ import { RTCPeerConnection, type RTCIceServer } from 'werift';
 import type { IceCandidate } from '@robostream/protocol';
 import { withoutImplicitStun } from '@robostream/protocol/ice-server-probe';
 import type { PeerState, RobotSession, SessionContext, SessionEnd } from '@robostream/protocol/client';
+import { BadOfferError, badOffer, checkOffer } from '@robostream/protocol/client';
 import type { GatewayMetrics } from '../hub/metrics.js';
 import type { AppLink } from '../links/app-link.js';
 import { DataChannelAppLink } from '../links/datachannel-app-link.js';
@@ -115,7 +116,14 @@ export class DataChannelSession implements RobotSession {
       this.o.metrics.datachannelSessionsTotal.inc({ event: 'ice_restart' });
       this.ctx.log.info({}, 'ICE restart (new offer)');
     }
-    await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    checkOffer(offerSdp);
+    if (!/^m=application /m.test(offerSdp))
+      throw new BadOfferError('the offer has no data channel section (m=application)');
+    try {
+      await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    } catch (err) {
+      throw badOffer('the offer cannot be applied', err);
+    }
     // The SCTP association exists from here on; werift's FORWARD TSN handling loses reliable data without this.
     this.repairSctp();
     for (const dtls of this.pc.dtlsTransports) startDtlsAtOnce(dtls);

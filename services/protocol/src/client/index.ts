@@ -5,3 +5,4 @@ export * from './typed-emitter.js';
 export * from './robot-endpoint.js';
 export * from './robot-session.js';
 export * from './receiver-rtt-sdp.js';
+export * from './offer-check.js';

@@ -20,7 +20,8 @@ export interface SessionEnd {
 export interface RobotSession {
   /**
    * Answers an offer: the first one, or a later one (`restart`: the app's ICE restart). Returns the answer SDP.
-   * Local candidates reported meanwhile are held by the host and sent after the answer.
+   * Local candidates reported meanwhile are held by the host and sent after the answer. An offer that cannot be
+   * answered rejects with BadOfferError (./offer-check.ts): the host ends the session with its message as reason.
    */
   answer(offerSdp: string, restart: boolean): Promise<string>;
   /** A remote candidate (never an empty one), or null at the end of them. Errors are logged, not fatal. */

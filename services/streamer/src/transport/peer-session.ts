@@ -111,7 +111,7 @@ export interface PeerSession {
   readonly closedByPeer: boolean;
   /**
    * Applies an offer (the first, or a later one for an ICE restart) and lists its media sections. An offer that is
-   * malformed or that the engine refuses rejects with BadOfferError (./offer-check.ts), the engine's words in it.
+   * malformed or that the engine refuses rejects with BadOfferError (@robostream/protocol/client), the engine's words in it.
    */
   applyOffer(offerSdp: string): Promise<OfferedMedia[]>;
   /** Sends robot media on `mid`; the app must have offered to receive there. */

@@ -16,7 +16,7 @@ import {
   type RTCRtpTransceiver,
 } from 'werift';
 import type { MediaDirection, OfferedMedia, SendCodec } from '../peer-session.js';
-import { badOffer, checkOffer } from '../offer-check.js';
+import { badOffer, checkOffer } from '@robostream/protocol/client';
 
 // REMB stays negotiated for apps without transport-cc (the loss/REMB estimator then drives the encoder).
 // rrtr: the app may send Receiver Reference Time reports, answered so it knows its round trip (receiver-rtt.ts).
@@ -52,7 +52,7 @@ export function playoutDelayPayload(minMs: number, maxMs: number): Buffer {
 }
 
 /** Media sections of an SDP offer, parsed with werift's own SDP parser. */
-/** The offer's audio and video m-lines; BadOfferError (../offer-check.ts) for an offer that is not one. */
+/** The offer's audio and video m-lines; BadOfferError (@robostream/protocol/client) for an offer that is not one. */
 export function parseOfferedMedia(offerSdp: string): OfferedMedia[] {
   checkOffer(offerSdp);
   let parsed: SessionDescription;

@@ -64,7 +64,7 @@ import {
   type TrickledGathering,
 } from './trickle-gathering.js';
 import { mapStats } from './werift-stats.js';
-import { badOffer, checkOffer } from '../offer-check.js';
+import { badOffer, checkOffer } from '@robostream/protocol/client';
 
 export { parseOfferedMedia } from './codecs.js';
 export { DISCONNECTED_AFTER_MS } from './silence-watchdog.js';

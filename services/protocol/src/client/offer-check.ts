@@ -1,8 +1,8 @@
-// An app's offer is hostile input: anyone with a view grant can send the robot any text as SDP (through signaling,
-// WHEP or the LAN server). werift's parser and negotiation throw on much of it, but with messages about its own
-// internals ("Cannot read properties of undefined (reading 'iceParams')", "exception") that tell the app nothing.
-// The shape every WebRTC offer has is checked here first, each problem named; whatever werift still refuses is
-// reported as the same typed error, with werift's words, by the adapter.
+// An app's offer is hostile input: anyone with a grant can send a robot endpoint any text as SDP (through
+// signaling, WHEP or the LAN server). werift's parser and negotiation throw on much of it, with messages about
+// their own internals ("Cannot read properties of undefined (reading 'iceParams')", "exception") that tell the app
+// nothing. The shape every WebRTC offer has is checked here first, each problem named; what the WebRTC engine still
+// refuses, each endpoint's adapter (the streamer's, the gateway's) reports as the same typed error, in its words.
 
 /** The app's offer cannot be answered because of the offer itself (not the robot's state): a client error. */
 export class BadOfferError extends Error {
