@@ -127,9 +127,14 @@ export class DataChannelSession implements RobotSession {
     // The SCTP association exists from here on; werift's FORWARD TSN handling loses reliable data without this.
     this.repairSctp();
     for (const dtls of this.pc.dtlsTransports) startDtlsAtOnce(dtls);
-    const answer = await this.pc.createAnswer();
-    withoutImplicitStun(this.pc, this.ctx.iceServers);
-    await this.pc.setLocalDescription(answer);
+    // werift refuses some applied offers only here (e.g. two mids in one section: "sctpTransport not found").
+    try {
+      const answer = await this.pc.createAnswer();
+      withoutImplicitStun(this.pc, this.ctx.iceServers);
+      await this.pc.setLocalDescription(answer);
+    } catch (err) {
+      throw badOffer('the offer cannot be answered', err);
+    }
     const local = this.pc.localDescription;
     if (!local) throw new Error('no local description after setLocalDescription');
     permitOwnRelayIps(this.pc);

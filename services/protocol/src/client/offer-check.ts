@@ -20,7 +20,8 @@ export function badOffer(what: string, err: unknown): BadOfferError {
 
 /**
  * Throws BadOfferError naming the first thing missing from what every WebRTC offer carries (RFC 8829, 8839,
- * 8842): `v=0` first, at least one media section, an `a=mid` in each, ICE credentials and a DTLS fingerprint.
+ * 8842): `v=0` first, at least one media section, one `a=mid` in each and no two alike, ICE credentials and a
+ * DTLS fingerprint.
  * Those last three are looked for anywhere in the offer, not per section: a bundle-only section (RFC 8843) may
  * leave its transport attributes to the bundle's first section.
  */
@@ -37,9 +38,18 @@ export function checkOffer(sdp: string): void {
   }
   const has = (ls: string[], prefix: string) =>
     ls.some((l) => l.startsWith(prefix) && l.length > prefix.length);
+  const seen = new Map<string, number>();
   sections.forEach((s, i) => {
-    if (!has(s, 'a=mid:'))
-      throw new BadOfferError(`media section ${i + 1} (${s[0]!.slice(2).split(' ')[0] || '?'}) has no a=mid`);
+    const name = `media section ${i + 1} (${s[0]!.slice(2).split(' ')[0] || '?'})`;
+    const mids = s.filter((l) => l.startsWith('a=mid:')).map((l) => l.slice('a=mid:'.length).trim());
+    if (mids.length === 0 || mids[0] === '') throw new BadOfferError(`${name} has no a=mid`);
+    if (mids.length > 1) throw new BadOfferError(`${name} has ${mids.length} a=mid lines`);
+    const other = seen.get(mids[0]!);
+    if (other !== undefined)
+      throw new BadOfferError(
+        `media sections ${other + 1} and ${i + 1} share a=mid:${mids[0]!.slice(0, 32)}`,
+      );
+    seen.set(mids[0]!, i);
   });
   for (const [prefix, what] of [
     ['a=ice-ufrag:', 'ICE username fragment (a=ice-ufrag)'],

@@ -279,9 +279,14 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
   }
 
   async createAnswer(): Promise<string> {
-    const answer = await this.pc.createAnswer();
-    withoutImplicitStun(this.pc, this.iceServers);
-    await this.pc.setLocalDescription(answer);
+    // werift refuses some applied offers only here (e.g. two mids in one section: "sctpTransport not found").
+    try {
+      const answer = await this.pc.createAnswer();
+      withoutImplicitStun(this.pc, this.iceServers);
+      await this.pc.setLocalDescription(answer);
+    } catch (err) {
+      throw badOffer('the offer cannot be answered', err);
+    }
     const local = this.pc.localDescription;
     if (!local) throw new Error('no local description after setLocalDescription');
     // The app's checks through the same TURN server get in before its relayed candidate does (a relay-only session
