@@ -6,8 +6,15 @@
 import { RTCPeerConnection, type RTCIceServer } from 'werift';
 import type { IceCandidate } from '@robostream/protocol';
 import { withoutImplicitStun } from '@robostream/protocol/ice-server-probe';
-import type { PeerState, RobotSession, SessionContext, SessionEnd } from '@robostream/protocol/client';
-import { BadOfferError, badOffer, checkOffer } from '@robostream/protocol/client';
+import {
+  BadOfferError,
+  badOffer,
+  checkOffer,
+  type PeerState,
+  type RobotSession,
+  type SessionContext,
+  type SessionEnd,
+} from '@robostream/protocol/client';
 import type { GatewayMetrics } from '../hub/metrics.js';
 import type { AppLink } from '../links/app-link.js';
 import { DataChannelAppLink } from '../links/datachannel-app-link.js';

@@ -21,9 +21,8 @@ export function badOffer(what: string, err: unknown): BadOfferError {
 /**
  * Throws BadOfferError naming the first thing missing from what every WebRTC offer carries (RFC 8829, 8839,
  * 8842): `v=0` first, at least one media section, one `a=mid` in each and no two alike, ICE credentials and a
- * DTLS fingerprint.
- * Those last three are looked for anywhere in the offer, not per section: a bundle-only section (RFC 8843) may
- * leave its transport attributes to the bundle's first section.
+ * DTLS fingerprint. Those last three are looked for anywhere in the offer, not per section: a bundle-only section
+ * (RFC 8843) may leave its transport attributes to the bundle's first section.
  */
 export function checkOffer(sdp: string): void {
   if (typeof sdp !== 'string' || !sdp.startsWith('v=0'))

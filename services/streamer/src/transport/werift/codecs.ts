@@ -51,8 +51,10 @@ export function playoutDelayPayload(minMs: number, maxMs: number): Buffer {
   return Buffer.from([min >> 4, ((min & 0xf) << 4) | (max >> 8), max & 0xff]);
 }
 
-/** Media sections of an SDP offer, parsed with werift's own SDP parser. */
-/** The offer's audio and video m-lines; BadOfferError (@robostream/protocol/client) for an offer that is not one. */
+/**
+ * The offer's audio and video m-lines, parsed with werift's own SDP parser; BadOfferError
+ * (@robostream/protocol/client) for an offer that is not one.
+ */
 export function parseOfferedMedia(offerSdp: string): OfferedMedia[] {
   checkOffer(offerSdp);
   let parsed: SessionDescription;
