@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       const packets = (video?.packetsOut ?? 0) - packetsBefore;
       cpuPct.set(viewers, ((cpu.user + cpu.system) / 1e6 / seconds) * 100);
       console.log(
-        `${viewers} viewer(s): streamer CPU ${(((cpu.user + cpu.system) / 1e6 / seconds) * 100).toFixed(1)}% of one core ` +
+        `${viewers} viewer(s): streamer CPU ${cpuPct.get(viewers)!.toFixed(1)}% of one core ` +
           `(user ${((cpu.user / 1e6 / seconds) * 100).toFixed(1)}%, sys ${((cpu.system / 1e6 / seconds) * 100).toFixed(1)}%); ` +
           `video encoders running: ${snapshot.runningVideoEncoders}; decoded fps per viewer: ${fps.map((f) => f.toFixed(1)).join(', ')}; ` +
           `packets lost: ${lost.join(', ')}; encoder ${video?.bitrateKbps ?? '?'} kbps, ${(packets / seconds).toFixed(0)} RTP packets/s ` +

@@ -64,7 +64,7 @@ import {
   type TrickledGathering,
 } from './trickle-gathering.js';
 import { mapStats } from './werift-stats.js';
-import { badOffer, checkOffer } from '@robostream/protocol/client';
+import { badOffer } from '@robostream/protocol/client';
 
 export { parseOfferedMedia } from './codecs.js';
 export { DISCONNECTED_AFTER_MS } from './silence-watchdog.js';
@@ -184,7 +184,8 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
   }
 
   async applyOffer(offerSdp: string): Promise<OfferedMedia[]> {
-    checkOffer(offerSdp);
+    // Read (and checked) first: an offer that is refused leaves the session as it was.
+    const offered = parseOfferedMedia(offerSdp);
     const ufrag = iceUfrag(offerSdp);
     if (this.remoteUfrag !== null && ufrag !== this.remoteUfrag) {
       // An ICE-restart offer: new local credentials and a fresh gathering before the offer is applied.
@@ -205,7 +206,7 @@ export class WeriftPeerSession extends TypedEmitter<SessionEvents> implements Pe
       if (gathering && !this.trickled.includes(gathering)) this.trickled.push(gathering);
     }
     this.subscribeRtcp();
-    return parseOfferedMedia(offerSdp);
+    return offered;
   }
 
   send(mid: string, codec: SendCodec): SendTrack {
